@@ -1,0 +1,169 @@
+// Character classes and the scanning kernels the HTTP parser is built on.
+//
+// Each kernel returns the first position in [p, end) whose byte is NOT in a class (or
+// `end`). The SIMD build looks at 16 bytes per step; the scalar build walks a 256-entry
+// class table one byte at a time. Both give identical answers: the kernels may load up
+// to 15 bytes past `end` (the slot padding makes that safe) but never report a position
+// at or beyond `end`.
+
+/** Byte classes (bits of CLASS_TABLE). */
+export namespace C {
+  /** tchar (RFC 9110 §5.6.2): field names, methods, tokens. */
+  export const TCHAR: u8 = 1;
+  /** field-vchar / SP / HTAB / obs-text (RFC 9110 §5.5): allowed inside field values. */
+  export const VALUE: u8 = 2;
+  /** visible ASCII 0x21-0x7E: allowed in the request-target. */
+  export const TARGET: u8 = 4;
+  /** HEXDIG. */
+  export const HEX: u8 = 8;
+  /** reg-name / IP-literal / port characters allowed in Host (RFC 3986 §3.2.2). */
+  export const HOST: u8 = 16;
+  /** qdtext (RFC 9110 §5.6.4). */
+  export const QDTEXT: u8 = 32;
+  /** DIGIT. */
+  export const DIGIT: u8 = 64;
+  /** URI scheme characters (ALPHA / DIGIT / "+" / "-" / "."). */
+  export const SCHEME: u8 = 128;
+}
+
+// 256 bytes: CLASS_TABLE[b] = bits of C for byte b.
+// @ts-ignore: decorator
+@lazy export const CLASS_TABLE = memory.data<u8>([
+    0,  0,  0,  0,  0,  0,  0,  0,  0, 34,  0,  0,  0,  0,  0,  0, // 0x00
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0, // 0x10
+   34, 55,  6, 39, 55, 55, 55, 55, 54, 54, 55,183, 54,183,183, 38, // 0x20
+  255,255,255,255,255,255,255,255,255,255, 54, 54, 38, 54, 38, 38, // 0x30
+   38,191,191,191,191,191,191,183,183,183,183,183,183,183,183,183, // 0x40
+  183,183,183,183,183,183,183,183,183,183,183, 54,  6, 54, 39, 55, // 0x50
+   39,191,191,191,191,191,191,183,183,183,183,183,183,183,183,183, // 0x60
+  183,183,183,183,183,183,183,183,183,183,183, 38, 39, 38, 55,  0, // 0x70
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0x80
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0x90
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xa0
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xb0
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xc0
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xd0
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xe0
+   34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xf0
+]);
+
+// @ts-ignore: decorator
+@inline export function cls(b: u32): u32 {
+  return <u32>load<u8>(CLASS_TABLE + b);
+}
+
+// @ts-ignore: decorator
+@inline export function isClass(p: usize, c: u8): bool {
+  return (load<u8>(CLASS_TABLE + <usize>load<u8>(p)) & c) != 0;
+}
+
+// ── SIMD constants ───────────────────────────────────────────────────────────────
+//
+// tchar membership with two shuffles (the nibble-table trick simdjson uses to classify
+// structural characters): rows[lo] holds, for the 8 ASCII high nibbles 0..7, a bit
+// set when (hi << 4 | lo) is a tchar; highBit[hi] is 1 << hi for hi < 8 and 0 for the
+// non-ASCII high nibbles. A byte is a tchar iff rows[lo] & highBit[hi] != 0.
+// The rows were computed from the RFC 9110 tchar set, and test/wasm/chars.test.ts
+// checks the kernel against CLASS_TABLE for every byte value at every lane.
+
+/** Bit i set when lane i of v is not a tchar. */
+// @ts-ignore: decorator
+@inline function nonTokenMask(v: v128): i32 {
+  const lo = v128.and(v, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(v, 4);
+  const rows = i8x16(
+    <i8>0xe8, <i8>0xfc, <i8>0xf8, <i8>0xfc, <i8>0xfc, <i8>0xfc, <i8>0xfc, <i8>0xfc,
+    <i8>0xf8, <i8>0xf8, <i8>0xf4, 0x54, <i8>0xd0, 0x54, <i8>0xf4, 0x70,
+  );
+  const highBit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
+  const hit = v128.and(i8x16.swizzle(rows, lo), i8x16.swizzle(highBit, hi));
+  return i8x16.bitmask(i8x16.eq(hit, i8x16.splat(0)));
+}
+
+/**
+ * Bit i set when lane i may not appear inside a field value: a control character other
+ * than HTAB (this catches CR and LF, which end the value), or DEL. Unsigned compare:
+ * (v < 0x20 && v != 0x09) || v == 0x7f.
+ */
+// @ts-ignore: decorator
+@inline function valueStopMask(v: v128): i32 {
+  const ctl = v128.andnot(i8x16.lt_u(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x09)));
+  return i8x16.bitmask(v128.or(ctl, i8x16.eq(v, i8x16.splat(0x7f))));
+}
+
+/** Bit i set when lane i is outside 0x21..0x7e (SP ends the target; CTL/DEL/non-ASCII are errors). */
+// @ts-ignore: decorator
+@inline function targetStopMask(v: v128): i32 {
+  return i8x16.bitmask(v128.or(i8x16.lt_u(v, i8x16.splat(0x21)), i8x16.gt_u(v, i8x16.splat(0x7e))));
+}
+
+/** First position in [p, end) that is not a tchar, or end. */
+export function scanToken(p: usize, end: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    while (p < end) {
+      const m = nonTokenMask(v128.load(p));
+      if (m != 0) {
+        const q = p + <usize>ctz(m);
+        return q < end ? q : end;
+      }
+      p += 16;
+    }
+    return end;
+  } else {
+    while (p < end && isClass(p, C.TCHAR)) p++;
+    return p;
+  }
+}
+
+/** First position in [p, end) holding a byte that cannot continue a field value, or end. */
+export function scanValue(p: usize, end: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    while (p < end) {
+      const m = valueStopMask(v128.load(p));
+      if (m != 0) {
+        const q = p + <usize>ctz(m);
+        return q < end ? q : end;
+      }
+      p += 16;
+    }
+    return end;
+  } else {
+    while (p < end && isClass(p, C.VALUE)) p++;
+    return p;
+  }
+}
+
+/** First position in [p, end) holding a byte outside 0x21..0x7e, or end. */
+export function scanTarget(p: usize, end: usize): usize {
+  if (ASC_FEATURE_SIMD) {
+    while (p < end) {
+      const m = targetStopMask(v128.load(p));
+      if (m != 0) {
+        const q = p + <usize>ctz(m);
+        return q < end ? q : end;
+      }
+      p += 16;
+    }
+    return end;
+  } else {
+    while (p < end && isClass(p, C.TARGET)) p++;
+    return p;
+  }
+}
+
+/** Whether every byte of [p, end) has class c (short fields: Host, chunk-ext names). */
+export function allClass(p: usize, end: usize, c: u8): bool {
+  while (p < end) {
+    if (!isClass(p, c)) return false;
+    p++;
+  }
+  return true;
+}
+
+/** ASCII case-insensitive compare of [p, p+len) against a lowercase literal at lit. */
+export function eqLower(p: usize, lit: usize, len: usize): bool {
+  for (let i: usize = 0; i < len; i++) {
+    if ((<u32>load<u8>(p + i) | 0x20) != <u32>load<u8>(lit + i)) return false;
+  }
+  return true;
+}

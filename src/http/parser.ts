@@ -1,0 +1,437 @@
+// Streaming HTTP/1.1 request parser: the TypeScript face of assembly/http/parser.ts.
+//
+// Bytes are copied (once) into the parser's pool slot; the WASM parser reads them in
+// place and reports spans. Heads are handed out as RequestHead objects that decode
+// strings only when asked; body chunks are views into WASM memory, valid only during
+// the onBody callback (copy them to keep them).
+
+import { ABI, Events, MessageFlags, Status } from '../wasm/abi.generated.js';
+import { WasmCore } from '../wasm/loader.js';
+import type { Slot } from '../wasm/pool.js';
+import { ConduitError, ErrorCodes, HttpParseError } from '../errors.js';
+
+export interface HttpLimits {
+  /** Longest request line (including leading empty lines), bytes. Default 8 KiB; over it: 414. */
+  maxRequestLine?: number;
+  /** Largest head (request line + field lines), and largest trailer section, bytes. Default 16 KiB; over it: 431. */
+  maxHeaderBytes?: number;
+  /** Most field lines in a head or trailer section. Default 100, at most 256; over it: 431. */
+  maxHeaders?: number;
+  /** Most chunk-extension bytes in one message. Default 16 KiB; over it: 413. */
+  maxChunkExtensions?: number;
+  /** Largest body, bytes (Content-Length or de-chunked total). Default 16 MiB; over it: 413. */
+  maxBodySize?: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Required<HttpLimits>> = Object.freeze({
+  maxRequestLine: 8 * 1024,
+  maxHeaderBytes: 16 * 1024,
+  maxHeaders: 100,
+  maxChunkExtensions: 16 * 1024,
+  maxBodySize: 16 * 1024 * 1024,
+});
+
+export type HeaderList = Array<[name: string, value: string]>;
+
+export interface HttpParserOptions extends HttpLimits {
+  /** The WASM core whose pool the parser leases its slot from; default: a shared one. */
+  core?: WasmCore;
+  /** A request head completed. */
+  onHead?: (head: RequestHead) => void;
+  /** Body bytes (de-chunked). A view into WASM memory, valid only during the call. */
+  onBody?: (chunk: Uint8Array) => void;
+  /** A message completed; `trailers` holds a chunked body's trailer fields, if any. */
+  onMessageComplete?: (trailers: HeaderList | null) => void;
+}
+
+const latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
+
+/** A parsed request head. Its bytes are its own copy: it stays valid after the parser moves on. */
+export class RequestHead {
+  /** Method name, e.g. "GET". */
+  readonly method: string;
+  /** Method id (position in the WASM method table). */
+  readonly methodId: number;
+  /** "1.1" or "1.0". */
+  readonly version: '1.1' | '1.0';
+  /** MessageFlags bits. */
+  readonly flags: number;
+  /** Content-Length, or -1 when absent. */
+  readonly contentLength: number;
+  /** The head's bytes (request line through the blank line). */
+  readonly raw: Buffer;
+  /** Field table: 4 numbers per field (nameOff, nameLen, valueOff, valueLen) into raw. */
+  readonly fields: Uint32Array;
+  private readonly targetOff: number;
+  private readonly targetLen: number;
+  private _target: string | undefined;
+  private _headers: HeaderList | undefined;
+
+  constructor(core: WasmCore, input: number, headLen: number) {
+    const r = core.scratch;
+    const u32 = core.u32;
+    const w = r >>> 2;
+    this.methodId = u32[w + ABI.RESULT_METHOD / 4];
+    this.method = core.methods[this.methodId];
+    this.version = u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0';
+    this.flags = u32[w + ABI.RESULT_FLAGS / 4];
+    this.contentLength = (this.flags & MessageFlags.CONTENT_LENGTH) !== 0
+      ? Number(core.view.getBigUint64(r + ABI.RESULT_CONTENT_LENGTH, true)) : -1;
+    this.targetOff = u32[w + ABI.RESULT_TARGET_OFF / 4];
+    this.targetLen = u32[w + ABI.RESULT_TARGET_LEN / 4];
+    const raw = Buffer.allocUnsafe(headLen);
+    raw.set(core.u8.subarray(input, input + headLen));
+    this.raw = raw;
+    const n = u32[w + ABI.RESULT_FIELD_COUNT / 4];
+    const f = (r + ABI.FIELDS_OFFSET) >>> 2;
+    this.fields = u32.slice(f, f + n * 4);
+    this._target = undefined;
+    this._headers = undefined;
+  }
+
+  /** The request-target exactly as sent. */
+  get target(): string {
+    if (this._target === undefined) this._target = latin1(this.raw, this.targetOff, this.targetOff + this.targetLen);
+    return this._target;
+  }
+
+  get keepAlive(): boolean {
+    return (this.flags & MessageFlags.KEEP_ALIVE) !== 0;
+  }
+  get upgrade(): boolean {
+    return (this.flags & MessageFlags.UPGRADE) !== 0;
+  }
+  get connect(): boolean {
+    return (this.flags & MessageFlags.CONNECT) !== 0;
+  }
+  get expectContinue(): boolean {
+    return (this.flags & MessageFlags.EXPECT_CONTINUE) !== 0;
+  }
+  get chunked(): boolean {
+    return (this.flags & MessageFlags.CHUNKED) !== 0;
+  }
+  /** Whether a body follows the head (chunked, or Content-Length > 0). */
+  get hasBody(): boolean {
+    return (this.flags & MessageFlags.HAS_BODY) !== 0;
+  }
+
+  get headerCount(): number {
+    return this.fields.length >>> 2;
+  }
+
+  /** Field name i, as sent (latin1). */
+  headerName(i: number): string {
+    return latin1(this.raw, this.fields[i * 4], this.fields[i * 4] + this.fields[i * 4 + 1]);
+  }
+
+  /** Field value i, without leading/trailing whitespace (latin1, as Node decodes). */
+  headerValue(i: number): string {
+    return latin1(this.raw, this.fields[i * 4 + 2], this.fields[i * 4 + 2] + this.fields[i * 4 + 3]);
+  }
+
+  /** All fields in order, names as sent. */
+  get headers(): HeaderList {
+    if (this._headers === undefined) {
+      const list: HeaderList = [];
+      for (let i = 0; i < this.headerCount; i++) list.push([this.headerName(i), this.headerValue(i)]);
+      this._headers = list;
+    }
+    return this._headers;
+  }
+
+  /** Value of the first field named `name` (case-insensitive), or undefined. */
+  get(name: string): string | undefined {
+    const n = name.length;
+    const raw = this.raw;
+    const f = this.fields;
+    for (let i = 0; i < f.length; i += 4) {
+      if (f[i + 1] !== n) continue;
+      let j = 0;
+      const off = f[i];
+      for (; j < n; j++) {
+        let a = raw[off + j];
+        let b = name.charCodeAt(j);
+        if (a >= 65 && a <= 90) a |= 0x20;
+        if (b >= 65 && b <= 90) b |= 0x20;
+        if (a !== b) break;
+      }
+      if (j === n) return latin1(raw, f[i + 2], f[i + 2] + f[i + 3]);
+    }
+    return undefined;
+  }
+}
+
+let sharedCores: WasmCore[] = [];
+/** A slot from the shared cores, adding a core when all are full. */
+function leaseShared(): { core: WasmCore; slot: Slot } {
+  for (const core of sharedCores) {
+    const slot = core.pool.tryLease();
+    if (slot !== null) return { core, slot };
+  }
+  const core = new WasmCore();
+  sharedCores.push(core);
+  return { core, slot: core.pool.lease() };
+}
+
+/** Releases the slot of a parser that was garbage-collected without destroy(). */
+const finalizer = new FinalizationRegistry<{ core: WasmCore; slot: Slot }>(({ core, slot }) => {
+  if (core.pool.isLive(slot)) core.pool.release(slot);
+});
+
+function limit(name: string, value: number | undefined, def: number, min: number, max: number): number {
+  const v = value ?? def;
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new ConduitError(ErrorCodes.INVALID_OPTION, `${name} must be an integer between ${min} and ${max}, got ${value}`);
+  }
+  return v;
+}
+
+export class HttpParser {
+  readonly core: WasmCore;
+  private slot: Slot | null;
+  private readonly token: object;
+  private pending: number;
+  private consumedTotal: number;
+  private failure: HttpParseError | null;
+  private upgradeRest: Uint8Array | null;
+  private paused: boolean;
+  private inMessage: boolean;
+  onHead: ((head: RequestHead) => void) | undefined;
+  onBody: ((chunk: Uint8Array) => void) | undefined;
+  onMessageComplete: ((trailers: HeaderList | null) => void) | undefined;
+
+  constructor(options: HttpParserOptions = {}) {
+    let core = options.core;
+    let slot: Slot;
+    if (core === undefined) {
+      const shared = leaseShared();
+      core = shared.core;
+      slot = shared.slot;
+    } else {
+      slot = core.pool.lease();
+    }
+    this.core = core;
+    this.slot = slot;
+    this.token = {};
+    const cap = slot.capacity;
+    try {
+      const maxRequestLine = limit('maxRequestLine', options.maxRequestLine, DEFAULT_LIMITS.maxRequestLine, 16, cap - 64);
+      const maxHeaderBytes = limit('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 16, cap - 64);
+      const maxHeaders = limit('maxHeaders', options.maxHeaders, DEFAULT_LIMITS.maxHeaders, 1, ABI.MAX_FIELDS);
+      const maxChunkExtensions = limit('maxChunkExtensions', options.maxChunkExtensions, DEFAULT_LIMITS.maxChunkExtensions, 0, cap - 64);
+      const maxBodySize = limit('maxBodySize', options.maxBodySize, DEFAULT_LIMITS.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
+      core.exports.http_init(slot.state, maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize);
+    } catch (err) {
+      core.pool.release(slot);
+      throw err;
+    }
+    if (options.core === undefined) finalizer.register(this, { core, slot }, this.token);
+    this.pending = 0;
+    this.consumedTotal = 0;
+    this.failure = null;
+    this.upgradeRest = null;
+    this.paused = false;
+    this.inMessage = false;
+    this.onHead = options.onHead;
+    this.onBody = options.onBody;
+    this.onMessageComplete = options.onMessageComplete;
+  }
+
+  /** Bytes of the stream consumed so far (through the last complete element). */
+  get bytesConsumed(): number {
+    return this.consumedTotal;
+  }
+
+  /** Bytes held back waiting for more input (an incomplete head, chunk line, ...). */
+  get pendingBytes(): number {
+    return this.pending;
+  }
+
+  /** Messages completed on this stream. */
+  get messages(): number {
+    return this.slot === null ? 0 : this.core.u32[(this.slot.state + ABI.STATE_MESSAGES) >>> 2];
+  }
+
+  /** The error that stopped the parser, if any. */
+  get error(): HttpParseError | null {
+    return this.failure;
+  }
+
+  /** Whether a message has begun (head seen, body or trailers outstanding) or bytes of one are pending. */
+  get midMessage(): boolean {
+    return this.inMessage || this.pending > 0;
+  }
+
+  /** After an Upgrade/CONNECT message: the bytes that followed it (belonging to the new protocol). */
+  get upgradeData(): Uint8Array | null {
+    return this.upgradeRest;
+  }
+
+  /** Stops the current execute() after the callback that calls it; the rest of that input is kept pending. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  /**
+   * Feeds bytes. Callbacks run synchronously. Returns the error that stopped the parser
+   * (now or earlier), or null. After an error the parser takes no more input.
+   */
+  execute(input: Uint8Array): HttpParseError | null {
+    if (this.failure !== null) return this.failure;
+    const slot = this.slot;
+    if (slot === null) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
+    if (this.upgradeRest !== null) {
+      this.upgradeRest = concat(this.upgradeRest, input);
+      return null;
+    }
+    const core = this.core;
+    const u8 = core.u8;
+    const data = slot.data;
+    const cap = slot.capacity;
+    let off = 0;
+    this.paused = false;
+    for (;;) {
+      const n = Math.min(cap - this.pending, input.length - off);
+      if (n > 0) {
+        u8.set(n === input.length ? input : input.subarray(off, off + n), data + this.pending);
+        this.pending += n;
+        off += n;
+      }
+      const start = this.run();
+      if (start < 0) return this.failure;
+      if (start > 0) {
+        if (start < this.pending) u8.copyWithin(data, data + start, data + this.pending);
+        this.pending -= start;
+        this.consumedTotal += start;
+      }
+      if (this.upgradeRest !== null) {
+        this.upgradeRest = concat(u8.slice(data, data + this.pending), input.subarray(off));
+        this.pending = 0;
+        return null;
+      }
+      if (this.paused) {
+        // Keep the unread input pending (it may exceed the slot: keep it in JS).
+        if (off < input.length) this.stash(input.subarray(off));
+        return null;
+      }
+      if (off >= input.length) return null;
+      if (this.pending === cap) {
+        // The slot is full of one element that is still incomplete. Limits are below the
+        // slot size, so the WASM parser has already failed on anything this long.
+        return this.fail(Status.HEADERS_TOO_LARGE, this.consumedTotal + cap);
+      }
+    }
+  }
+
+  private stashed: Uint8Array | null = null;
+  private stash(rest: Uint8Array): void {
+    this.stashed = this.stashed === null ? rest.slice() : concat(this.stashed, rest);
+  }
+
+  /** Resumes after pause(): parses the input held back. */
+  resume(): HttpParseError | null {
+    const rest = this.stashed;
+    this.stashed = null;
+    this.paused = false;
+    return rest === null ? this.execute(new Uint8Array(0)) : this.execute(rest);
+  }
+
+  /**
+   * Signals the end of the stream. Returns an error when it ends inside a message
+   * (CONDUIT_ERR_HTTP_INCOMPLETE), else null.
+   */
+  finish(): HttpParseError | null {
+    if (this.failure !== null) return this.failure;
+    if (this.upgradeRest !== null) return null;
+    if (this.midMessage) return new HttpParseError(Status.NEED_MORE, this.consumedTotal + this.pending);
+    return null;
+  }
+
+  /** Releases the parser's slot. */
+  destroy(): void {
+    if (this.slot !== null) {
+      finalizer.unregister(this.token);
+      if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
+      this.slot = null;
+    }
+  }
+
+  private fail(status: number, offset: number): HttpParseError {
+    this.failure = new HttpParseError(status, offset);
+    return this.failure;
+  }
+
+  /** Runs the WASM parser over the pending bytes; returns bytes consumed, or -1 after an error. */
+  private run(): number {
+    const core = this.core;
+    const ex = core.exports;
+    const slot = this.slot!;
+    const u32 = core.u32;
+    const w = core.scratch >>> 2;
+    let start = 0;
+    while (start < this.pending && !this.paused) {
+      const input = slot.data + start;
+      const ret = ex.http_execute(slot.state, input, this.pending - start);
+      if (ret === -1) break;
+      if (ret < -1) {
+        this.fail(-ret, this.consumedTotal + start + u32[w + ABI.RESULT_ERROR_OFFSET / 4]);
+        return -1;
+      }
+      const events = u32[w + ABI.RESULT_EVENTS / 4];
+      if ((events & Events.HEAD) !== 0) {
+        this.inMessage = true;
+        const head = new RequestHead(core, input, u32[w + ABI.RESULT_HEAD_LEN / 4]);
+        this.onHead?.(head);
+      }
+      if ((events & Events.BODY) !== 0 && this.onBody !== undefined) {
+        const count = u32[w + ABI.RESULT_BODY_COUNT / 4];
+        const spans = (core.scratch + ABI.BODY_SPANS_OFFSET) >>> 2;
+        for (let i = 0; i < count; i++) {
+          const at = input + u32[spans + i * 2];
+          this.onBody(core.u8.subarray(at, at + u32[spans + i * 2 + 1]));
+        }
+      }
+      if ((events & Events.MESSAGE_COMPLETE) !== 0) {
+        this.inMessage = false;
+        let trailers: HeaderList | null = null;
+        if ((events & Events.TRAILERS) !== 0) trailers = readFields(core, input);
+        this.onMessageComplete?.(trailers);
+        start += ret;
+        const phase = u32[(slot.state + ABI.STATE_PHASE) >>> 2];
+        if (phase === PHASE_UPGRADED) {
+          this.upgradeRest = new Uint8Array(0);
+          break;
+        }
+        continue;
+      }
+      start += ret;
+    }
+    return start;
+  }
+}
+
+/** Phase.UPGRADED in assembly/http/parser.ts. */
+const PHASE_UPGRADED = 7;
+
+function readFields(core: WasmCore, input: number): HeaderList {
+  const u32 = core.u32;
+  const w = core.scratch >>> 2;
+  const n = u32[w + ABI.RESULT_FIELD_COUNT / 4];
+  const f = (core.scratch + ABI.FIELDS_OFFSET) >>> 2;
+  const b = Buffer.from(core.memory.buffer);
+  const list: HeaderList = [];
+  for (let i = 0; i < n; i++) {
+    const no = input + u32[f + i * 4];
+    const vo = input + u32[f + i * 4 + 2];
+    list.push([latin1(b, no, no + u32[f + i * 4 + 1]), latin1(b, vo, vo + u32[f + i * 4 + 3])]);
+  }
+  return list;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (b.length === 0) return a.length === 0 ? a : a.slice();
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,161 @@
+// Loads the WASM core: picks the SIMD or scalar build, creates the memory (TypeScript
+// owns it), instantiates, and checks the module's layout against the generated mirror.
+//
+// One WasmCore = one WebAssembly.Memory + one instance + one buffer pool. The memory is
+// shared (so native code and other threads may later hold a pointer into it) with
+// initial == maximum, so it never grows and views over it never go stale.
+
+import { readFileSync } from 'node:fs';
+import { ABI } from './abi.generated.js';
+import { BufferPool } from './pool.js';
+import { ConduitError, ErrorCodes } from '../errors.js';
+
+export type WasmVariant = 'simd' | 'scalar';
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  _initialize(): void;
+  abi_scratch(): number;
+  abi_slots(): number;
+  http_method_table(): number;
+  http_init(state: number, maxRequestLine: number, maxHeaderBytes: number, maxHeaders: number,
+    maxChunkExtensions: number, maxBody: number): void;
+  http_execute(state: number, input: number, len: number): number;
+  [abiGlobal: `ABI_${string}`]: WebAssembly.Global;
+}
+
+export interface CoreOptions {
+  /** Data bytes per pool slot (multiple of 64). Default 32 KiB. */
+  slotSize?: number;
+  /** Number of pool slots. Default 64. */
+  slotCount?: number;
+  /** Force a build; default: SIMD when the runtime validates it, unless CONDUIT_WASM=scalar. */
+  variant?: WasmVariant;
+}
+
+const PAGE = 65536;
+/** Bytes reserved below the slots for static data and the scratch areas. */
+const RESERVED = PAGE;
+
+const FILES: Record<WasmVariant, string> = { simd: 'conduit.wasm', scalar: 'conduit-scalar.wasm' };
+const modules: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
+const bytesCache: Partial<Record<WasmVariant, Uint8Array<ArrayBuffer>>> = {};
+
+/** The .wasm bytes of a build (from build/, next to dist/ and src/). */
+export function wasmBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
+  let b = bytesCache[variant];
+  if (b === undefined) {
+    const url = new URL(`../../build/${FILES[variant]}`, import.meta.url);
+    try {
+      b = new Uint8Array(readFileSync(url));
+    } catch (err) {
+      throw new ConduitError(ErrorCodes.WASM_ABI,
+        `cannot read the WASM core ${url.pathname}: run \`npm run build\` (${(err as Error).message})`);
+    }
+    bytesCache[variant] = b;
+  }
+  return b;
+}
+
+let simdOk: boolean | undefined;
+/** Whether this runtime can run the SIMD build (it validates the real module). */
+export function simdSupported(): boolean {
+  if (simdOk === undefined) simdOk = WebAssembly.validate(wasmBytes('simd'));
+  return simdOk;
+}
+
+/** The build used when none is named: CONDUIT_WASM=scalar forces the scalar one. */
+export function defaultVariant(): WasmVariant {
+  const forced = process.env.CONDUIT_WASM;
+  if (forced === 'scalar') return 'scalar';
+  if (forced === 'simd') return 'simd';
+  return simdSupported() ? 'simd' : 'scalar';
+}
+
+export function compileCore(variant: WasmVariant): WebAssembly.Module {
+  let m = modules[variant];
+  if (m === undefined) {
+    m = new WebAssembly.Module(wasmBytes(variant));
+    modules[variant] = m;
+  }
+  return m;
+}
+
+export class WasmCore {
+  readonly variant: WasmVariant;
+  readonly memory: WebAssembly.Memory;
+  readonly exports: CoreExports;
+  /** Byte view over the whole memory (never stale: the memory never grows). */
+  readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
+  readonly i32: Int32Array;
+  readonly view: DataView;
+  /** Address of the HttpResult scratch area. */
+  readonly scratch: number;
+  readonly pool: BufferPool;
+  /** Method names by id (index 0 unused). */
+  readonly methods: readonly string[];
+
+  constructor(options: CoreOptions = {}) {
+    const variant = options.variant ?? defaultVariant();
+    const slotSize = options.slotSize ?? 32 * 1024;
+    const slotCount = options.slotCount ?? 64;
+    if (!Number.isInteger(slotSize) || slotSize < 1024 || slotSize % 64 !== 0 || slotSize > 64 * 1024 * 1024) {
+      throw new ConduitError(ErrorCodes.INVALID_OPTION, `slotSize must be a multiple of 64 between 1 KiB and 64 MiB, got ${slotSize}`);
+    }
+    if (!Number.isInteger(slotCount) || slotCount < 1 || slotCount > 1 << 20) {
+      throw new ConduitError(ErrorCodes.INVALID_OPTION, `slotCount must be an integer between 1 and 2^20, got ${slotCount}`);
+    }
+    const stride = ABI.SLOT_HEADER + slotSize + ABI.SLOT_PADDING;
+    const pages = Math.ceil((RESERVED + stride * slotCount) / PAGE);
+    if (pages > 65536) throw new ConduitError(ErrorCodes.INVALID_OPTION, 'pool larger than 4 GiB');
+    this.variant = variant;
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const instance = new WebAssembly.Instance(compileCore(variant), { env: { memory: this.memory, abort: onAbort } });
+    this.exports = instance.exports as unknown as CoreExports;
+    this.exports._initialize();
+    checkAbi(this.exports, variant);
+    const buffer = this.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.view = new DataView(buffer);
+    this.scratch = this.exports.abi_scratch();
+    // Slots sit at the very end of memory so the last slot's padding ends at the last
+    // byte: an over-read past the padding traps (see assembly/abi.ts).
+    const slotsBase = pages * PAGE - stride * slotCount;
+    if (slotsBase < this.exports.abi_slots()) {
+      throw new ConduitError(ErrorCodes.WASM_ABI, 'static data and scratch outgrew the reserved area');
+    }
+    this.pool = new BufferPool(slotsBase, slotSize, slotCount);
+    this.methods = readMethodTable(this.u8, this.exports.http_method_table(), ABI.METHOD_COUNT);
+  }
+}
+
+function onAbort(): never {
+  throw new ConduitError(ErrorCodes.WASM_ABI, 'WASM core aborted');
+}
+
+function checkAbi(exports: CoreExports, variant: WasmVariant): void {
+  for (const [key, value] of Object.entries(ABI)) {
+    const g = exports[`ABI_${key}`];
+    if (g === undefined || g.value !== value) {
+      throw new ConduitError(ErrorCodes.WASM_ABI,
+        `WASM core (${variant}) ABI_${key} = ${g?.value} but the TypeScript mirror says ${value}: rebuild with \`npm run build\``);
+    }
+  }
+  const simd = exports.ABI_SIMD.value === 1;
+  if (simd !== (variant === 'simd')) throw new ConduitError(ErrorCodes.WASM_ABI, `${FILES[variant]} is not the ${variant} build`);
+}
+
+function readMethodTable(u8: Uint8Array, ptr: number, count: number): string[] {
+  const names = [''];
+  let p = ptr;
+  for (let i = 0; i < count; i++) {
+    let s = '';
+    while (u8[p] !== 0) s += String.fromCharCode(u8[p++]);
+    names.push(s);
+    p++;
+  }
+  return names;
+}
