@@ -343,7 +343,11 @@ function parseVersionSlow(buf: usize, v: usize, end: usize): i32 {
   if (avail < 8) return needMoreLine(buf, end);
   const minor = <u32>load<u8>(v + 7) - 48;
   if (minor > 9) return fail(Status.INVALID_VERSION, v + 7);
-  if (avail < 9) return needMoreLine(buf, end);
+  if (avail < 9) {
+    // A well-formed version we do not speak is final already; say so without the CRLF.
+    if (major != 1 || minor > 1) return fail(Status.UNSUPPORTED_VERSION, v);
+    return needMoreLine(buf, end);
+  }
   const c = <u32>load<u8>(v + 8);
   if (c == LF) return fail(Status.BARE_LF, v + 8);
   if (c != CR) return fail(Status.INVALID_VERSION, v + 8);
@@ -642,12 +646,38 @@ function addSpan(p: usize, n: usize): bool {
   return true;
 }
 
-/** Parses body bytes from p; returns bytes consumed from p, or a negated Status. */
+/**
+ * Parses body bytes from `start`; returns bytes consumed from there, or a negated Status.
+ *
+ * An error is only returned by a call that produced nothing before it. When a call has
+ * already produced something (a head, body spans) and then meets a bad element, it
+ * returns what it produced and leaves the state at the start of that element, so the
+ * next call fails on it. That way the events a host sees do not depend on how the
+ * bytes were split between calls.
+ */
 function parseBody(start: usize, end: usize): i32 {
+  const ret = parseBodyElements(start, end);
+  if (ret >= 0 || (elementStart == start && R.events == 0)) return ret;
+  S.phase = elementPhase;
+  S.status = 0;
+  S.errorOffset = 0;
+  R.status = 0;
+  R.errorOffset = 0;
+  return <i32>(elementStart - start);
+}
+
+// Phase before the element parseBodyElements failed on (for the roll-back above).
+let elementPhase: u32 = 0;
+// Bytes consumed before that element.
+let elementStart: usize = 0;
+
+function parseBodyElements(start: usize, end: usize): i32 {
   const s = S;
   let p = start;
   while (true) {
     const phase = s.phase;
+    elementPhase = phase;
+    elementStart = p;
     if (phase == Phase.BODY_LENGTH || phase == Phase.CHUNK_DATA) {
       const avail = <u64>(end - p);
       if (avail == 0) break;
