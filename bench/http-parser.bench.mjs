@@ -1,0 +1,302 @@
+// HTTP/1.1 request parser benchmark: Conduit (SIMD and scalar WASM builds) against
+// undici's llhttp WASM (SIMD and scalar), over the corpus in bench/corpus/http.mjs.
+//
+// What one parse is, on both sides (what a server does with bytes read from node:net):
+//   - reset the parser state,
+//   - copy the input bytes into the parser's WASM memory,
+//   - parse all of them, producing spans only (no string decoding),
+//   - count completed messages (checked against the corpus on every parse).
+// Conduit: http_init on the slot state, copy into the slot, then http_execute from the
+// unconsumed offset until every byte is consumed (one call per message, plus one for
+// the end of a chunked body), reading the result scratch (field count, body span
+// lengths, events) after each call. llhttp: the oracle's span parser (reset() +
+// execute(bytes)), whose callbacks bump counters and record the last span.
+//
+// Timing: each tinybench sample is a batch of `reps` parses (about 32 KiB of input) so
+// that timer overhead is negligible; the reported figure is the MEDIAN sample latency
+// divided by reps (and by the message count for ns/request).
+//
+// Run through `node bench/run.mjs [http-parser]` or directly: `node bench/http-parser.bench.mjs`.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Bench } from 'tinybench';
+import { WasmCore, ABI, Events, DEFAULT_LIMITS, STATUS_INFO } from '../dist/index.js';
+import { createLlhttp, STAT_HEADER_FIELD, STAT_BODY_BYTES, STAT_MESSAGE_BEGINS } from '../test/support/llhttp-oracle.mjs';
+import { httpCorpus } from './corpus/http.mjs';
+
+export const name = 'http-parser';
+
+const RESULTS_FILE = fileURLToPath(new URL('./results/http-parser.json', import.meta.url));
+/** Input bytes per tinybench sample (a batch of whole parses). */
+const BATCH_BYTES = 32 * 1024;
+
+const PARSERS = [
+  { id: 'conduit-simd', label: 'Conduit SIMD' },
+  { id: 'conduit-scalar', label: 'Conduit scalar' },
+  { id: 'llhttp-simd', label: 'llhttp SIMD' },
+  { id: 'llhttp-scalar', label: 'llhttp scalar' },
+];
+const BASELINE = 'llhttp-simd';
+
+// ── parsers ──────────────────────────────────────────────────────────────────────
+
+/** Something the optimiser cannot see through, fed with what the parses produce. */
+export let sink = 0;
+
+/**
+ * A Conduit parse function: (bytes) => completed messages. Throws on a parse error or
+ * when bytes are left unconsumed. Also keeps `lastFields` / `lastBodyBytes` of the
+ * last parse (for the startup cross-check).
+ */
+function conduitParser(variant) {
+  const core = new WasmCore({ variant, slotCount: 1 });
+  const slot = core.pool.lease();
+  const ex = core.exports;
+  const init = ex.http_init;
+  const execute = ex.http_execute;
+  const u8 = core.u8;
+  const u32 = core.u32;
+  const state = slot.state;
+  const data = slot.data;
+  const w = core.scratch >>> 2;
+  const evIdx = w + ABI.RESULT_EVENTS / 4;
+  const fieldIdx = w + ABI.RESULT_FIELD_COUNT / 4;
+  const bodyCountIdx = w + ABI.RESULT_BODY_COUNT / 4;
+  const spanIdx = (core.scratch + ABI.BODY_SPANS_OFFSET) >>> 2;
+  const errIdx = w + ABI.RESULT_ERROR_OFFSET / 4;
+  const L = DEFAULT_LIMITS;
+  const MC = Events.MESSAGE_COMPLETE;
+  const BODY = Events.BODY;
+  const out = { lastFields: 0, lastBodyBytes: 0, parse: null };
+  out.parse = (bytes) => {
+    const len = bytes.length;
+    if (len > slot.capacity) throw new Error(`input of ${len} bytes exceeds the slot (${slot.capacity})`);
+    init(state, L.maxRequestLine, L.maxHeaderBytes, L.maxHeaders, L.maxChunkExtensions, L.maxBodySize);
+    u8.set(bytes, data);
+    let off = 0;
+    let messages = 0;
+    let fields = 0;
+    let bodyBytes = 0;
+    while (off < len) {
+      const ret = execute(state, data + off, len - off);
+      if (ret < 0) {
+        const st = ret === -1 ? 'NEED_MORE' : (STATUS_INFO[-ret]?.name ?? String(-ret));
+        throw new Error(`Conduit ${variant}: ${st} at byte ${off + u32[errIdx]}`);
+      }
+      const ev = u32[evIdx];
+      if (ret === 0 && ev === 0) throw new Error(`Conduit ${variant}: no progress at byte ${off}`);
+      fields += u32[fieldIdx];
+      if ((ev & BODY) !== 0) {
+        const n = u32[bodyCountIdx];
+        for (let i = 0; i < n; i++) bodyBytes += u32[spanIdx + i * 2 + 1];
+      }
+      if ((ev & MC) !== 0) messages++;
+      off += ret;
+    }
+    out.lastFields = fields;
+    out.lastBodyBytes = bodyBytes;
+    sink ^= fields + bodyBytes;
+    return messages;
+  };
+  return out;
+}
+
+/** An llhttp parse function with the same contract (undici's llhttp WASM, strict mode). */
+function llhttpParser(simd) {
+  const sp = createLlhttp({ simd }).createSpanParser({ capacity: BATCH_BYTES });
+  const stats = sp.stats;
+  const label = simd ? 'llhttp SIMD' : 'llhttp scalar';
+  const out = { lastFields: 0, lastBodyBytes: 0, parse: null };
+  out.parse = (bytes) => {
+    sp.reset();
+    const ret = sp.execute(bytes);
+    if (ret !== 0) {
+      const e = sp.lastError();
+      throw new Error(`${label}: error ${e.code} (${e.reason}) at byte ${e.pos}`);
+    }
+    const messages = sp.messages;
+    // A message begun but not completed means bytes were left over.
+    if (stats[STAT_MESSAGE_BEGINS] !== messages) throw new Error(`${label}: input ends inside a message`);
+    out.lastFields = stats[STAT_HEADER_FIELD];
+    out.lastBodyBytes = stats[STAT_BODY_BYTES];
+    sink ^= stats[STAT_HEADER_FIELD] + stats[STAT_BODY_BYTES];
+    return messages;
+  };
+  return out;
+}
+
+function makeParsers() {
+  return {
+    'conduit-simd': conduitParser('simd'),
+    'conduit-scalar': conduitParser('scalar'),
+    'llhttp-simd': llhttpParser(true),
+    'llhttp-scalar': llhttpParser(false),
+  };
+}
+
+/**
+ * Parses every corpus entry once with every parser; throws (loudly) on any error,
+ * a wrong message count, or a disagreement in field / body byte totals.
+ */
+export function validateCorpus(corpus = httpCorpus, parsers = makeParsers()) {
+  const problems = [];
+  for (const entry of corpus) {
+    const seen = [];
+    for (const { id } of PARSERS) {
+      const p = parsers[id];
+      try {
+        const m = p.parse(entry.bytes);
+        if (m !== entry.messages) problems.push(`${entry.name}: ${id} completed ${m} messages, expected ${entry.messages}`);
+        seen.push({ id, fields: p.lastFields, body: p.lastBodyBytes });
+      } catch (err) {
+        problems.push(`${entry.name}: ${id} failed: ${err.message}`);
+      }
+    }
+    for (const s of seen.slice(1)) {
+      if (s.fields !== seen[0].fields || s.body !== seen[0].body) {
+        problems.push(`${entry.name}: ${s.id} saw ${s.fields} fields / ${s.body} body bytes, ` +
+          `${seen[0].id} saw ${seen[0].fields} / ${seen[0].body}`);
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`HTTP corpus validation failed:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+// ── benchmark ────────────────────────────────────────────────────────────────────
+
+/**
+ * @param {{ time?: number, warmupTime?: number, corpusFilter?: string[], log?: (s: string) => void, writeResults?: boolean }} [options]
+ */
+export async function run(options = {}) {
+  const time = options.time ?? 1000;
+  const warmupTime = options.warmupTime ?? 250;
+  const log = options.log ?? ((s) => console.log(s));
+  const filter = options.corpusFilter ?? [];
+  const corpus = filter.length === 0 ? httpCorpus : httpCorpus.filter((e) => filter.some((f) => e.name.includes(f)));
+
+  const parsers = makeParsers();
+  validateCorpus(httpCorpus, parsers);
+  log(`corpus validated: ${httpCorpus.length} entries parse cleanly in Conduit (SIMD, scalar) and llhttp (SIMD, scalar), ` +
+    'same message / field / body byte counts');
+
+  const bench = new Bench({ name, time, warmupTime, throws: true });
+  const meta = new Map();
+  for (const entry of corpus) {
+    const bytes = entry.bytes;
+    const expected = entry.messages;
+    const reps = Math.max(1, Math.round(BATCH_BYTES / bytes.length));
+    for (const { id, label } of PARSERS) {
+      const parse = parsers[id].parse;
+      const taskName = `${entry.name} / ${label}`;
+      meta.set(taskName, { entry, parser: id, label, reps });
+      bench.add(taskName, () => {
+        for (let i = 0; i < reps; i++) {
+          if (parse(bytes) !== expected) throw new Error(`${taskName}: wrong message count`);
+        }
+      });
+    }
+  }
+
+  const started = Date.now();
+  await bench.run();
+  const elapsed = (Date.now() - started) / 1000;
+
+  const rows = [];
+  for (const task of bench.tasks) {
+    const r = task.result;
+    if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
+    const { entry, parser, label, reps } = meta.get(task.name);
+    const lat = r.latency; // ms per batch
+    const parseNs = (lat.p50 * 1e6) / reps;
+    rows.push({
+      corpus: entry.name,
+      parser,
+      label,
+      bytes: entry.bytes.length,
+      messages: entry.messages,
+      reps,
+      samples: lat.samplesCount,
+      nsPerParse: parseNs,
+      nsPerRequest: parseNs / entry.messages,
+      MBps: entry.bytes.length / parseNs * 1e3, // bytes/ns * 1e9 / 1e6
+      meanNsPerParse: (lat.mean * 1e6) / reps,
+      p99NsPerParse: (lat.p99 * 1e6) / reps,
+      rmePercent: lat.rme,
+    });
+  }
+  for (const row of rows) {
+    const base = rows.find((x) => x.corpus === row.corpus && x.parser === BASELINE);
+    row.vsLlhttpSimd = row.MBps / base.MBps;
+  }
+
+  const geo = {};
+  for (const { id } of PARSERS) {
+    const rs = rows.filter((r) => r.parser === id);
+    geo[id] = Math.exp(rs.reduce((a, r) => a + Math.log(r.vsLlhttpSimd), 0) / rs.length);
+  }
+
+  log('');
+  log(`### HTTP request parser (median of ${time} ms per task after ${warmupTime} ms warmup; ` +
+    `batches of ~${BATCH_BYTES / 1024} KiB; MB = 10^6 bytes)`);
+  log('');
+  log('| corpus | bytes | msgs | parser | ns/request | MB/s | vs llhttp SIMD | rme |');
+  log('|---|---:|---:|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    log(`| ${r.corpus} | ${r.bytes} | ${r.messages} | ${r.label} | ${fmt(r.nsPerRequest, 1)} | ${fmt(r.MBps, 0)} | ` +
+      `${r.vsLlhttpSimd.toFixed(2)}x | ±${r.rmePercent.toFixed(2)}% |`);
+  }
+  log('');
+  log(`Geometric mean throughput vs llhttp SIMD: ` +
+    PARSERS.filter((p) => p.id !== BASELINE).map((p) => `${p.label} ${geo[p.id].toFixed(2)}x`).join(', '));
+  log(`(${rows.length} tasks in ${elapsed.toFixed(1)} s; ns/request and MB/s from the median batch latency; ` +
+    'rme = relative margin of error of the mean)');
+
+  const result = {
+    bench: name,
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    settings: {
+      statistic: 'median (p50) batch latency / reps',
+      timeMs: time,
+      warmupTimeMs: warmupTime,
+      batchBytes: BATCH_BYTES,
+      tinybench: 'tinybench@6',
+      baseline: BASELINE,
+    },
+    corpus: corpus.map((e) => ({ name: e.name, description: e.description, bytes: e.bytes.length, messages: e.messages })),
+    results: rows,
+    geomeanVsLlhttpSimd: geo,
+  };
+  if (options.writeResults !== false) {
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+    writeFileSync(RESULTS_FILE, JSON.stringify(result, null, 2) + '\n');
+    log(`wrote ${RESULTS_FILE}`);
+  }
+  if (sink === 0.5) log(''); // never true; keeps `sink` observable
+  return result;
+}
+
+function fmt(x, digits) {
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const m = machineInfo();
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
+  await run({ corpusFilter: process.argv.slice(2) });
+}
