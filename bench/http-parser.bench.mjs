@@ -16,7 +16,8 @@
 // that timer overhead is negligible; the reported figure is the MEDIAN sample latency
 // divided by reps (and by the message count for ns/request).
 //
-// Run through `node bench/run.mjs [http-parser]` or directly: `node bench/http-parser.bench.mjs`.
+// Run through `node bench/run.mjs [http-parser]` or directly:
+// `node bench/http-parser.bench.mjs [corpus-name-filter...]`.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -173,7 +174,7 @@ export function validateCorpus(corpus = httpCorpus, parsers = makeParsers()) {
  */
 export async function run(options = {}) {
   const time = options.time ?? 1000;
-  const warmupTime = options.warmupTime ?? 250;
+  const warmupTime = options.warmupTime ?? 500;
   const log = options.log ?? ((s) => console.log(s));
   const filter = options.corpusFilter ?? [];
   const corpus = filter.length === 0 ? httpCorpus : httpCorpus.filter((e) => filter.some((f) => e.name.includes(f)));
@@ -266,6 +267,7 @@ export async function run(options = {}) {
       batchBytes: BATCH_BYTES,
       tinybench: 'tinybench@6',
       baseline: BASELINE,
+      corpusFilter: filter,
     },
     corpus: corpus.map((e) => ({ name: e.name, description: e.description, bytes: e.bytes.length, messages: e.messages })),
     results: rows,
@@ -298,5 +300,6 @@ export function machineInfo() {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const m = machineInfo();
   console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
-  await run({ corpusFilter: process.argv.slice(2) });
+  // Standalone: arguments are corpus entry filters (use bench/run.mjs for --time etc.).
+  await run({ corpusFilter: process.argv.slice(2).filter((a) => !a.startsWith('-')) });
 }

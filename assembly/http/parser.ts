@@ -93,6 +93,7 @@ let S: ParserState = changetype<ParserState>(0);
 let teSeen: bool = false;
 let teChunkedCount: u32 = 0;
 let teLastChunked: bool = false;
+let teOther: bool = false;
 let teOffset: usize = 0;
 let clSeen: bool = false;
 let clValue: u64 = 0;
@@ -259,6 +260,7 @@ function parseHead(buf: usize, end: usize): i32 {
   teSeen = false;
   teChunkedCount = 0;
   teLastChunked = false;
+  teOther = false;
   clSeen = false;
   clValue = 0;
   connClose = false;
@@ -282,7 +284,8 @@ function parseHead(buf: usize, end: usize): i32 {
     if (minor == 0) return fail(Status.TRANSFER_ENCODING_HTTP10, teOffset);
     if (clSeen) return fail(Status.CONTENT_LENGTH_WITH_TE, teOffset);
     if (teChunkedCount > 0 && !teLastChunked) return fail(Status.CHUNKED_NOT_FINAL, teOffset);
-    if (!teLastChunked) return fail(Status.UNSUPPORTED_TRANSFER_ENCODING, teOffset);
+    // Conduit decodes no transfer coding but chunked (gzip, deflate, compress: 501).
+    if (!teLastChunked || teOther) return fail(Status.UNSUPPORTED_TRANSFER_ENCODING, teOffset);
     flags |= MessageFlags.CHUNKED | MessageFlags.HAS_BODY;
   } else if (clSeen) {
     flags |= MessageFlags.CONTENT_LENGTH;
@@ -584,6 +587,7 @@ function parseTransferEncoding(v: usize, vEnd: usize): i32 {
         teLastChunked = true;
       } else {
         teLastChunked = false;
+        teOther = true;
       }
     }
     p = e + 1;

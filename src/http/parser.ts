@@ -179,7 +179,8 @@ const finalizer = new FinalizationRegistry<{ core: WasmCore; slot: Slot }>(({ co
 });
 
 function limit(name: string, value: number | undefined, def: number, min: number, max: number): number {
-  const v = value ?? def;
+  // Defaults shrink to fit a core with small slots; explicit values must fit.
+  const v = value ?? Math.min(def, max);
   if (!Number.isSafeInteger(v) || v < min || v > max) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `${name} must be an integer between ${min} and ${max}, got ${value}`);
   }

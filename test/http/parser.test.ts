@@ -1,0 +1,223 @@
+// The public parser API: parseHttpRequest and the streaming HttpParser.
+import { describe, expect, it } from 'vitest';
+import { HttpParseError, HttpParser, parseHttpRequest, WasmCore, type ParsedRequest, type RequestHead } from '../../src/index.js';
+
+const b = (s: string) => Buffer.from(s, 'latin1');
+
+function ok(r: ParsedRequest | HttpParseError): ParsedRequest {
+  if (r instanceof HttpParseError) throw new Error(`unexpected parse error ${r.code} at ${r.offset}`);
+  return r;
+}
+function err(r: ParsedRequest | HttpParseError): HttpParseError {
+  if (!(r instanceof HttpParseError)) throw new Error('expected a parse error');
+  return r;
+}
+
+describe('parseHttpRequest', () => {
+  it('parses a GET', () => {
+    const r = ok(parseHttpRequest(b('GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n')));
+    expect(r).toEqual({
+      method: 'GET', target: '/a?b=c', version: '1.1',
+      headers: [['Host', 'example.com'], ['Accept', '*/*']],
+      body: null, trailers: [], keepAlive: true, upgrade: false, expectContinue: false, consumed: 55,
+    });
+  });
+
+  it('returns a Content-Length body and reports bytes consumed for the next pipelined request', () => {
+    const input = b('POST /rpc HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    const r = ok(parseHttpRequest(input));
+    expect(Buffer.from(r.body!).toString()).toBe('hello');
+    expect(r.consumed).toBe(input.indexOf('GET'));
+    const next = ok(parseHttpRequest(input.subarray(r.consumed)));
+    expect(next.method).toBe('GET');
+  });
+
+  it('de-chunks a chunked body and returns its trailers', () => {
+    const r = ok(parseHttpRequest(b('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n'
+      + '5;x=y\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nChecksum: abc\r\n\r\n')));
+    expect(Buffer.from(r.body!).toString()).toBe('hello world');
+    expect(r.trailers).toEqual([['Checksum', 'abc']]);
+  });
+
+  it('tells an incomplete request from an invalid one', () => {
+    for (const partial of ['GET / HTTP/1.1\r\nHost: a\r\n', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc', 'GET', '']) {
+      const e = err(parseHttpRequest(b(partial)));
+      expect(e.incomplete).toBe(true);
+      expect(e.code).toBe('CONDUIT_ERR_HTTP_INCOMPLETE');
+    }
+    const bad = err(parseHttpRequest(b('GET / HTTP/1.1\r\nHost: a\r\nX-A: a\x00b\r\n\r\n')));
+    expect(bad.incomplete).toBe(false);
+    expect(bad).toMatchObject({ status: 400, code: 'CONDUIT_ERR_HTTP_INVALID_HEADER_VALUE', offset: 31 });
+    expect(bad.reason).toMatch(/control character/);
+    expect(bad).toBeInstanceOf(Error);
+  });
+
+  it('maps statuses: 400, 413, 414, 431, 501, 505', () => {
+    const cases: Array<[string, number, string, Parameters<typeof parseHttpRequest>[1]?]> = [
+      ['GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 400, 'DUPLICATE_HOST'],
+      ['POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\nhello world', 413, 'BODY_TOO_LARGE', { maxBodySize: 10 }],
+      [`GET /${'a'.repeat(9000)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, 'REQUEST_LINE_TOO_LONG'],
+      [`GET / HTTP/1.1\r\nHost: a\r\nX: ${'a'.repeat(17000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
+      [`GET / HTTP/1.1\r\nHost: a\r\n${'X: 1\r\n'.repeat(100)}\r\n`, 431, 'TOO_MANY_HEADERS'],
+      ['BREW / HTTP/1.1\r\nHost: a\r\n\r\n', 501, 'UNKNOWN_METHOD'],
+      ['POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n', 501, 'UNSUPPORTED_TRANSFER_ENCODING'],
+      ['GET / HTTP/1.2\r\nHost: a\r\n\r\n', 505, 'UNSUPPORTED_VERSION'],
+    ];
+    for (const [input, status, name, options] of cases) {
+      const e = err(parseHttpRequest(b(input), options));
+      expect([e.status, e.code], input.slice(0, 60)).toEqual([status, `CONDUIT_ERR_HTTP_${name}`]);
+    }
+  });
+
+  it('finds limits in incomplete input too (no waiting for the end of an oversized head)', () => {
+    const e = err(parseHttpRequest(b(`GET / HTTP/1.1\r\nHost: a\r\nX: ${'a'.repeat(20000)}`)));
+    expect(e.code).toBe('CONDUIT_ERR_HTTP_HEADERS_TOO_LARGE');
+    expect(e.offset).toBe(16384);
+    const line = err(parseHttpRequest(b(`GET /${'a'.repeat(10000)}`)));
+    expect(line.code).toBe('CONDUIT_ERR_HTTP_REQUEST_LINE_TOO_LONG');
+    const ext = err(parseHttpRequest(b(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;a=${'b'.repeat(200)}`), { maxChunkExtensions: 100 }));
+    expect([ext.status, ext.code]).toEqual([413, 'CONDUIT_ERR_HTTP_CHUNK_EXTENSIONS_TOO_LARGE']);
+    const chunkedBody = err(parseHttpRequest(b('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello!\r\n6\r\n'), { maxBodySize: 10 }));
+    expect([chunkedBody.status, chunkedBody.code]).toEqual([413, 'CONDUIT_ERR_HTTP_BODY_TOO_LARGE']);
+  });
+
+  it('keep-alive follows the version and Connection', () => {
+    const ka = (s: string) => ok(parseHttpRequest(b(s))).keepAlive;
+    expect(ka('GET / HTTP/1.1\r\nHost: a\r\n\r\n')).toBe(true);
+    expect(ka('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).toBe(false);
+    expect(ka('GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, CLOSE\r\n\r\n')).toBe(false);
+    expect(ka('GET / HTTP/1.0\r\n\r\n')).toBe(false);
+    expect(ka('GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n')).toBe(true);
+  });
+
+  it('reports Expect: 100-continue, Upgrade and CONNECT', () => {
+    const e = ok(parseHttpRequest(b('POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\nhi')));
+    expect(e.expectContinue).toBe(true);
+    expect(ok(parseHttpRequest(b('POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n'))).expectContinue).toBe(false);
+    const head = 'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n';
+    const u = ok(parseHttpRequest(b(`${head}\x81\x00`)));
+    expect(u.upgrade).toBe(true);
+    expect(u.consumed).toBe(head.length);
+    expect(ok(parseHttpRequest(b('GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n'))).upgrade).toBe(false);
+    const c = ok(parseHttpRequest(b('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')));
+    expect(c.upgrade).toBe(true);
+    expect(err(parseHttpRequest(b('CONNECT /x HTTP/1.1\r\nHost: a\r\n\r\n'))).code).toBe('CONDUIT_ERR_HTTP_INVALID_TARGET_FORM');
+  });
+
+  it('rejects invalid limits with a named option', () => {
+    expect(() => parseHttpRequest(b(''), { maxHeaders: 1000 })).toThrow(/maxHeaders/);
+    expect(() => parseHttpRequest(b(''), { maxBodySize: -1 })).toThrow(/maxBodySize/);
+  });
+});
+
+describe('HttpParser (streaming)', () => {
+  it('streams a body much larger than its slot, byte-exact, in any piece size', () => {
+    const core = new WasmCore({ slotSize: 4096, slotCount: 2 });
+    const body = Buffer.alloc(300_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 7919) & 0xff;
+    const input = Buffer.concat([b(`PUT /blob HTTP/1.1\r\nHost: a\r\nContent-Length: ${body.length}\r\n\r\n`), body]);
+    for (const piece of [1000, 4096, 65536, input.length]) {
+      const got: Buffer[] = [];
+      let done = 0;
+      const p = new HttpParser({ core, onBody: (c) => got.push(Buffer.from(c)), onMessageComplete: () => done++ });
+      for (let i = 0; i < input.length; i += piece) expect(p.execute(input.subarray(i, i + piece))).toBeNull();
+      expect(done).toBe(1);
+      expect(Buffer.concat(got).equals(body)).toBe(true);
+      expect(p.pendingBytes).toBe(0);
+      p.destroy();
+    }
+    expect(core.pool.available).toBe(2);
+  });
+
+  it('hands out every chunk when one call holds more chunks than the span table', () => {
+    const parts: string[] = [];
+    let chunked = '';
+    for (let i = 0; i < 500; i++) {
+      const s = `c${i};`;
+      parts.push(s);
+      chunked += `${s.length.toString(16)}\r\n${s}\r\n`;
+    }
+    const r = ok(parseHttpRequest(b(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}0\r\n\r\n`)));
+    expect(Buffer.from(r.body!).toString()).toBe(parts.join(''));
+  });
+
+  it('reports errors at their offset in the whole stream and then refuses input', () => {
+    const p = new HttpParser();
+    const first = b('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(p.execute(first)).toBeNull();
+    expect(p.execute(b('GET / HTTP/1.1\r\nHo'))).toBeNull();
+    const e = p.execute(b('st: a\r\nBad Name: x\r\n\r\n'));
+    expect(e).toMatchObject({ code: 'CONDUIT_ERR_HTTP_WHITESPACE_BEFORE_COLON', status: 400 });
+    expect(e!.offset).toBe(first.length + 'GET / HTTP/1.1\r\nHost: a\r\nBad'.length);
+    expect(p.execute(first)).toBe(e);
+    expect(p.messages).toBe(1);
+    p.destroy();
+  });
+
+  it('gives heads that stay valid after the parser moves on, with lazy case-insensitive lookup', () => {
+    const heads: RequestHead[] = [];
+    const p = new HttpParser({ onHead: (h) => heads.push(h) });
+    p.execute(b('GET /one HTTP/1.1\r\nHost: a\r\nX-Trace: 1\r\n\r\nGET /two HTTP/1.1\r\nhost: b\r\nx-trace: 2\r\n\r\n'));
+    p.execute(b('GET /three HTTP/1.1\r\nHOST: c\r\n\r\n'));
+    p.destroy();
+    expect(heads.map((h) => [h.target, h.get('HOST'), h.get('x-TRACE')])).toEqual([
+      ['/one', 'a', '1'], ['/two', 'b', '2'], ['/three', 'c', undefined],
+    ]);
+    expect(heads[0].headerCount).toBe(2);
+    expect(heads[0].headerName(1)).toBe('X-Trace');
+  });
+
+  it('after Connection: close, further bytes are an error; after an upgrade they are handed over', () => {
+    const p = new HttpParser();
+    expect(p.execute(b('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'))).toBeNull();
+    expect(p.execute(b('GET / HTTP/1.1\r\n'))?.code).toBe('CONDUIT_ERR_HTTP_DATA_AFTER_CLOSE');
+    p.destroy();
+    const u = new HttpParser();
+    expect(u.execute(b('GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\nABC'))).toBeNull();
+    expect(u.execute(b('DEF'))).toBeNull();
+    expect(Buffer.from(u.upgradeData!).toString()).toBe('ABCDEF');
+    expect(u.finish()).toBeNull();
+    u.destroy();
+  });
+
+  it('finish() says whether the stream ended inside a message', () => {
+    const p = new HttpParser();
+    p.execute(b('GET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+    expect(p.finish()).toBeNull();
+    p.execute(b('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nab'));
+    expect(p.finish()).toMatchObject({ incomplete: true, code: 'CONDUIT_ERR_HTTP_INCOMPLETE' });
+    p.destroy();
+  });
+
+  it('pause() stops after the current callback and resume() goes on', () => {
+    const seen: string[] = [];
+    const p = new HttpParser({
+      onHead: (h) => seen.push(h.target),
+      onMessageComplete: () => p.pause(),
+    });
+    p.execute(b('GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n'));
+    expect(seen).toEqual(['/1']);
+    p.resume();
+    expect(seen).toEqual(['/1', '/2']);
+    p.resume();
+    p.resume();
+    expect(seen).toEqual(['/1', '/2', '/3']);
+    p.destroy();
+  });
+
+  it('releases its slot on destroy() and refuses use afterwards', () => {
+    const core = new WasmCore({ slotSize: 32768, slotCount: 1 });
+    const p = new HttpParser({ core });
+    expect(core.pool.available).toBe(0);
+    expect(() => new HttpParser({ core })).toThrow(expect.objectContaining({ code: 'CONDUIT_ERR_POOL_EXHAUSTED' }));
+    p.destroy();
+    expect(core.pool.available).toBe(1);
+    expect(() => p.execute(b('GET'))).toThrow(expect.objectContaining({ code: 'CONDUIT_ERR_STALE_SLOT' }));
+  });
+
+  it('the shared pool grows instead of failing when many parsers are alive', () => {
+    const parsers = Array.from({ length: 150 }, () => new HttpParser());
+    for (const p of parsers) expect(p.execute(b('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))).toBeNull();
+    for (const p of parsers) p.destroy();
+  });
+});
