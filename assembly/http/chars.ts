@@ -66,17 +66,20 @@ export namespace C {
 // The rows were computed from the RFC 9110 tchar set, and test/wasm/chars.test.ts
 // checks the kernel against CLASS_TABLE for every byte value at every lane.
 
+// rows then highBit (32 bytes). Kept in memory rather than as v128.const: V8 builds a
+// 128-bit immediate with several instructions on every use, a load from L1 is one.
+// @ts-ignore: decorator
+@lazy const TCHAR_NIBBLES = memory.data<u8>([
+  0xe8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc, 0xf8, 0xf8, 0xf4, 0x54, 0xd0, 0x54, 0xf4, 0x70,
+  1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
+], 16);
+
 /** Bit i set when lane i of v is not a tchar. */
 // @ts-ignore: decorator
 @inline function nonTokenMask(v: v128): i32 {
   const lo = v128.and(v, i8x16.splat(0x0f));
   const hi = i8x16.shr_u(v, 4);
-  const rows = i8x16(
-    <i8>0xe8, <i8>0xfc, <i8>0xf8, <i8>0xfc, <i8>0xfc, <i8>0xfc, <i8>0xfc, <i8>0xfc,
-    <i8>0xf8, <i8>0xf8, <i8>0xf4, 0x54, <i8>0xd0, 0x54, <i8>0xf4, 0x70,
-  );
-  const highBit = i8x16(1, 2, 4, 8, 16, 32, 64, -128, 0, 0, 0, 0, 0, 0, 0, 0);
-  const hit = v128.and(i8x16.swizzle(rows, lo), i8x16.swizzle(highBit, hi));
+  const hit = v128.and(i8x16.swizzle(v128.load(TCHAR_NIBBLES), lo), i8x16.swizzle(v128.load(TCHAR_NIBBLES, 16), hi));
   return i8x16.bitmask(i8x16.eq(hit, i8x16.splat(0)));
 }
 
@@ -98,7 +101,8 @@ export namespace C {
 }
 
 /** First position in [p, end) that is not a tchar, or end. */
-export function scanToken(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline export function scanToken(p: usize, end: usize): usize {
   if (ASC_FEATURE_SIMD) {
     while (p < end) {
       const m = nonTokenMask(v128.load(p));
@@ -115,8 +119,49 @@ export function scanToken(p: usize, end: usize): usize {
   }
 }
 
-/** First position in [p, end) holding a byte that cannot continue a field value, or end. */
-export function scanValue(p: usize, end: usize): usize {
+// ── SWAR (8 bytes in a u64) ──────────────────────────────────────────────────────
+//
+// Short fields are common, and a 16-byte SIMD step has a fixed cost (constants, the
+// move of the bitmask to a general register), so the value and target scans look at
+// the first 8 bytes with plain 64-bit arithmetic first, in both builds. The classic
+// "has a byte less than n" test, (x - n*0x01..) & ~x & 0x80.., can flag bytes above the
+// first true one (borrows run upwards) but never below it, so the LOWEST flagged byte
+// is exact, and that is the only one used.
+
+const ONES: u64 = 0x0101010101010101;
+const HIGHS: u64 = 0x8080808080808080;
+
+/** High bit of each byte of x that is < 0x20 or == 0x7f (lowest flag exact). */
+// @ts-ignore: decorator
+@inline function valueStops64(x: u64): u64 {
+  const y = x ^ 0x7f7f7f7f7f7f7f7f;
+  return (((x - ONES * 0x20) & ~x) | ((y - ONES) & ~y)) & HIGHS;
+}
+
+/** High bit of each byte of x that is <= 0x20 or >= 0x7f (lowest flag exact). */
+// @ts-ignore: decorator
+@inline function targetStops64(x: u64): u64 {
+  return (((x - ONES * 0x21) & ~x) | x | (x + ONES)) & HIGHS;
+}
+
+/**
+ * First position in [p, end) holding a byte that cannot continue a field value (a
+ * control character other than HTAB, or DEL), or end.
+ */
+// @ts-ignore: decorator
+@inline export function scanValue(p: usize, end: usize): usize {
+  // HTAB is flagged by the SWAR test (it is < 0x20); it is allowed, so step over it.
+  while (true) {
+    const m = valueStops64(load<u64>(p));
+    if (m == 0) {
+      p += 8;
+      break;
+    }
+    const q = p + <usize>(ctz(m) >> 3);
+    if (q >= end) return end;
+    if (<u32>load<u8>(q) != 9) return q;
+    p = q + 1;
+  }
   if (ASC_FEATURE_SIMD) {
     while (p < end) {
       const m = valueStopMask(v128.load(p));
@@ -128,13 +173,30 @@ export function scanValue(p: usize, end: usize): usize {
     }
     return end;
   } else {
-    while (p < end && isClass(p, C.VALUE)) p++;
-    return p;
+    while (p < end) {
+      const m = valueStops64(load<u64>(p));
+      if (m != 0) {
+        const q = p + <usize>(ctz(m) >> 3);
+        if (q >= end) return end;
+        if (<u32>load<u8>(q) != 9) return q;
+        p = q + 1;
+      } else {
+        p += 8;
+      }
+    }
+    return end;
   }
 }
 
 /** First position in [p, end) holding a byte outside 0x21..0x7e, or end. */
-export function scanTarget(p: usize, end: usize): usize {
+// @ts-ignore: decorator
+@inline export function scanTarget(p: usize, end: usize): usize {
+  const m0 = targetStops64(load<u64>(p));
+  if (m0 != 0) {
+    const q = p + <usize>(ctz(m0) >> 3);
+    return q < end ? q : end;
+  }
+  p += 8;
   if (ASC_FEATURE_SIMD) {
     while (p < end) {
       const m = targetStopMask(v128.load(p));
@@ -146,8 +208,15 @@ export function scanTarget(p: usize, end: usize): usize {
     }
     return end;
   } else {
-    while (p < end && isClass(p, C.TARGET)) p++;
-    return p;
+    while (p < end) {
+      const m = targetStops64(load<u64>(p));
+      if (m != 0) {
+        const q = p + <usize>(ctz(m) >> 3);
+        return q < end ? q : end;
+      }
+      p += 8;
+    }
+    return end;
   }
 }
 

@@ -82,6 +82,7 @@ const D_100_CONT: u64 = 0x746e6f632d303031; // "100-cont"
 const W_INUE: u32 = 0x65756e69; // "inue"
 
 const LOWER32: u32 = 0x20202020;
+const WELL_KNOWN_LENGTHS: u32 = (1 << 4) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 12) | (1 << 14) | (1 << 17);
 const LOWER64: u64 = 0x2020202020202020;
 
 // ── per-call context (the module is single-threaded; these are reset every call) ──
@@ -422,24 +423,29 @@ function parseFields(buf: usize, p: usize, end: usize, trailers: bool): i32 {
   const maxCount = S.maxHeaders;
   let count: u32 = 0;
   let entry = changetype<usize>(r) + FIELDS_OFFSET;
+  // The slot padding makes the byte at `end` (and a few after it) readable, so the
+  // common path loads first and checks `end` only on its rare branches.
   while (true) {
-    if (p >= end) return needMoreFields(limitBase, end);
     const c = <u32>load<u8>(p);
-    if (c == CR) {
-      if (p + 1 >= end) return needMoreFields(limitBase, end);
-      if (<u32>load<u8>(p + 1) != LF) return fail(Status.BARE_CR, p);
-      r.fieldCount = count;
-      if (p + 2 > limitEnd) return fail(Status.HEADERS_TOO_LARGE, limitEnd);
-      return <i32>(p + 2 - buf);
+    if (c <= SP || p >= end) {
+      if (p >= end) return needMoreFields(limitBase, end);
+      if (c == CR) {
+        if (p + 1 >= end) return needMoreFields(limitBase, end);
+        if (<u32>load<u8>(p + 1) != LF) return fail(Status.BARE_CR, p);
+        r.fieldCount = count;
+        if (p + 2 > limitEnd) return fail(Status.HEADERS_TOO_LARGE, limitEnd);
+        return <i32>(p + 2 - buf);
+      }
+      if (c == LF) return fail(Status.BARE_LF, p);
+      if (isOws(c)) return fail(Status.OBS_FOLD, p);
+      // any other control character fails as an invalid name below
     }
-    if (c == LF) return fail(Status.BARE_LF, p);
-    if (isOws(c)) return fail(Status.OBS_FOLD, p);
 
     // field-name ":"
     const nEnd = scanToken(p, end);
-    if (nEnd >= end) return needMoreFields(limitBase, end);
     const d = <u32>load<u8>(nEnd);
-    if (d != COLON) {
+    if (d != COLON || nEnd >= end) {
+      if (nEnd >= end) return needMoreFields(limitBase, end);
       if (nEnd > p && isOws(d)) return fail(Status.WHITESPACE_BEFORE_COLON, nEnd);
       return fail(Status.INVALID_HEADER_NAME, nEnd);
     }
@@ -449,21 +455,25 @@ function parseFields(buf: usize, p: usize, end: usize, trailers: bool): i32 {
     let v = nEnd + 1;
     while (v < end && isOws(<u32>load<u8>(v))) v++;
     const ve = scanValue(v, end);
-    if (ve >= end) return needMoreFields(limitBase, end);
-    const e = <u32>load<u8>(ve);
-    if (e != CR) return fail(e == LF ? Status.BARE_LF : Status.INVALID_HEADER_VALUE, ve);
-    if (ve + 1 >= end) return needMoreFields(limitBase, end);
-    if (<u32>load<u8>(ve + 1) != LF) return fail(Status.BARE_CR, ve);
+    if (<u32>load<u16>(ve) != W_CRLF || ve + 1 >= end) {
+      if (ve >= end) return needMoreFields(limitBase, end);
+      const e = <u32>load<u8>(ve);
+      if (e != CR) return fail(e == LF ? Status.BARE_LF : Status.INVALID_HEADER_VALUE, ve);
+      if (ve + 1 >= end) return needMoreFields(limitBase, end);
+      return fail(Status.BARE_CR, ve);
+    }
     let vEnd = ve;
     while (vEnd > v && isOws(<u32>load<u8>(vEnd - 1))) vEnd--;
 
     if (count >= maxCount) return fail(Status.TOO_MANY_HEADERS, p);
-    store<u32>(entry, <u32>(p - base), 0);
-    store<u32>(entry, <u32>(nEnd - p), 4);
-    store<u32>(entry, <u32>(v - base), 8);
-    store<u32>(entry, <u32>(vEnd - v), 12);
-    if (!trailers) {
-      const st = recognise(p, nEnd - p, v, vEnd, <i32>count);
+    // { nameOff, nameLen } and { valueOff, valueLen } as two little-endian u64 stores.
+    store<u64>(entry, <u64>(p - base) | (<u64>(nEnd - p) << 32), 0);
+    store<u64>(entry, <u64>(v - base) | (<u64>(vEnd - v) << 32), 8);
+    // Only names of the lengths of host, expect, upgrade, connection, content-type,
+    // content-length and transfer-encoding (4, 6, 7, 10, 12, 14, 17) can matter.
+    const nLen = nEnd - p;
+    if (!trailers && nLen < 32 && ((WELL_KNOWN_LENGTHS >> <u32>nLen) & 1) != 0) {
+      const st = recognise(p, nLen, v, vEnd, <i32>count);
       if (st != 0) return st;
     }
     count++;
