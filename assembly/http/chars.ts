@@ -76,7 +76,7 @@ export namespace C {
 
 /** Bit i set when lane i of v is not a tchar. */
 // @ts-ignore: decorator
-@inline function nonTokenMask(v: v128): i32 {
+@inline export function nonTokenMask(v: v128): i32 {
   const lo = v128.and(v, i8x16.splat(0x0f));
   const hi = i8x16.shr_u(v, 4);
   const hit = v128.and(i8x16.swizzle(v128.load(TCHAR_NIBBLES), lo), i8x16.swizzle(v128.load(TCHAR_NIBBLES, 16), hi));
@@ -89,7 +89,7 @@ export namespace C {
  * (v < 0x20 && v != 0x09) || v == 0x7f.
  */
 // @ts-ignore: decorator
-@inline function valueStopMask(v: v128): i32 {
+@inline export function valueStopMask(v: v128): i32 {
   const ctl = v128.andnot(i8x16.lt_u(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x09)));
   return i8x16.bitmask(v128.or(ctl, i8x16.eq(v, i8x16.splat(0x7f))));
 }

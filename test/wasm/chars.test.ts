@@ -52,3 +52,27 @@ describe.each(VARIANTS)('character classes (%s build)', (variant) => {
     }
   });
 });
+
+describe('field lines across 64-byte index blocks (both builds agree with the expected fields)', () => {
+  it('names of 1..70 bytes and values of 0..140 bytes, with SP/HTAB padding, in any position', () => {
+    let checked = 0;
+    for (let nameLen = 1; nameLen <= 70; nameLen += 3) {
+      for (let valueLen = 0; valueLen <= 140; valueLen += 7) {
+        for (const ows of [' ', '', '\t', '  ', ' \t ']) {
+          for (const prefix of [0, 5, 29]) {
+            const name = 'N'.repeat(nameLen);
+            const value = valueLen === 0 ? '' : 'v' + 'a\tb '.repeat(valueLen >> 2).slice(0, Math.max(0, valueLen - 2)) + 'z';
+            const filler = `X: ${'f'.repeat(prefix)}\r\n`;
+            const input = req(`GET / HTTP/1.1\r\nHost: a\r\n${filler}${name}:${ows}${value}${ows}\r\nY: 1\r\n\r\n`);
+            const results = VARIANTS.map((v) => run(v, [input]));
+            expect(results[0]).toEqual(results[1]);
+            expect(results[0].error).toBeNull();
+            expect(results[0].messages[0].headers[2]).toEqual([name, value]);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(4000);
+  });
+});
