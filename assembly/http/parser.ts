@@ -73,6 +73,8 @@ const D_ENCODIN: u64 = 0x6e69646f636e652d; // "-encodin"
 const D_HTTP11: u64 = 0x312e312f50545448; // "HTTP/1.1"
 const D_HTTP10: u64 = 0x302e312f50545448; // "HTTP/1.0"
 const W_CRLF: u32 = 0x0a0d;
+const W_GET_SP: u32 = 0x20544547; // "GET "
+const W_POST: u32 = 0x54534f50; // "POST"
 const W_CLOS: u32 = 0x736f6c63; // "clos"
 const D_KEEP_ALI: u64 = 0x696c612d7065656b; // "keep-ali"
 const H_VE: u32 = 0x6576; // "ve"
@@ -91,16 +93,18 @@ let R: HttpResult = changetype<HttpResult>(0);
 let S: ParserState = changetype<ParserState>(0);
 
 // Head accumulators, reset at the start of every head parse.
-let teSeen: bool = false;
-let teChunkedCount: u32 = 0;
-let teLastChunked: bool = false;
-let teOther: bool = false;
+// Facts gathered from the fields of the head being parsed, one bit each.
+let seen: u32 = 0;
+const TE_SEEN: u32 = 1;
+const TE_CHUNKED: u32 = 2; // chunked appeared (a second one is an error)
+const TE_LAST_CHUNKED: u32 = 4; // the last coding so far is chunked
+const TE_OTHER: u32 = 8; // some coding other than chunked appeared
+const CL_SEEN: u32 = 16;
+const CONN_CLOSE: u32 = 32;
+const CONN_KEEP_ALIVE: u32 = 64;
+const CONN_UPGRADE: u32 = 128;
 let teOffset: usize = 0;
-let clSeen: bool = false;
 let clValue: u64 = 0;
-let connClose: bool = false;
-let connKeepAlive: bool = false;
-let connUpgrade: bool = false;
 
 /** Lays out the result area; called by index.ts with the scratch address. */
 export function setScratch(scratch: usize): void {
@@ -206,13 +210,24 @@ function parseHead(buf: usize, end: usize): i32 {
     break;
   }
 
-  // method SP
+  // method SP — GET and POST by one load each, the rest by scanning
   const m = p;
-  const mEnd = scanToken(m, end);
-  if (mEnd >= end) return needMoreLine(buf, end);
-  if (<u32>load<u8>(mEnd) != SP || mEnd == m) return fail(Status.INVALID_METHOD, mEnd);
-  const method = identifyMethod(m, mEnd - m);
-  if (method == 0) return fail(Status.UNKNOWN_METHOD, m);
+  let mEnd: usize;
+  let method: u32;
+  const w0 = load<u32>(m);
+  if (w0 == W_GET_SP && m + 3 < end) {
+    mEnd = m + 3;
+    method = Method.GET;
+  } else if (w0 == W_POST && m + 4 < end && <u32>load<u8>(m + 4) == SP) {
+    mEnd = m + 4;
+    method = Method.POST;
+  } else {
+    mEnd = scanToken(m, end);
+    if (mEnd >= end) return needMoreLine(buf, end);
+    if (<u32>load<u8>(mEnd) != SP || mEnd == m) return fail(Status.INVALID_METHOD, mEnd);
+    method = identifyMethod(m, mEnd - m);
+    if (method == 0) return fail(Status.UNKNOWN_METHOD, m);
+  }
 
   // request-target SP
   const t = mEnd + 1;
@@ -258,22 +273,14 @@ function parseHead(buf: usize, end: usize): i32 {
   }
 
   // field lines
-  teSeen = false;
-  teChunkedCount = 0;
-  teLastChunked = false;
-  teOther = false;
-  clSeen = false;
+  seen = 0;
   clValue = 0;
-  connClose = false;
-  connKeepAlive = false;
-  connUpgrade = false;
-  r.hostIdx = -1;
-  r.contentLengthIdx = -1;
-  r.transferEncodingIdx = -1;
-  r.connectionIdx = -1;
-  r.expectIdx = -1;
-  r.upgradeIdx = -1;
-  r.contentTypeIdx = -1;
+  // hostIdx .. contentTypeIdx: seven i32 fields, all -1.
+  const idx = changetype<usize>(r) + offsetof<HttpResult>("hostIdx");
+  store<u64>(idx, <u64>-1, 0);
+  store<u64>(idx, <u64>-1, 8);
+  store<u64>(idx, <u64>-1, 16);
+  store<u32>(idx, <u32>-1, 24);
   if (p < end && isOws(<u32>load<u8>(p))) return fail(Status.WHITESPACE_AFTER_START_LINE, p);
   const fe = parseFields(buf, p, end, false);
   if (fe < 0) return fe;
@@ -281,26 +288,29 @@ function parseHead(buf: usize, end: usize): i32 {
 
   // Semantics of the head (RFC 9112 §3.2, §6.1, §6.3, §9.3; RFC 9110 §7.6.1, §10.1.1).
   if (minor == 1 && r.hostIdx < 0) return fail(Status.MISSING_HOST, headEnd - 2);
-  if (teSeen) {
+  const sn = seen;
+  if ((sn & TE_SEEN) != 0) {
     if (minor == 0) return fail(Status.TRANSFER_ENCODING_HTTP10, teOffset);
-    if (clSeen) return fail(Status.CONTENT_LENGTH_WITH_TE, teOffset);
-    if (teChunkedCount > 0 && !teLastChunked) return fail(Status.CHUNKED_NOT_FINAL, teOffset);
+    if ((sn & CL_SEEN) != 0) return fail(Status.CONTENT_LENGTH_WITH_TE, teOffset);
+    if ((sn & (TE_CHUNKED | TE_LAST_CHUNKED)) == TE_CHUNKED) return fail(Status.CHUNKED_NOT_FINAL, teOffset);
     // Conduit decodes no transfer coding but chunked (gzip, deflate, compress: 501).
-    if (!teLastChunked || teOther) return fail(Status.UNSUPPORTED_TRANSFER_ENCODING, teOffset);
+    if ((sn & (TE_LAST_CHUNKED | TE_OTHER)) != TE_LAST_CHUNKED) return fail(Status.UNSUPPORTED_TRANSFER_ENCODING, teOffset);
     flags |= MessageFlags.CHUNKED | MessageFlags.HAS_BODY;
-  } else if (clSeen) {
+  } else if ((sn & CL_SEEN) != 0) {
     flags |= MessageFlags.CONTENT_LENGTH;
     if (clValue > 0) flags |= MessageFlags.HAS_BODY;
     if (clValue > S.maxBody) return fail(Status.BODY_TOO_LARGE, fieldValueAt(r.contentLengthIdx));
   }
   if (method == Method.CONNECT) {
-    if ((flags & MessageFlags.HAS_BODY) != 0) return fail(Status.CONNECT_WITH_BODY, teSeen ? teOffset : fieldValueAt(r.contentLengthIdx));
+    if ((flags & MessageFlags.HAS_BODY) != 0) return fail(Status.CONNECT_WITH_BODY, (sn & TE_SEEN) != 0 ? teOffset : fieldValueAt(r.contentLengthIdx));
     flags |= MessageFlags.CONNECT;
   }
-  if (connClose) flags |= MessageFlags.CONNECTION_CLOSE;
-  if (connKeepAlive) flags |= MessageFlags.CONNECTION_KEEP_ALIVE;
-  if (connUpgrade && r.upgradeIdx >= 0) flags |= MessageFlags.UPGRADE;
-  if (minor == 1 ? !connClose : (connKeepAlive && !connClose)) flags |= MessageFlags.KEEP_ALIVE;
+  const close = (sn & CONN_CLOSE) != 0;
+  const keepAlive = (sn & CONN_KEEP_ALIVE) != 0;
+  if (close) flags |= MessageFlags.CONNECTION_CLOSE;
+  if (keepAlive) flags |= MessageFlags.CONNECTION_KEEP_ALIVE;
+  if ((sn & CONN_UPGRADE) != 0 && r.upgradeIdx >= 0) flags |= MessageFlags.UPGRADE;
+  if (minor == 1 ? !close : (keepAlive && !close)) flags |= MessageFlags.KEEP_ALIVE;
   if (r.expectIdx >= 0 && minor == 1) {
     if (isExpectContinue(r.expectIdx)) flags |= MessageFlags.EXPECT_CONTINUE;
     else flags |= MessageFlags.EXPECT_OTHER;
@@ -638,8 +648,8 @@ function recognise(n: usize, nLen: usize, v: usize, vEnd: usize, idx: i32): i32 
     case 14: {
       if ((load<u64>(n) | LOWER64) == D_CONTENT_ && (load<u32>(n + 8) | LOWER32) == W_LENG
         && (<u32>load<u16>(n + 12) | 0x2020) == H_TH) {
-        if (clSeen) return fail(Status.DUPLICATE_CONTENT_LENGTH, n);
-        clSeen = true;
+        if ((seen & CL_SEEN) != 0) return fail(Status.DUPLICATE_CONTENT_LENGTH, n);
+        seen |= CL_SEEN;
         r.contentLengthIdx = idx;
         return parseContentLength(v, vEnd);
       }
@@ -648,8 +658,8 @@ function recognise(n: usize, nLen: usize, v: usize, vEnd: usize, idx: i32): i32 
     case 17: {
       if ((load<u64>(n) | LOWER64) == D_TRANSFER && (load<u64>(n + 8) | LOWER64) == D_ENCODIN
         && (<u32>load<u8>(n + 16) | 0x20) == 103 /* g */) {
-        if (!teSeen) {
-          teSeen = true;
+        if ((seen & TE_SEEN) == 0) {
+          seen |= TE_SEEN;
           teOffset = n;
           r.transferEncodingIdx = idx;
         }
@@ -706,12 +716,10 @@ function parseTransferEncoding(v: usize, vEnd: usize): i32 {
       }
       if (b - a == 7 && allClass(a, b, C.TCHAR)
         && (load<u32>(a) | LOWER32) == W_CHUN && ((load<u32>(a + 4) | LOWER32) & 0xffffff) == W_KED) {
-        if (teChunkedCount > 0) return fail(Status.CHUNKED_TWICE, a);
-        teChunkedCount++;
-        teLastChunked = true;
+        if ((seen & TE_CHUNKED) != 0) return fail(Status.CHUNKED_TWICE, a);
+        seen |= TE_CHUNKED | TE_LAST_CHUNKED;
       } else {
-        teLastChunked = false;
-        teOther = true;
+        seen = (seen & ~TE_LAST_CHUNKED) | TE_OTHER;
       }
     }
     p = e + 1;
@@ -734,12 +742,12 @@ function parseConnection(v: usize, vEnd: usize): i32 {
       if (!allClass(a, b, C.TCHAR)) return fail(Status.INVALID_CONNECTION, a);
       const len = b - a;
       if (len == 5 && (load<u32>(a) | LOWER32) == W_CLOS && (<u32>load<u8>(a + 4) | 0x20) == 101 /* e */) {
-        connClose = true;
+        seen |= CONN_CLOSE;
       } else if (len == 10 && (load<u64>(a) | LOWER64) == D_KEEP_ALI && (<u32>load<u16>(a + 8) | 0x2020) == H_VE) {
-        connKeepAlive = true;
+        seen |= CONN_KEEP_ALIVE;
       } else if (len == 7 && (load<u32>(a) | LOWER32) == W_UPGR && (<u32>load<u16>(a + 4) | 0x2020) == H_AD
         && (<u32>load<u8>(a + 6) | 0x20) == 101) {
-        connUpgrade = true;
+        seen |= CONN_UPGRADE;
       }
     }
     p = e + 1;
