@@ -1,16 +1,18 @@
 // HTTP/1.1 request parser benchmark: Conduit (SIMD and scalar WASM builds) against
 // undici's llhttp WASM (SIMD and scalar), over the corpus in bench/corpus/http.mjs.
 //
-// What one parse is, on both sides (what a server does with bytes read from node:net):
+// What one parse is, on both sides:
 //   - reset the parser state,
-//   - copy the input bytes into the parser's WASM memory,
+//   - in `copy` mode only: copy the input bytes into the parser's WASM memory (in
+//     `in-place` mode they were loaded once before the task: see MODES),
 //   - parse all of them, producing spans only (no string decoding),
 //   - count completed messages (checked against the corpus on every parse).
-// Conduit: http_init on the slot state, copy into the slot, then http_execute from the
+// Conduit: http_init on the slot state, (copy into the slot,) then http_execute from the
 // unconsumed offset until every byte is consumed (one call per message, plus one for
 // the end of a chunked body), reading the result scratch (field count, body span
 // lengths, events) after each call. llhttp: the oracle's span parser (reset() +
-// execute(bytes)), whose callbacks bump counters and record the last span.
+// execute(bytes) or executeLoaded()), whose callbacks bump counters and record the
+// last span — llhttp reports every span through a JS callback, as in undici.
 //
 // Timing: each tinybench sample is a batch of `reps` parses (about 32 KiB of input) so
 // that timer overhead is negligible; the reported figure is the MEDIAN sample latency
@@ -40,6 +42,21 @@ const PARSERS = [
   { id: 'llhttp-scalar', label: 'llhttp scalar' },
 ];
 const BASELINE = 'llhttp-simd';
+
+/**
+ * Where the bytes are when parsing starts.
+ * - in-place: already in the parser's WASM memory, as in Conduit's server (the native
+ *   addon reads into the pool slot; the node:net fallback can read into it with
+ *   socket `onread.buffer`). llhttp is given the same: bytes loaded once, parsed in place.
+ * - copy: copied from a JS buffer into WASM memory on every parse, as undici does.
+ *   Conduit's memory is a SharedArrayBuffer, which V8 copies into 2-4x slower than
+ *   into llhttp's ordinary one; this mode includes that cost.
+ */
+const MODES = ['in-place', 'copy'];
+const MODE_TITLES = {
+  'in-place': 'bytes already in WASM memory (parse only)',
+  copy: 'copy into WASM memory + parse',
+};
 
 // ── parsers ──────────────────────────────────────────────────────────────────────
 
@@ -71,11 +88,17 @@ function conduitParser(variant) {
   const MC = Events.MESSAGE_COMPLETE;
   const BODY = Events.BODY;
   const out = { lastFields: 0, lastBodyBytes: 0, parse: null };
-  out.parse = (bytes) => {
-    const len = bytes.length;
-    if (len > slot.capacity) throw new Error(`input of ${len} bytes exceeds the slot (${slot.capacity})`);
-    init(state, L.maxRequestLine, L.maxHeaderBytes, L.maxHeaders, L.maxChunkExtensions, L.maxBodySize);
+  out.load = (bytes) => {
+    if (bytes.length > slot.capacity) throw new Error(`input of ${bytes.length} bytes exceeds the slot (${slot.capacity})`);
     u8.set(bytes, data);
+  };
+  out.parse = (bytes) => {
+    out.load(bytes);
+    return out.parseLoaded(bytes);
+  };
+  out.parseLoaded = (bytes) => {
+    const len = bytes.length;
+    init(state, L.maxRequestLine, L.maxHeaderBytes, L.maxHeaders, L.maxChunkExtensions, L.maxBodySize);
     let off = 0;
     let messages = 0;
     let fields = 0;
@@ -110,9 +133,16 @@ function llhttpParser(simd) {
   const stats = sp.stats;
   const label = simd ? 'llhttp SIMD' : 'llhttp scalar';
   const out = { lastFields: 0, lastBodyBytes: 0, parse: null };
+  out.load = (bytes) => sp.load(bytes);
   out.parse = (bytes) => {
     sp.reset();
-    const ret = sp.execute(bytes);
+    return check(sp.execute(bytes));
+  };
+  out.parseLoaded = () => {
+    sp.reset();
+    return check(sp.executeLoaded());
+  };
+  const check = (ret) => {
     if (ret !== 0) {
       const e = sp.lastError();
       throw new Error(`${label}: error ${e.code} (${e.reason}) at byte ${e.pos}`);
@@ -186,19 +216,31 @@ export async function run(options = {}) {
 
   const bench = new Bench({ name, time, warmupTime, throws: true });
   const meta = new Map();
-  for (const entry of corpus) {
-    const bytes = entry.bytes;
-    const expected = entry.messages;
-    const reps = Math.max(1, Math.round(BATCH_BYTES / bytes.length));
-    for (const { id, label } of PARSERS) {
-      const parse = parsers[id].parse;
-      const taskName = `${entry.name} / ${label}`;
-      meta.set(taskName, { entry, parser: id, label, reps });
-      bench.add(taskName, () => {
-        for (let i = 0; i < reps; i++) {
-          if (parse(bytes) !== expected) throw new Error(`${taskName}: wrong message count`);
+  for (const mode of MODES) {
+    for (const entry of corpus) {
+      const bytes = entry.bytes;
+      const expected = entry.messages;
+      const reps = Math.max(1, Math.round(BATCH_BYTES / bytes.length));
+      for (const { id, label } of PARSERS) {
+        const p = parsers[id];
+        const taskName = `${mode} / ${entry.name} / ${label}`;
+        meta.set(taskName, { entry, parser: id, label, reps, mode });
+        if (mode === 'copy') {
+          const parse = p.parse;
+          bench.add(taskName, () => {
+            for (let i = 0; i < reps; i++) {
+              if (parse(bytes) !== expected) throw new Error(`${taskName}: wrong message count`);
+            }
+          });
+        } else {
+          const parse = p.parseLoaded;
+          bench.add(taskName, () => {
+            for (let i = 0; i < reps; i++) {
+              if (parse(bytes) !== expected) throw new Error(`${taskName}: wrong message count`);
+            }
+          }, { beforeAll: () => p.load(bytes) });
         }
-      });
+      }
     }
   }
 
@@ -210,10 +252,11 @@ export async function run(options = {}) {
   for (const task of bench.tasks) {
     const r = task.result;
     if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
-    const { entry, parser, label, reps } = meta.get(task.name);
+    const { entry, parser, label, reps, mode } = meta.get(task.name);
     const lat = r.latency; // ms per batch
     const parseNs = (lat.p50 * 1e6) / reps;
     rows.push({
+      mode,
       corpus: entry.name,
       parser,
       label,
@@ -230,29 +273,34 @@ export async function run(options = {}) {
     });
   }
   for (const row of rows) {
-    const base = rows.find((x) => x.corpus === row.corpus && x.parser === BASELINE);
+    const base = rows.find((x) => x.mode === row.mode && x.corpus === row.corpus && x.parser === BASELINE);
     row.vsLlhttpSimd = row.MBps / base.MBps;
   }
 
   const geo = {};
-  for (const { id } of PARSERS) {
-    const rs = rows.filter((r) => r.parser === id);
-    geo[id] = Math.exp(rs.reduce((a, r) => a + Math.log(r.vsLlhttpSimd), 0) / rs.length);
+  for (const mode of MODES) {
+    geo[mode] = {};
+    for (const { id } of PARSERS) {
+      const rs = rows.filter((r) => r.parser === id && r.mode === mode);
+      geo[mode][id] = Math.exp(rs.reduce((a, r) => a + Math.log(r.vsLlhttpSimd), 0) / rs.length);
+    }
   }
 
-  log('');
-  log(`### HTTP request parser (median of ${time} ms per task after ${warmupTime} ms warmup; ` +
-    `batches of ~${BATCH_BYTES / 1024} KiB; MB = 10^6 bytes)`);
-  log('');
-  log('| corpus | bytes | msgs | parser | ns/request | MB/s | vs llhttp SIMD | rme |');
-  log('|---|---:|---:|---|---:|---:|---:|---:|');
-  for (const r of rows) {
-    log(`| ${r.corpus} | ${r.bytes} | ${r.messages} | ${r.label} | ${fmt(r.nsPerRequest, 1)} | ${fmt(r.MBps, 0)} | ` +
-      `${r.vsLlhttpSimd.toFixed(2)}x | ±${r.rmePercent.toFixed(2)}% |`);
+  for (const mode of MODES) {
+    log('');
+    log(`### HTTP request parser, ${MODE_TITLES[mode]}`);
+    log(`(median of ${time} ms per task after ${warmupTime} ms warmup; batches of ~${BATCH_BYTES / 1024} KiB; MB = 10^6 bytes)`);
+    log('');
+    log('| corpus | bytes | msgs | parser | ns/request | MB/s | vs llhttp SIMD | rme |');
+    log('|---|---:|---:|---|---:|---:|---:|---:|');
+    for (const r of rows.filter((x) => x.mode === mode)) {
+      log(`| ${r.corpus} | ${r.bytes} | ${r.messages} | ${r.label} | ${fmt(r.nsPerRequest, 1)} | ${fmt(r.MBps, 0)} | ` +
+        `${r.vsLlhttpSimd.toFixed(2)}x | ±${r.rmePercent.toFixed(2)}% |`);
+    }
+    log('');
+    log(`Geometric mean throughput vs llhttp SIMD (${mode}): ` +
+      PARSERS.filter((p) => p.id !== BASELINE).map((p) => `${p.label} ${geo[mode][p.id].toFixed(2)}x`).join(', '));
   }
-  log('');
-  log(`Geometric mean throughput vs llhttp SIMD: ` +
-    PARSERS.filter((p) => p.id !== BASELINE).map((p) => `${p.label} ${geo[p.id].toFixed(2)}x`).join(', '));
   log(`(${rows.length} tasks in ${elapsed.toFixed(1)} s; ns/request and MB/s from the median batch latency; ` +
     'rme = relative margin of error of the mean)');
 

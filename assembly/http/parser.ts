@@ -371,6 +371,27 @@ function parseVersionSlow(buf: usize, v: usize, end: usize): i32 {
   return <i32>minor;
 }
 
+// HEX_VALUE[b]: the value of hex digit b, or 0xff (256 bytes).
+// @ts-ignore: decorator
+@lazy const HEX_VALUE = memory.data<u8>([
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 255, 255, 255, 255, 255, 255,
+  255, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 10, 11, 12, 13, 14, 15, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+]);
+
 // "HTTP/" (5 bytes)
 // @ts-ignore: decorator
 @lazy const HTTP_SLASH = memory.data<u8>([72, 84, 84, 80, 47]);
@@ -770,7 +791,8 @@ function messageComplete(): void {
 }
 
 /** Appends a body span; false when the span table is full. */
-function addSpan(p: usize, n: usize): bool {
+// @ts-ignore: decorator
+@inline function addSpan(p: usize, n: usize): bool {
   const r = R;
   const i = r.bodyCount;
   if (i >= MAX_BODY_SPANS) return false;
@@ -838,6 +860,18 @@ function parseBodyElements(start: usize, end: usize): i32 {
         return q;
       }
       p += <usize>q;
+      // The whole chunk and its CRLF present (the usual case): hand the data out and
+      // step over the CRLF here, without a trip through the two phases in between.
+      if (s.phase == Phase.CHUNK_DATA) {
+        const size = s.remaining;
+        if (<u64>(end - p) >= size + 2 && R.bodyCount < MAX_BODY_SPANS
+          && <u32>load<u16>(p + <usize>size) == W_CRLF) {
+          addSpan(p, <usize>size);
+          p += <usize>size + 2;
+          s.remaining = 0;
+          s.phase = Phase.CHUNK_SIZE;
+        }
+      }
       continue;
     }
     if (phase == Phase.CHUNK_DATA_END) {
@@ -852,8 +886,15 @@ function parseBodyElements(start: usize, end: usize): i32 {
     if (phase == Phase.TRAILERS) {
       // A trailer section is handled whole, like a head: nothing is consumed until its
       // blank line has arrived. Trailers share the field table with the head, so when
-      // this call produced a head the trailers wait for the next call.
-      if ((R.events & Events.HEAD) != 0) break;
+      // this call produced a head, trailer fields wait for the next call (an empty
+      // trailer section, the usual case, writes no field and completes now).
+      if ((R.events & Events.HEAD) != 0) {
+        if (p + 1 < end && <u32>load<u16>(p) == W_CRLF) {
+          p += 2;
+          messageComplete();
+        }
+        break;
+      }
       const te = parseFields(p, p, end, true);
       if (te < 0) {
         if (te == NEED_MORE) break;
@@ -879,15 +920,27 @@ function parseChunkSize(p: usize, end: usize): i32 {
   const s = S;
   let q = p;
   let size: u64 = 0;
-  while (q < end && isClass(q, C.HEX)) {
-    let d = <u32>load<u8>(q);
-    d = d <= 57 ? d - 48 : (d | 0x20) - 87;
+  while (q < end) {
+    const d = <u32>load<u8>(HEX_VALUE + <usize>load<u8>(q));
+    if (d > 15) break;
     size = (size << 4) | <u64>d;
     if (size > MAX_SAFE) return fail(Status.CHUNK_SIZE_OVERFLOW, q);
     q++;
   }
   if (q >= end) return NEED_MORE;
   if (q == p) return fail(Status.INVALID_CHUNK_SIZE, q);
+  // No extensions (the usual case): the line is HEX CRLF.
+  if (<u32>load<u16>(q) == W_CRLF && q + 1 < end) {
+    if (s.bodyLen + size > s.maxBody) return fail(Status.BODY_TOO_LARGE, p);
+    s.bodyLen += size;
+    if (size == 0) {
+      s.phase = Phase.TRAILERS;
+    } else {
+      s.remaining = size;
+      s.phase = Phase.CHUNK_DATA;
+    }
+    return <i32>(q + 2 - p);
+  }
   const extStart = q;
   const extBudget = <usize>(s.maxChunkExtensions - (s.extBytes < s.maxChunkExtensions ? s.extBytes : s.maxChunkExtensions));
   while (true) {

@@ -612,6 +612,7 @@ function makeSpanParser(simd, capacity) {
   }
 
   const execute = ex.llhttp_execute;
+  let loaded = 0;
   return {
     execute(bytes) {
       const n = bytes.length;
@@ -619,6 +620,18 @@ function makeSpanParser(simd, capacity) {
       heap.set(bytes, buf);
       lastBuf = buf;
       return execute(parser, buf, n);
+    },
+    /** Copies bytes into the WASM buffer once, for executeLoaded(). */
+    load(bytes) {
+      const n = bytes.length;
+      if (n > cap) grow(n);
+      heap.set(bytes, buf);
+      lastBuf = buf;
+      loaded = n;
+    },
+    /** Parses the bytes of the last load() in place (no copy). */
+    executeLoaded() {
+      return execute(parser, buf, loaded);
     },
     reset() {
       ex.llhttp_reset(parser);
