@@ -74,13 +74,39 @@ export namespace C {
   1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
 ], 16);
 
+// The same for the Host characters (C.HOST): rows only; highBit is shared.
+// @ts-ignore: decorator
+@lazy const HOST_NIBBLES = memory.data<u8>([
+  0xa8, 0xfc, 0xf8, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc, 0x7c, 0x54, 0x7c, 0xd4, 0x70,
+], 16);
+
+/** Bit i set when lane i of v is not in the ASCII set whose nibble rows are at `rows`. */
+// @ts-ignore: decorator
+@inline function notInSetMask(v: v128, rows: usize): i32 {
+  const lo = v128.and(v, i8x16.splat(0x0f));
+  const hi = i8x16.shr_u(v, 4);
+  const hit = v128.and(i8x16.swizzle(v128.load(rows), lo), i8x16.swizzle(v128.load(TCHAR_NIBBLES, 16), hi));
+  return i8x16.bitmask(i8x16.eq(hit, i8x16.splat(0)));
+}
+
 /** Bit i set when lane i of v is not a tchar. */
 // @ts-ignore: decorator
 @inline export function nonTokenMask(v: v128): i32 {
-  const lo = v128.and(v, i8x16.splat(0x0f));
-  const hi = i8x16.shr_u(v, 4);
-  const hit = v128.and(i8x16.swizzle(v128.load(TCHAR_NIBBLES), lo), i8x16.swizzle(v128.load(TCHAR_NIBBLES, 16), hi));
-  return i8x16.bitmask(i8x16.eq(hit, i8x16.splat(0)));
+  return notInSetMask(v, TCHAR_NIBBLES);
+}
+
+/** Whether every byte of [p, end) is a Host character (reg-name, IP-literal, port). */
+export function allHostChars(p: usize, end: usize): bool {
+  if (ASC_FEATURE_SIMD) {
+    while (p < end) {
+      const m = notInSetMask(v128.load(p), HOST_NIBBLES);
+      if (m != 0) return p + <usize>ctz(m) >= end;
+      p += 16;
+    }
+    return true;
+  } else {
+    return allClass(p, end, C.HOST);
+  }
 }
 
 /**

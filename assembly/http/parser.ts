@@ -23,7 +23,7 @@ import {
   FIELDS_OFFSET, FIELD_SIZE, BODY_SPANS_OFFSET, BODY_SPAN_SIZE, MAX_BODY_SPANS, MAX_FIELDS,
 } from "../abi";
 import { Status } from "../status";
-import { C, isClass, scanToken, scanValue, scanTarget, allClass, nonTokenMask } from "./chars";
+import { C, isClass, scanToken, scanValue, scanTarget, allClass, allHostChars, nonTokenMask } from "./chars";
 import { Method, identifyMethod } from "./methods";
 
 /** Where the next byte belongs. */
@@ -635,7 +635,7 @@ function recognise(n: usize, nLen: usize, v: usize, vEnd: usize, idx: i32): i32 
     case 4: {
       if ((load<u32>(n) | LOWER32) == W_HOST) {
         if (r.hostIdx >= 0) return fail(Status.DUPLICATE_HOST, n);
-        if (!allClass(v, vEnd, C.HOST)) return fail(Status.INVALID_HOST, v);
+        if (!allHostChars(v, vEnd)) return fail(Status.INVALID_HOST, v);
         r.hostIdx = idx;
       }
       break;
@@ -719,6 +719,13 @@ function parseContentLength(v: usize, vEnd: usize): i32 {
  * implement (501 unless chunked is misplaced, which is 400).
  */
 function parseTransferEncoding(v: usize, vEnd: usize): i32 {
+  // The usual value, a bare `chunked`, in two loads. (OR 0x20 maps only 'A'-'Z' onto
+  // 'a'-'z', so a match means the bytes are letters.)
+  if (vEnd - v == 7 && (load<u32>(v) | LOWER32) == W_CHUN && ((load<u32>(v + 3) | LOWER32) >> 8) == W_KED) {
+    if ((seen & TE_CHUNKED) != 0) return fail(Status.CHUNKED_TWICE, v);
+    seen |= TE_CHUNKED | TE_LAST_CHUNKED;
+    return 0;
+  }
   let p = v;
   let elements: u32 = 0;
   while (p < vEnd) {

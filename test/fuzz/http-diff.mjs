@@ -221,7 +221,14 @@ export function seedCorpus() {
   }
   const cases = JSON.parse(readFileSync(new URL('../../../shared/fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'));
   for (const c of cases) seeds.push(c.raw);
-  for (const f of loadRequestFixtures()) seeds.push(toLatin1(f.raw));
+  for (const f of loadRequestFixtures()) {
+    const raw = toLatin1(f.raw);
+    seeds.push(raw);
+    // Most fixtures have no Host (llhttp does not check it): also with one, so that the
+    // mutations reach past Conduit's MISSING_HOST.
+    const hosted = raw.replace(/HTTP\/1\.1\r\n((?:(?!\r\n)[\s\S])*?\r\n)?/g, (m) => (/^HTTP\/1\.1\r\n[\s\S]*host:/i.test(m) ? m : m.replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nHost: fixture\r\n')));
+    if (hosted !== raw) seeds.push(hosted);
+  }
   return seeds;
 }
 
@@ -344,6 +351,13 @@ export const MUTATORS = {
       for (let p = s.indexOf('\r\n', first + 2); p >= 0 && p <= head; p = s.indexOf('\r\n', p + 2)) ends.push(p + 2);
       if (ends.length > 0) at = rng.pick(ends);
     }
+    return s.slice(0, at) + rng.pick(INTERESTING_LINES) + '\r\n' + s.slice(at);
+  },
+  insertTrailerLine(rng, s) {
+    const hits = [...s.matchAll(/\r\n0(?:;[^\r\n]*)?\r\n/g)];
+    if (hits.length === 0) return null;
+    const m = rng.pick(hits);
+    const at = m.index + m[0].length;
     return s.slice(0, at) + rng.pick(INTERESTING_LINES) + '\r\n' + s.slice(at);
   },
   swapHeaderName(rng, s) {
@@ -715,7 +729,7 @@ export const CATEGORIES = {
   EMPTY_TRANSFER_ENCODING: 'RFC 9112 §6.3 (4): Transfer-Encoding present in a request and chunked not the final coding: the server MUST answer 400; llhttp ignores an empty Transfer-Encoding field',
   INCOMPLETE_HEAD_REFUSED_EARLIER: 'Input ends inside a head that Conduit refuses at a field line (e.g. an empty Content-Length) while llhttp waits for the end of the head; with the head completed by line ends only, llhttp refuses it too',
   CONTENT_LENGTH_HTAB_OWS: 'RFC 9110 §5.5 / §5.6.3: OWS around a field value is SP or HTAB; Content-Length "\\t42\\t" is 42 — Conduit trims it, llhttp refuses the HTAB',
-  FRAMING_FIELD_IN_TRAILERS: 'RFC 9110 §6.5, RFC 9112 §7.1.2: trailer fields are not part of the header section and are never used for framing; Conduit hands them over separately, llhttp runs its header-section Content-Length / Transfer-Encoding checks on them',
+  CONTROL_FIELD_IN_TRAILERS: 'RFC 9110 §6.5.1-§6.5.2, RFC 9112 §7.1.2: trailer fields are not merged into the header section and framing / connection fields are not allowed there; Conduit hands them over separately and acts on none, llhttp runs its Content-Length / Transfer-Encoding checks on them and applies a "Connection: close" trailer',
   INCOMPLETE_HEAD_REFUSED_LATER: 'Input ends inside a head that llhttp refuses at a field line; Conduit checks some fields at the end of the head, and with the head completed by line ends only it refuses it too, for something in the bytes that were there',
   INCOMPLETE_REQUEST_LINE: 'Input ends inside the request line: llhttp rejects the target or version as it arrives, Conduit checks the target form (and an HTTP-version it does not speak, when the CRLF has begun) when the line is complete; with the line completed, Conduit rejects it too',
   CHUNK_EXT_EMPTY_NAME_OR_VALUE: 'RFC 9112 §7.1.1: chunk-ext-name = token, chunk-ext-val = token / quoted-string (neither may be empty); llhttp accepts ";=v" and ";n="',
@@ -919,7 +933,11 @@ export function createDiffer(options = {}) {
         }
         case 'BODY_TOO_LARGE': {
           const cl = h.all('content-length')[0];
-          return typeof cl === 'string' && /^[0-9]+$/.test(cl) && BigInt(cl) > BigInt(L.maxBodySize) ? 'CONFIGURED_LIMIT' : 'UNEXPLAINED';
+          if (typeof cl === 'string') return /^[0-9]+$/.test(cl) && BigInt(cl) > BigInt(L.maxBodySize) ? 'CONFIGURED_LIMIT' : 'UNEXPLAINED';
+          // chunked: the body so far plus the chunk-size at the error offset
+          const size = /^[0-9A-Fa-f]+/.exec(s.slice(at));
+          const sofar = c.messages[nc]?.body.length ?? 0;
+          return size !== null && BigInt('0x' + size[0]) + BigInt(sofar) > BigInt(L.maxBodySize) ? 'CONFIGURED_LIMIT' : 'UNEXPLAINED';
         }
         case 'TOO_MANY_HEADERS':
           return h.fields.length > L.maxHeaders ? 'CONFIGURED_LIMIT' : 'UNEXPLAINED';
@@ -962,10 +980,25 @@ export function createDiffer(options = {}) {
         && (midHead || (cm !== undefined && cm.headers.some(([n, v]) => lower(n) === 'content-length' && v === trimOws(field[2]))))) {
         return 'CONTENT_LENGTH_HTAB_OWS';
       }
-      // A framing field among the trailers of a message Conduit completed.
-      if (field !== null && !inHead && nc > nl && cm !== undefined && line.start < frames.ends[nl]
-        && ['content-length', 'transfer-encoding'].includes(lower(field[1]))
-        && cm.trailers.some(([n]) => n === field[1])) return 'FRAMING_FIELD_IN_TRAILERS';
+      // A framing field among the trailers of a message Conduit completed (or completes
+      // once the trailer section is ended).
+      if (field !== null && !inHead && cm !== undefined && ['content-length', 'transfer-encoding'].includes(lower(field[1]))) {
+        let m = nc > nl && line.start < frames.ends[nl] ? cm : null;
+        if (m === null && c.error === null && nc === nl && !cm.complete) {
+          const r = simd.run([toBytes(s + (s.endsWith('\r\n') ? '\r\n' : s.endsWith('\r') ? '\n\r\n' : '\r\n\r\n'))]);
+          m = r.messages[nl]?.complete ? r.messages[nl] : null;
+        }
+        if (m !== null && m.trailers.some(([n]) => n === field[1])) return 'CONTROL_FIELD_IN_TRAILERS';
+      }
+      // llhttp applied a "Connection: close" trailer of the previous message; Conduit does
+      // not (and carries on: the rest is compared as a new connection).
+      if (code === 'HPE_CLOSED_CONNECTION' && nl > 0 && nc > nl - 1 && (at === start || at === start + 1)) {
+        const prev = c.messages[nl - 1];
+        const closes = prev.trailers.some(([n, v]) => lower(n) === 'connection' && listElements(v).map(lower).includes('close'));
+        if (!closes || !prev.keepAlive) return 'UNEXPLAINED';
+        const tail = bytes.subarray(start);
+        return check(tail, [tail]).category ?? 'CONTROL_FIELD_IN_TRAILERS';
+      }
       if (!midHead) return 'UNEXPLAINED';
       if (code === 'HPE_INVALID_METHOD' && /^(\r\n)*[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(s.slice(start))) {
         const token = s.slice(start).replace(/^(\r\n)*/, '');
