@@ -458,8 +458,6 @@ const TOKEN = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
 const QUOTED = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
 /** RFC 9112 §7.1 chunk-size [ chunk-ext ] without BWS (the line without its CRLF). */
 const CHUNK_LINE = new RegExp(`^[0-9A-Fa-f]+(?:;${TOKEN}+(?:=(?:${TOKEN}+|${QUOTED}))?)*$`);
-/** The same, but with empty extension names and values allowed (what llhttp takes). */
-const CHUNK_LINE_EMPTY_OK = new RegExp(`^[0-9A-Fa-f]+(?:;${TOKEN}*(?:=(?:${TOKEN}*|${QUOTED}))?)*$`);
 
 /** Elements of a comma-separated list value (RFC 9110 §5.6.1), OWS-trimmed, empty ones dropped. */
 const listElements = (v) => v.split(',').map(trimOws).filter((e) => e !== '');
@@ -474,19 +472,32 @@ function lineAt(s, at) {
 }
 
 /**
- * s completed with line ends only (plus a Host field for an HTTP/1.1 head that has none),
- * so that the head of the message h at the end is complete. A last line still being
- * written is dropped when `before` (an offset) lies before it.
+ * Ways to complete s so that the head of its last message (h) ends: line ends only, plus
+ * a Host field for an HTTP/1.1 head that has none (inserted after the request line). The
+ * last line, when it is still being written, is kept as it is, kept with a "0" added
+ * (a field value, a number), or dropped. Each: { text, map } where map(offset) turns an
+ * offset in text back into one in s (-1 for inserted bytes).
  */
-function completeHead(s, h, before = s.length) {
-  let t = s;
-  if (!t.endsWith('\n') && !t.endsWith('\r')) {
-    const last = lineAt(t, t.length).start;
-    if (before < last && last > h.start) t = t.slice(0, last);
+function headCompletions(s, h) {
+  const out = [];
+  const host = !/^HTTP\/1\.0/.test(h.version ?? '') && h.all('host').length === 0;
+  const lastStart = s.endsWith('\n') || s.endsWith('\r') ? s.length : lineAt(s, s.length).start;
+  const partial = s.slice(lastStart);
+  const bodies = [s];
+  if (partial !== '' && partial.includes(':')) bodies.push(s + '0');
+  if (partial !== '' && lastStart > h.start) bodies.push(s.slice(0, lastStart));
+  for (const base of bodies) {
+    let t = base;
+    t += t.endsWith('\r\n\r') ? '\n' : t.endsWith('\r\n') ? '\r\n' : t.endsWith('\r') ? '\n\r\n' : '\r\n\r\n';
+    let at = -1;
+    if (host) {
+      at = h.requestLineComplete ? s.indexOf('\r\n', h.start) + 2 : base.length + (base.endsWith('\r') ? 1 : 2);
+      t = t.slice(0, at) + 'Host: a\r\n' + t.slice(at);
+    }
+    const ins = 'Host: a\r\n'.length;
+    out.push({ text: t, map: (o) => (at < 0 || o < at ? o : o < at + ins ? -1 : o - ins) });
   }
-  t += t.endsWith('\r') ? '\n' : t.endsWith('\n') ? '' : '\r\n';
-  if (!/^HTTP\/1\.0/.test(h.version ?? '') && h.all('host').length === 0) t += 'Host: a\r\n';
-  return t + '\r\n';
+  return out;
 }
 
 // ── Conduit runner ───────────────────────────────────────────────────────────────
@@ -732,7 +743,7 @@ export const CATEGORIES = {
   CONTROL_FIELD_IN_TRAILERS: 'RFC 9110 §6.5.1-§6.5.2, RFC 9112 §7.1.2: trailer fields are not merged into the header section and framing / connection fields are not allowed there; Conduit hands them over separately and acts on none, llhttp runs its Content-Length / Transfer-Encoding checks on them and applies a "Connection: close" trailer',
   INCOMPLETE_HEAD_REFUSED_LATER: 'Input ends inside a head that llhttp refuses at a field line; Conduit checks some fields at the end of the head, and with the head completed by line ends only it refuses it too, for something in the bytes that were there',
   INCOMPLETE_REQUEST_LINE: 'Input ends inside the request line: llhttp rejects the target or version as it arrives, Conduit checks the target form (and an HTTP-version it does not speak, when the CRLF has begun) when the line is complete; with the line completed, Conduit rejects it too',
-  CHUNK_EXT_EMPTY_NAME_OR_VALUE: 'RFC 9112 §7.1.1: chunk-ext-name = token, chunk-ext-val = token / quoted-string (neither may be empty); llhttp accepts ";=v" and ";n="',
+  CHUNK_EXT_INVALID: 'RFC 9112 §7.1.1: chunk-ext = *( ";" token [ "=" ( token / quoted-string ) ] ), qdtext excludes DEL; the chunk line breaks that grammar and llhttp accepts it anyway (empty names / values ";=v" ";n=", a quote right after a token value, DEL inside a quoted value)',
 };
 
 /**
@@ -842,8 +853,10 @@ export function createDiffer(options = {}) {
       // Input ending inside a head that Conduit refused at a field line while llhttp waits
       // for the end of the head: completed with line ends only, llhttp must refuse it too.
       if (l.error === null && nl === nc && !h.headComplete && (lm === undefined || !lm.complete)) {
-        const r = llhttp.parseRequest([toBytes(completeHead(s, h, at))]);
-        if (r.error !== null && r.messages.filter((m) => m.complete).length === nc) return 'INCOMPLETE_HEAD_REFUSED_EARLIER';
+        for (const { text } of headCompletions(s, h)) {
+          const r = llhttp.parseRequest([toBytes(text)]);
+          if (r.error !== null && r.messages.filter((m) => m.complete).length === nc) return 'INCOMPLETE_HEAD_REFUSED_EARLIER';
+        }
       }
       return 'UNEXPLAINED';
     }
@@ -913,11 +926,10 @@ export function createDiffer(options = {}) {
             && llhttpHeadDone(lm, h) ? 'CONNECT_WITH_BODY' : 'UNEXPLAINED';
         }
         case 'INVALID_CHUNK_EXTENSION': {
-          // The chunk-size line is invalid by RFC 9112 §7.1.1, and only because of an empty
-          // extension name or value.
+          // The chunk-size line is invalid by the RFC 9112 §7.1.1 grammar.
           const line = lineAt(s, at).text;
-          return !CHUNK_LINE.test(line) && CHUNK_LINE_EMPTY_OK.test(line) && (lm !== undefined || nl > nc)
-            ? 'CHUNK_EXT_EMPTY_NAME_OR_VALUE' : 'UNEXPLAINED';
+          return /^[0-9A-Fa-f]+;/.test(line) && !CHUNK_LINE.test(line) && (lm !== undefined || nl > nc)
+            ? 'CHUNK_EXT_INVALID' : 'UNEXPLAINED';
         }
         case 'CONTENT_LENGTH_OVERFLOW':
         case 'CHUNK_SIZE_OVERFLOW': {
@@ -1006,9 +1018,12 @@ export function createDiffer(options = {}) {
       }
       // Complete the line / head with line ends only: Conduit must then refuse it, for
       // something inside the bytes that were there.
-      const r = simd.run([toBytes(completeHead(s, h, at))]);
-      if (r.error !== null && r.error.offset < s.length && r.error.status !== 'MISSING_HOST') {
-        return h.requestLineComplete ? 'INCOMPLETE_HEAD_REFUSED_LATER' : 'INCOMPLETE_REQUEST_LINE';
+      for (const { text, map } of headCompletions(s, h)) {
+        const r = simd.run([toBytes(text)]);
+        const o = r.error === null ? -1 : map(r.error.offset);
+        if (o >= 0 && o < s.length && r.error.status !== 'MISSING_HOST') {
+          return h.requestLineComplete ? 'INCOMPLETE_HEAD_REFUSED_LATER' : 'INCOMPLETE_REQUEST_LINE';
+        }
       }
       return 'UNEXPLAINED';
     }
