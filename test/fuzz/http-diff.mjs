@@ -500,6 +500,19 @@ function headCompletions(s, h) {
   return out;
 }
 
+/** llhttp's method table (llhttp_method_name traps past its end: a throwaway instance per probe). */
+function llhttpMethodNames() {
+  const names = new Set();
+  for (let i = 0; i < 64; i++) {
+    try {
+      names.add(createLlhttp({ simd: true }).methodName(i));
+    } catch {
+      break;
+    }
+  }
+  return names;
+}
+
 // ── Conduit runner ───────────────────────────────────────────────────────────────
 
 function makeConduitRunner(api, variant) {
@@ -760,6 +773,7 @@ export function createDiffer(options = {}) {
   const framer = makeFramer(api);
   const llhttp = createLlhttp({ simd: true });
   const conduitMethods = new Set(simd.core.methods.slice(1));
+  const llhttpMethods = llhttpMethodNames();
   const L = api.DEFAULT_LIMITS;
 
   /**
@@ -900,7 +914,8 @@ export function createDiffer(options = {}) {
           return bad && llhttpSawLine(lm, h) ? 'INVALID_CONNECTION' : 'UNEXPLAINED';
         }
         case 'UNKNOWN_METHOD':
-          return !conduitMethods.has(h.method) && lm !== undefined && lm.method === h.method ? 'LLHTTP_ONLY_METHOD' : 'UNEXPLAINED';
+          return !conduitMethods.has(h.method) && llhttpMethods.has(h.method)
+            && (lm !== undefined && lm.method !== '' ? lm.method === h.method : l.error === null) ? 'LLHTTP_ONLY_METHOD' : 'UNEXPLAINED';
         case 'INVALID_VERSION':
           if (h.version && ('RTSP/1.0'.startsWith(h.version) || 'ICE/1.0'.startsWith(h.version) || /^(RTSP|ICE)\/1\.0$/.test(h.version))
             && at > afterTarget && (llhttpSawLine(lm, h) || (lm === undefined && l.error === null))) return 'NON_HTTP_PROTOCOL';
@@ -909,7 +924,7 @@ export function createDiffer(options = {}) {
           if (s[at] === ' ' && s[at - 1] === ' ' && llhttpSawLine(lm, h)) return 'EXTRA_SPACE_IN_REQUEST_LINE';
           return 'UNEXPLAINED';
         case 'EMPTY_TARGET':
-          return s[at] === ' ' && s[at - 1] === ' ' && (lm === undefined ? l.error === null : lm.method === h.method)
+          return s[at] === ' ' && s[at - 1] === ' ' && (lm === undefined || lm.method === '' ? l.error === null : lm.method === h.method)
             ? 'EXTRA_SPACE_IN_REQUEST_LINE' : 'UNEXPLAINED';
         case 'UNSUPPORTED_VERSION': {
           const m = /^HTTP\/(\d)\.(\d)/.exec(s.slice(afterTarget + 1));

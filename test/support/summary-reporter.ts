@@ -7,14 +7,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const m of testModules) {
+      let failedHere = 0;
       for (const t of m.children.allTests()) {
         const state = t.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
+      // A file that failed outside its tests (it did not load, a hook threw) counts once.
+      if (failedHere === 0 && m.state() === 'failed') failedHere = 1;
+      failed += failedHere;
     }
-    if (testModules.some((m) => m.state() === 'failed') && failed === 0) failed = 1; // a file that failed to load
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
