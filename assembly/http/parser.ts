@@ -543,12 +543,8 @@ function parseFieldsIndexed(buf: usize, p: usize, end: usize, trailers: bool, li
       while (vEnd > v && <u32>load<u8>(vEnd - 1) == SP) vEnd--;
 
       if (count >= maxCount) return fail(Status.TOO_MANY_HEADERS, p);
-      store<u64>(entry, <u64>(p - base) | (<u64>nLen << 32), 0);
-      store<u64>(entry, <u64>(v - base) | (<u64>(vEnd - v) << 32), 8);
-      if (!trailers && nLen < 32 && ((WELL_KNOWN_LENGTHS >> <u32>nLen) & 1) != 0) {
-        const st = recognise(p, nLen, v, vEnd, <i32>count);
-        if (st != 0) return st;
-      }
+      const st = recordField(entry, p, nLen, v, vEnd, count, trailers);
+      if (st != 0) return st;
       count++;
       entry += FIELD_SIZE;
       p = cr + 2;
@@ -611,21 +607,27 @@ function parseFieldsFrom(buf: usize, p: usize, end: usize, trailers: bool, limit
     while (vEnd > v && isOws(<u32>load<u8>(vEnd - 1))) vEnd--;
 
     if (count >= maxCount) return fail(Status.TOO_MANY_HEADERS, p);
-    // { nameOff, nameLen } and { valueOff, valueLen } as two little-endian u64 stores.
-    store<u64>(entry, <u64>(p - base) | (<u64>(nEnd - p) << 32), 0);
-    store<u64>(entry, <u64>(v - base) | (<u64>(vEnd - v) << 32), 8);
-    // Only names of the lengths of host, expect, upgrade, connection, content-type,
-    // content-length and transfer-encoding (4, 6, 7, 10, 12, 14, 17) can matter.
-    const nLen = nEnd - p;
-    if (!trailers && nLen < 32 && ((WELL_KNOWN_LENGTHS >> <u32>nLen) & 1) != 0) {
-      const st = recognise(p, nLen, v, vEnd, <i32>count);
-      if (st != 0) return st;
-    }
+    const st = recordField(entry, p, nEnd - p, v, vEnd, count, trailers);
+    if (st != 0) return st;
     count++;
     entry += FIELD_SIZE;
     p = ve + 2;
     if (p > limitEnd) return fail(Status.HEADERS_TOO_LARGE, limitEnd);
   }
+}
+
+/** Writes field `count` into the table at `entry` and acts on it if it is one the parser knows. */
+// @ts-ignore: decorator
+@inline function recordField(entry: usize, p: usize, nLen: usize, v: usize, vEnd: usize, count: u32, trailers: bool): i32 {
+  // { nameOff, nameLen } and { valueOff, valueLen } as two little-endian u64 stores.
+  store<u64>(entry, <u64>(p - base) | (<u64>nLen << 32), 0);
+  store<u64>(entry, <u64>(v - base) | (<u64>(vEnd - v) << 32), 8);
+  // Only names of the lengths of host, expect, upgrade, connection, content-type,
+  // content-length and transfer-encoding (4, 6, 7, 10, 12, 14, 17) can matter.
+  if (!trailers && nLen < 32 && ((WELL_KNOWN_LENGTHS >> <u32>nLen) & 1) != 0) {
+    return recognise(p, nLen, v, vEnd, <i32>count);
+  }
+  return 0;
 }
 
 /** Recognises the fields the parser acts on, by length first, then by 64/32-bit loads. */

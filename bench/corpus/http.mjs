@@ -14,17 +14,6 @@ function head(requestLine, headers) {
   return s + '\r\n';
 }
 
-function concat(parts) {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Deterministic pseudo-random bytes (binary upload payload), all 256 byte values. */
 function payload(n, seed) {
@@ -63,7 +52,7 @@ const rpcBody = enc.encode(JSON.stringify({
   method: 'tools/call',
   params: { name: 'get_weather', arguments: { city: 'Lisbon' } },
 }));
-const jsonrpcPost = concat([
+const jsonrpcPost = Buffer.concat([
   enc.encode(head('POST /mcp HTTP/1.1', [
     ['Host', 'localhost:8080'],
     ['Content-Type', 'application/json'],
@@ -80,7 +69,7 @@ const pipelined = [];
 for (let i = 0; i < 64; i++) {
   pipelined.push(enc.encode(`GET /item/${i} HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n`));
 }
-const pipelined64 = concat(pipelined);
+const pipelined64 = Buffer.concat(pipelined);
 
 // ── headers-50 ───────────────────────────────────────────────────────────────────
 const fifty = [
@@ -151,7 +140,7 @@ chunkSizes.forEach((size, i) => {
   chunkParts.push(enc.encode(`${size.toString(16)}\r\n`), payload(size, 0x9e3779b9 + i), enc.encode('\r\n'));
 });
 chunkParts.push(enc.encode('0\r\n\r\n'));
-const chunkedUpload = concat(chunkParts);
+const chunkedUpload = Buffer.concat(chunkParts);
 
 /** @type {Array<{ name: string, description: string, bytes: Uint8Array, messages: number }>} */
 export const httpCorpus = [

@@ -996,7 +996,12 @@ export function createDiffer(options = {}) {
           const r = simd.run([toBytes(`${h.method} ${h.target} HTTP/1.1\r\nHost: a\r\n\r\n`)]);
           if (r.error !== null) return r.error.status === 'INVALID_TARGET_FORM' ? 'INCOMPLETE_REQUEST_LINE' : 'UNEXPLAINED';
         }
-        return h.method !== 'CONNECT' && ABSOLUTE_URI.test(h.target) ? 'ABSOLUTE_URI_LLHTTP_REJECTS' : 'UNEXPLAINED';
+        // A valid absolute-URI (a "#fragment" aside: both parsers take one in any form),
+        // refused by llhttp for its scheme or for the missing "//".
+        const scheme = SCHEME_COLON.exec(h.target);
+        const rest = scheme === null ? '' : h.target.slice(scheme[0].length);
+        return h.method !== 'CONNECT' && scheme !== null && ABSOLUTE_URI.test(h.target.replace(/#.*$/, ''))
+          && (/[^A-Za-z:]/.test(scheme[0]) || !rest.startsWith('//')) ? 'ABSOLUTE_URI_LLHTTP_REJECTS' : 'UNEXPLAINED';
       }
       const line = lineAt(s, at);
       const field = /^([^:]*):(.*)$/.exec(line.text);

@@ -173,21 +173,6 @@ export function decodeLogString(text, expectedLength) {
 /** @param {Uint8Array} b */
 const latin1 = (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1');
 
-/**
- * @param {Uint8Array[]} parts
- * @returns {Uint8Array}
- */
-function concatBytes(parts) {
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const RE_SPAN = /^off=(\d+) len=(\d+) span\[([a-z_]+)\]="(.*)"$/;
 const RE_HEADERS_COMPLETE =
@@ -270,12 +255,12 @@ export function parseLog(lines) {
 
   /** @type {FixtureMessage[]} */
   const messages = msgs.map((x) => ({
-    method: latin1(concatBytes(x.methodBytes)),
-    target: latin1(concatBytes(x.urlBytes)),
+    method: latin1(Buffer.concat(x.methodBytes)),
+    target: latin1(Buffer.concat(x.urlBytes)),
     versionMajor: x.versionMajor,
     versionMinor: x.versionMinor,
     headers: x.headers,
-    body: concatBytes(x.parts),
+    body: new Uint8Array(Buffer.concat(x.parts)),
     complete: x.complete,
     flags: x.flags,
     methodCode: x.methodCode,

@@ -112,22 +112,6 @@ function cString(memory, ptr) {
   return Buffer.from(memory.buffer, ptr, end - ptr).toString('latin1');
 }
 
-/**
- * @param {Uint8Array[]} parts
- * @returns {Uint8Array}
- */
-function concatBytes(parts) {
-  if (parts.length === 1) return parts[0];
-  let total = 0;
-  for (const p of parts) total += p.length;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * @param {Uint8Array | string | Array<Uint8Array | string>} input
@@ -380,7 +364,7 @@ export function createLlhttp({ simd = true } = {}) {
     let lastWasValue = false;
     let methodCode = -1;
     const finishBody = () => {
-      if (cur !== null) cur.body = concatBytes(body);
+      if (cur !== null) cur.body = new Uint8Array(Buffer.concat(body));
       body = [];
     };
     const ensure = () => {
