@@ -52,4 +52,5 @@ export const enum Status {
   UPGRADED = 41, // 400 the connection was handed to another protocol (Upgrade/CONNECT); the parser takes no more bytes
   CONNECT_WITH_BODY = 42, // 400 CONNECT request with Content-Length or Transfer-Encoding
   INVALID_STATE = 43, // 500 parser called after it failed, or with a corrupt state
+  INVALID_AUTHORITY = 44, // 400 absolute-form authority is empty, has userinfo, or has characters outside host[:port] (RFC 9110 §4.2)
 }

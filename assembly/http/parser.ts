@@ -73,6 +73,7 @@ const D_ENCODIN: u64 = 0x6e69646f636e652d; // "-encodin"
 const D_HTTP11: u64 = 0x312e312f50545448; // "HTTP/1.1"
 const D_HTTP10: u64 = 0x302e312f50545448; // "HTTP/1.0"
 const W_CRLF: u32 = 0x0a0d;
+const W_HTTP: u32 = 0x70747468; // "http"
 const W_GET_SP: u32 = 0x20544547; // "GET "
 const W_POST: u32 = 0x54534f50; // "POST"
 const W_CLOS: u32 = 0x736f6c63; // "clos"
@@ -268,7 +269,8 @@ function parseHead(buf: usize, end: usize): i32 {
     if (method != Method.OPTIONS) return fail(Status.INVALID_TARGET_FORM, t);
     flags |= MessageFlags.TARGET_ASTERISK;
   } else {
-    if (!isAbsoluteForm(t, tEnd)) return fail(Status.INVALID_TARGET_FORM, t);
+    const st = checkAbsoluteForm(t, tEnd);
+    if (st != 0) return st;
     flags |= MessageFlags.TARGET_ABSOLUTE;
   }
 
@@ -357,17 +359,15 @@ function parseVersionSlow(buf: usize, v: usize, end: usize): i32 {
   if (avail < 8) return needMoreLine(buf, end);
   const minor = <u32>load<u8>(v + 7) - 48;
   if (minor > 9) return fail(Status.INVALID_VERSION, v + 7);
-  if (avail < 9) {
-    // A well-formed version we do not speak is final already; say so without the CRLF.
-    if (major != 1 || minor > 1) return fail(Status.UNSUPPORTED_VERSION, v);
-    return needMoreLine(buf, end);
-  }
+  // A well-formed version we do not speak is final as soon as its digits are read,
+  // whatever follows them (so the answer cannot depend on where the input was split).
+  if (major != 1 || minor > 1) return fail(Status.UNSUPPORTED_VERSION, v);
+  if (avail < 9) return needMoreLine(buf, end);
   const c = <u32>load<u8>(v + 8);
   if (c == LF) return fail(Status.BARE_LF, v + 8);
   if (c != CR) return fail(Status.INVALID_VERSION, v + 8);
   if (avail < 10) return needMoreLine(buf, end);
   if (<u32>load<u8>(v + 9) != LF) return fail(Status.BARE_CR, v + 8);
-  if (major != 1 || minor > 1) return fail(Status.UNSUPPORTED_VERSION, v);
   return <i32>minor;
 }
 
@@ -409,13 +409,31 @@ function isAuthorityForm(t: usize, end: usize): bool {
   return true;
 }
 
-/** absolute-form: scheme ":" ... (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )). */
-function isAbsoluteForm(t: usize, end: usize): bool {
-  const c0 = <u32>load<u8>(t) | 0x20;
-  if (c0 < 97 || c0 > 122) return false;
-  let p = t + 1;
-  while (p < end && isClass(p, C.SCHEME)) p++;
-  return p < end && <u32>load<u8>(p) == COLON;
+/**
+ * absolute-form (RFC 9112 §3.2.2), for the only schemes an origin server serves:
+ * "http://" or "https://" (case-insensitive) authority [ path-abempty [ "?" query ] ].
+ * The authority must be host [":" port] in Host characters: not empty (RFC 9110
+ * §4.2.1) and without userinfo (RFC 9110 §4.2.4: treat it as an error). The server uses
+ * this authority instead of Host (RFC 9112 §3.2.2), so it is held to the same
+ * characters as Host. Other schemes (urn:, ftp:, ...) are proxy business: 400.
+ * Returns 0 or a negated Status.
+ */
+function checkAbsoluteForm(t: usize, end: usize): i32 {
+  let p = t + 4;
+  if (p >= end || (load<u32>(t) | LOWER32) != W_HTTP) return fail(Status.INVALID_TARGET_FORM, t);
+  if ((<u32>load<u8>(p) | 0x20) == 115 /* s */) p++;
+  // "://" — the three bytes after the scheme (the padding makes the load safe)
+  if (p + 3 > end || (load<u32>(p) & 0xffffff) != 0x2f2f3a) return fail(Status.INVALID_TARGET_FORM, t);
+  const a = p + 3;
+  let q = a;
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c == 47 /* / */ || c == 63 /* ? */) break; // ('#' is no host character: refused)
+    if (!isClass(q, C.HOST)) return fail(Status.INVALID_AUTHORITY, q);
+    q++;
+  }
+  if (q == a) return fail(Status.INVALID_AUTHORITY, a);
+  return 0;
 }
 
 // @ts-ignore: decorator
@@ -729,8 +747,7 @@ function parseTransferEncoding(v: usize, vEnd: usize): i32 {
     return 0;
   }
   let p = v;
-  let elements: u32 = 0;
-  while (p < vEnd) {
+  while (true) {
     // one element: up to the next comma
     let e = p;
     while (e < vEnd && <u32>load<u8>(e) != COMMA) e++;
@@ -738,24 +755,25 @@ function parseTransferEncoding(v: usize, vEnd: usize): i32 {
     let b = e;
     while (a < b && isOws(<u32>load<u8>(a))) a++;
     while (b > a && isOws(<u32>load<u8>(b - 1))) b--;
-    if (a < b) {
-      elements++;
-      for (let q = a; q < b; q++) {
-        const c = <u32>load<u8>(q);
-        if (c < 0x20 || c >= 0x7f) return fail(Status.INVALID_TRANSFER_ENCODING, q);
-      }
-      if (b - a == 7 && allClass(a, b, C.TCHAR)
-        && (load<u32>(a) | LOWER32) == W_CHUN && ((load<u32>(a + 4) | LOWER32) & 0xffffff) == W_KED) {
-        if ((seen & TE_CHUNKED) != 0) return fail(Status.CHUNKED_TWICE, a);
-        seen |= TE_CHUNKED | TE_LAST_CHUNKED;
-      } else {
-        seen = (seen & ~TE_LAST_CHUNKED) | TE_OTHER;
-      }
+    // RFC 9110 §5.6.1.2 lets a recipient ignore empty list elements, but parsers
+    // disagree here (llhttp refuses `chunked,`, accepts an empty line before
+    // `chunked`), and on the field that decides framing any disagreement is a
+    // smuggling risk. Refusing is always safe: an empty element (or an empty value) is
+    // a 400.
+    if (a == b) return fail(Status.INVALID_TRANSFER_ENCODING, a);
+    for (let q = a; q < b; q++) {
+      const c = <u32>load<u8>(q);
+      if (c < 0x20 || c >= 0x7f) return fail(Status.INVALID_TRANSFER_ENCODING, q);
     }
+    if (b - a == 7 && (load<u32>(a) | LOWER32) == W_CHUN && ((load<u32>(a + 3) | LOWER32) >> 8) == W_KED) {
+      if ((seen & TE_CHUNKED) != 0) return fail(Status.CHUNKED_TWICE, a);
+      seen |= TE_CHUNKED | TE_LAST_CHUNKED;
+    } else {
+      seen = (seen & ~TE_LAST_CHUNKED) | TE_OTHER;
+    }
+    if (e >= vEnd) return 0;
     p = e + 1;
   }
-  if (elements == 0) return fail(Status.INVALID_TRANSFER_ENCODING, v);
-  return 0;
 }
 
 /** Connection = #connection-option (RFC 9110 §7.6.1): close, keep-alive, upgrade matter. */

@@ -114,6 +114,7 @@ export const Status = {
   UPGRADED: 41,
   CONNECT_WITH_BODY: 42,
   INVALID_STATE: 43,
+  INVALID_AUTHORITY: 44,
 } as const;
 export type StatusName = keyof typeof Status;
 
@@ -163,4 +164,5 @@ export const STATUS_INFO: ReadonlyArray<{ readonly name: StatusName; readonly ht
   { name: "UPGRADED", http: 400, reason: "the connection was handed to another protocol (Upgrade/CONNECT); the parser takes no more bytes" },
   { name: "CONNECT_WITH_BODY", http: 400, reason: "CONNECT request with Content-Length or Transfer-Encoding" },
   { name: "INVALID_STATE", http: 500, reason: "parser called after it failed, or with a corrupt state" },
+  { name: "INVALID_AUTHORITY", http: 400, reason: "absolute-form authority is empty, has userinfo, or has characters outside host[:port] (RFC 9110 §4.2)" },
 ];

@@ -37,7 +37,9 @@ describe('differential fuzzing against llhttp', () => {
     expect(cat('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n')).toBe('TRANSFER_CODING_NOT_CHUNKED');
     expect(cat('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n')).toBe('LLHTTP_ONLY_METHOD');
     expect(cat('GET * HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('ASTERISK_FORM_NOT_OPTIONS');
-    expect(cat('GET urn:isbn:1 HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('ABSOLUTE_URI_LLHTTP_REJECTS');
+    expect(cat('GET ftp://a/x HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('NON_HTTP_ABSOLUTE_FORM');
+    expect(cat('GET http://u@a/x HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('ABSOLUTE_FORM_AUTHORITY');
+    expect(cat('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n')).toBe('TE_EMPTY_ELEMENT');
     expect(cat('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\t\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('CONNECTION_OPTION_SEMANTICS');
     expect(cat('\nGET / HTTP/1.1\r\nHost: a\r\n\r\n')).toBe('STRAY_CR_LF_BEFORE_REQUEST');
 
@@ -103,7 +105,7 @@ describe('differential fuzzing against llhttp', () => {
     // ...and the deliberate differences show up (each category is checked precisely).
     for (const k of ['MISSING_HOST', 'DUPLICATE_HOST', 'INVALID_HOST', 'TE_IN_HTTP10', 'TRANSFER_CODING_NOT_CHUNKED',
       'INVALID_CONNECTION', 'LLHTTP_ONLY_METHOD', 'NON_HTTP_PROTOCOL', 'UNSUPPORTED_VERSION', 'ASTERISK_FORM_NOT_OPTIONS',
-      'CONNECT_NOT_AUTHORITY_FORM', 'CONNECT_WITH_BODY', 'ABSOLUTE_URI_LLHTTP_REJECTS', 'CONNECTION_OPTION_SEMANTICS',
+      'CONNECT_NOT_AUTHORITY_FORM', 'CONNECT_WITH_BODY', 'ABSOLUTE_FORM_AUTHORITY', 'CONNECTION_OPTION_SEMANTICS',
       'CONTROL_FIELD_IN_TRAILERS', 'STRAY_CR_LF_BEFORE_REQUEST']) {
       expect(counts[k] ?? 0, k).toBeGreaterThan(10);
     }

@@ -58,6 +58,10 @@ const STRICTER: Record<string, { status: string; why: string }> = {
     status: 'UNSUPPORTED_TRANSFER_ENCODING',
     why: 'deflate then chunked over two field lines: as above (found once Host is added)',
   },
+  'request/uri.md:224': {
+    status: 'INVALID_AUTHORITY',
+    why: 'userinfo (a%12:b!&*$@) in an absolute-form target: RFC 9110 §4.2.4 says to treat it as an error; the server would use this authority instead of Host',
+  },
   'request/sample.md:316': { status: 'INVALID_VERSION', why: 'HTTP/0.9 simple requests ("GET /" with no version) are not HTTP/1.1 (RFC 9112 §3)' },
 };
 
