@@ -4,7 +4,7 @@
 //   slot i at slotsBase + i * stride, stride = SLOT_HEADER + slotSize + SLOT_PADDING,
 //   slotSize a multiple of 64 so every slot's data starts 64-byte aligned.
 
-import { SLOT_HEADER, SLOT_PADDING, SCRATCH_SIZE } from "./abi";
+import { SCRATCH_SIZE } from "./abi";
 
 /** First byte after static data, 64-byte aligned: the scratch area starts here. */
 export function scratchBase(): usize {
@@ -14,9 +14,4 @@ export function scratchBase(): usize {
 /** First slot: right after the scratch area, 64-byte aligned. */
 export function slotsBase(): usize {
   return (scratchBase() + <usize>SCRATCH_SIZE + 63) & ~<usize>63;
-}
-
-/** Distance between slots for a given data size. */
-export function slotStride(slotSize: u32): usize {
-  return <usize>SLOT_HEADER + <usize>slotSize + <usize>SLOT_PADDING;
 }

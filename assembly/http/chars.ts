@@ -1,10 +1,10 @@
 // Character classes and the scanning kernels the HTTP parser is built on.
 //
 // Each kernel returns the first position in [p, end) whose byte is NOT in a class (or
-// `end`). The SIMD build looks at 16 bytes per step; the scalar build walks a 256-entry
-// class table one byte at a time. Both give identical answers: the kernels may load up
-// to 15 bytes past `end` (the slot padding makes that safe) but never report a position
-// at or beyond `end`.
+// `end`). The SIMD build looks at 16 bytes per step; the scalar build walks the class
+// table (tokens) or 8 bytes at a time in a u64 (values, targets). Both give identical
+// answers: the kernels may load up to 15 bytes past `end` (the slot padding makes that
+// safe) but never report a position at or beyond `end`.
 
 /** Byte classes (bits of CLASS_TABLE). */
 export namespace C {
@@ -46,11 +46,6 @@ export namespace C {
    34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xe0
    34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34, // 0xf0
 ]);
-
-// @ts-ignore: decorator
-@inline export function cls(b: u32): u32 {
-  return <u32>load<u8>(CLASS_TABLE + b);
-}
 
 // @ts-ignore: decorator
 @inline export function isClass(p: usize, c: u8): bool {
@@ -251,14 +246,6 @@ export function allClass(p: usize, end: usize, c: u8): bool {
   while (p < end) {
     if (!isClass(p, c)) return false;
     p++;
-  }
-  return true;
-}
-
-/** ASCII case-insensitive compare of [p, p+len) against a lowercase literal at lit. */
-export function eqLower(p: usize, lit: usize, len: usize): bool {
-  for (let i: usize = 0; i < len; i++) {
-    if ((<u32>load<u8>(p + i) | 0x20) != <u32>load<u8>(lit + i)) return false;
   }
   return true;
 }
