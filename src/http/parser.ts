@@ -268,7 +268,10 @@ export class HttpParser {
     return this.upgradeRest;
   }
 
-  /** Stops the current execute() after the callback that calls it; the rest of that input is kept pending. */
+  /**
+   * Stops parsing after the callback that calls it. The rest of the input, and any input
+   * given to execute() before resume(), is kept in order for resume().
+   */
   pause(): void {
     this.paused = true;
   }
@@ -285,12 +288,16 @@ export class HttpParser {
       this.upgradeRest = concat(this.upgradeRest, input);
       return null;
     }
+    if (this.paused) {
+      // Paused: keep the bytes, in order, for resume().
+      if (input.length > 0) this.stash(input);
+      return null;
+    }
     const core = this.core;
     const u8 = core.u8;
     const data = slot.data;
     const cap = slot.capacity;
     let off = 0;
-    this.paused = false;
     for (;;) {
       const n = Math.min(cap - this.pending, input.length - off);
       if (n > 0) {
@@ -329,12 +336,17 @@ export class HttpParser {
     this.stashed = this.stashed === null ? rest.slice() : concat(this.stashed, rest);
   }
 
-  /** Resumes after pause(): parses the input held back. */
+  /** Whether pause() stopped the parser (until resume()). */
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Resumes after pause(): parses the input held back (and may pause again). */
   resume(): HttpParseError | null {
     const rest = this.stashed;
     this.stashed = null;
     this.paused = false;
-    return rest === null ? this.execute(new Uint8Array(0)) : this.execute(rest);
+    return this.execute(rest ?? EMPTY);
   }
 
   /**
@@ -410,6 +422,8 @@ export class HttpParser {
     return start;
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 /** Phase.UPGRADED in assembly/http/parser.ts. */
 const PHASE_UPGRADED = 7;

@@ -205,6 +205,18 @@ describe('HttpParser (streaming)', () => {
     p.destroy();
   });
 
+  it('input given while paused is kept, in order, for resume()', () => {
+    const seen: string[] = [];
+    const p = new HttpParser({ onHead: (h) => seen.push(h.target), onMessageComplete: () => p.pause() });
+    p.execute(b('GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'));
+    expect(p.isPaused).toBe(true);
+    expect(p.execute(b('GET /3 HTTP/1.1\r\nHost: a\r\n\r\n'))).toBeNull();
+    expect(seen).toEqual(['/1']);
+    while (p.isPaused) p.resume();
+    expect(seen).toEqual(['/1', '/2', '/3']);
+    p.destroy();
+  });
+
   it('releases its slot on destroy() and refuses use afterwards', () => {
     const core = new WasmCore({ slotSize: 32768, slotCount: 1 });
     const p = new HttpParser({ core });
