@@ -64,6 +64,10 @@ export class RequestHead {
   readonly fields: Uint32Array;
   private readonly targetOff: number;
   private readonly targetLen: number;
+  /** Field-table index of the first Host / Content-Type / Upgrade field, or -1 (found during the scan). */
+  private readonly hostIdx: number;
+  private readonly contentTypeIdx: number;
+  private readonly upgradeIdx: number;
   private _target: string | undefined;
   private _headers: HeaderList | undefined;
 
@@ -79,6 +83,10 @@ export class RequestHead {
       ? Number(core.view.getBigUint64(r + ABI.RESULT_CONTENT_LENGTH, true)) : -1;
     this.targetOff = u32[w + ABI.RESULT_TARGET_OFF / 4];
     this.targetLen = u32[w + ABI.RESULT_TARGET_LEN / 4];
+    const i32 = core.i32;
+    this.hostIdx = i32[w + ABI.RESULT_HOST_IDX / 4];
+    this.contentTypeIdx = i32[w + ABI.RESULT_CONTENT_TYPE_IDX / 4];
+    this.upgradeIdx = i32[w + ABI.RESULT_UPGRADE_IDX / 4];
     const raw = Buffer.allocUnsafe(headLen);
     raw.set(core.u8.subarray(input, input + headLen));
     this.raw = raw;
@@ -93,6 +101,19 @@ export class RequestHead {
   get target(): string {
     if (this._target === undefined) this._target = latin1(this.raw, this.targetOff, this.targetOff + this.targetLen);
     return this._target;
+  }
+
+  /** The Host field value (the parser found it while scanning; no lookup). */
+  get host(): string | undefined {
+    return this.hostIdx < 0 ? undefined : this.headerValue(this.hostIdx);
+  }
+  /** The first Content-Type field value. */
+  get contentType(): string | undefined {
+    return this.contentTypeIdx < 0 ? undefined : this.headerValue(this.contentTypeIdx);
+  }
+  /** The Upgrade field value (the protocol asked for; meaningful when `upgrade` is true). */
+  get upgradeProtocol(): string | undefined {
+    return this.upgradeIdx < 0 ? undefined : this.headerValue(this.upgradeIdx);
   }
 
   get keepAlive(): boolean {

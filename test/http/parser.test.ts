@@ -164,7 +164,17 @@ describe('HttpParser (streaming)', () => {
       ['/one', 'a', '1'], ['/two', 'b', '2'], ['/three', 'c', undefined],
     ]);
     expect(heads[0].headerCount).toBe(2);
+    expect(heads.map((h) => h.host)).toEqual(['a', 'b', 'c']);
+    expect(heads[0].contentType).toBeUndefined();
     expect(heads[0].headerName(1)).toBe('X-Trace');
+  });
+
+  it('exposes the well-known fields the scan found', () => {
+    let head: RequestHead | undefined;
+    const p = new HttpParser({ onHead: (h) => { head = h; } });
+    p.execute(b('POST /x HTTP/1.1\r\nX: 1\r\nCONTENT-TYPE: application/json\r\nHost: h:1\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 0\r\n\r\n'));
+    p.destroy();
+    expect([head!.host, head!.contentType, head!.upgradeProtocol, head!.upgrade, head!.contentLength]).toEqual(['h:1', 'application/json', 'websocket', true, 0]);
   });
 
   it('after Connection: close, further bytes are an error; after an upgrade they are handed over', () => {
