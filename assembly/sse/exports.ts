@@ -1,0 +1,1 @@
+// SSE kernel exports (issue 3). Re-exported by assembly/index.ts.
