@@ -9,3 +9,5 @@ export { WasmCore, simdSupported, defaultVariant, wasmBytes } from './wasm/loade
 export type { CoreOptions, WasmVariant, CoreExports } from './wasm/loader.js';
 export { BufferPool, Slot } from './wasm/pool.js';
 export { ABI, Status, STATUS_INFO, Events, MessageFlags } from './wasm/abi.generated.js';
+export { parseJsonRpc, validateJson, Envelope, JsonRpcErrorCode } from './jsonrpc/parse.js';
+export type { JsonRpcId, JsonRpcOptions, JsonRpcParseResult, JsonRpcErrorObject, EnvelopeKind } from './jsonrpc/parse.js';

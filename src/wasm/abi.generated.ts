@@ -43,6 +43,27 @@ export const ABI = {
   RESULT_CONTENT_TYPE_IDX: 80,
   RESULT_STATUS: 84,
   METHOD_COUNT: 35,
+  JSON_SCRATCH_SIZE: 25664,
+  JSON_MAX_MESSAGES: 256,
+  JSON_MAX_DEPTH: 1024,
+  JSON_RECORDS_OFFSET: 64,
+  JSON_RECORD_SIZE: 96,
+  JSON_STATUS: 0,
+  JSON_ERROR_OFFSET: 4,
+  JSON_BATCH: 8,
+  JSON_COUNT: 12,
+  JSON_REC_START: 0,
+  JSON_REC_END: 4,
+  JSON_REC_BITS: 8,
+  JSON_REC_INVALID: 12,
+  JSON_REC_KIND: 16,
+  JSON_REC_ID: 20,
+  JSON_REC_METHOD: 32,
+  JSON_REC_PARAMS: 44,
+  JSON_REC_RESULT: 56,
+  JSON_REC_ERROR: 68,
+  JSON_REC_JSONRPC: 80,
+  JSON_REC_MSG_KIND: 92,
 } as const;
 
 export const Events = {
@@ -66,6 +87,57 @@ export const MessageFlags = {
   TARGET_ASTERISK: 1024,
   TARGET_ABSOLUTE: 2048,
   TARGET_AUTHORITY: 4096,
+} as const;
+
+export const ValueKind = {
+  NONE: 0,
+  STRING: 1,
+  NUMBER: 2,
+  NULL: 3,
+  TRUE: 4,
+  FALSE: 5,
+  OBJECT: 6,
+  ARRAY: 7,
+} as const;
+
+export const MessageBits = {
+  METHOD_ESCAPED: 1,
+  ID_ESCAPED: 2,
+  KEY_ESCAPED: 4,
+} as const;
+
+export const InvalidReason = {
+  NOT_OBJECT: 1,
+  NO_JSONRPC: 2,
+  BAD_JSONRPC: 3,
+  BAD_METHOD: 4,
+  BAD_ID: 5,
+  BAD_PARAMS: 6,
+  BOTH_RESULT_AND_ERROR: 7,
+  METHOD_AND_RESULT: 8,
+  RESPONSE_WITHOUT_ID: 9,
+  NO_METHOD_OR_RESULT: 10,
+  BAD_ERROR: 11,
+  DUPLICATE_MEMBER: 12,
+} as const;
+
+export const JsonStatus = {
+  OK: 0,
+  INVALID_JSON: 1,
+  TOO_DEEP: 2,
+  NOT_OBJECT_OR_ARRAY: 3,
+  EMPTY_BATCH: 4,
+  BATCH_TOO_LARGE: 5,
+  INVALID_UTF8: 6,
+  EMPTY: 7,
+} as const;
+
+export const MsgKind = {
+  REQUEST: 1,
+  NOTIFICATION: 2,
+  RESPONSE: 3,
+  ERROR: 4,
+  INVALID: 5,
 } as const;
 
 /** Parser Status codes (append-only; negated as http_execute return values). */

@@ -58,7 +58,11 @@ export function generate() {
   for (const [k, v] of Object.entries(layout)) lines.push(`  ${k}: ${v},`);
   lines.push('} as const;');
   lines.push('');
-  const namespaces = readNamespaces(readFileSync(new URL('assembly/abi.ts', root), 'utf8'));
+  const namespaces = {
+    ...readNamespaces(readFileSync(new URL('assembly/abi.ts', root), 'utf8')),
+    ...readNamespaces(readFileSync(new URL('assembly/jsonrpc/layout.ts', root), 'utf8')),
+    ...readNamespaces(readFileSync(new URL('assembly/jsonrpc/tokenizer.ts', root), 'utf8')),
+  };
   for (const [ns, fields] of Object.entries(namespaces)) {
     lines.push(`export const ${ns} = {`);
     for (const [k, v] of Object.entries(fields)) lines.push(`  ${k}: ${v},`);

@@ -21,6 +21,8 @@ export interface CoreExports {
   http_init(state: number, maxRequestLine: number, maxHeaderBytes: number, maxHeaders: number,
     maxChunkExtensions: number, maxBody: number): void;
   http_execute(state: number, input: number, len: number): number;
+  abi_json_scratch(): number;
+  json_parse(input: number, len: number, maxDepth: number): number;
   [abiGlobal: `ABI_${string}`]: WebAssembly.Global;
 }
 

@@ -1,0 +1,162 @@
+// Stage 1 of the JSON tokenizer: a structural index of one 64-byte block, simdjson
+// style. For each block it computes 64-bit masks (bit i = byte i of the block):
+//
+//   quote, backslash, op ({ } [ ] : ,), whitespace, control (< 0x20), and whether any
+//   byte is non-ASCII.
+//
+// From those, with carries from the previous block:
+//   escaped   bytes preceded by an odd run of backslashes (simdjson's
+//             find_escaped_branchless: add the odd-start backslashes to the backslash
+//             mask and let the carries mark where each run ends);
+//   inString  the prefix-XOR of the unescaped quotes (x ^= x << 1, << 2, ... << 32),
+//             so the opening quote is inside its string and the closing one is not;
+//   structurals: ops and opening quotes outside strings, and the first byte of every
+//             run of other non-whitespace bytes (scalars: numbers, true, false, null —
+//             or garbage, which stage 2 rejects).
+//
+// The SIMD build classifies 16 bytes per compare; the scalar build walks a 256-entry
+// class table. Both produce the same masks.
+
+// @ts-ignore: decorator
+@lazy const JSON_CLASS = memory.data(256);
+
+const J_QUOTE: u8 = 1;
+const J_BACKSLASH: u8 = 2;
+const J_OP: u8 = 4;
+const J_WS: u8 = 8;
+const J_CTRL: u8 = 16;
+const J_HIGH: u8 = 32;
+
+let classReady = false;
+
+function initClasses(): void {
+  for (let b = 0; b < 256; b++) {
+    let c: u8 = 0;
+    if (b == 0x22) c |= J_QUOTE;
+    if (b == 0x5c) c |= J_BACKSLASH;
+    if (b == 0x7b || b == 0x7d || b == 0x5b || b == 0x5d || b == 0x3a || b == 0x2c) c |= J_OP;
+    if (b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d) c |= J_WS;
+    if (b < 0x20) c |= J_CTRL;
+    if (b >= 0x80) c |= J_HIGH;
+    store<u8>(JSON_CLASS + <usize>b, c);
+  }
+  classReady = true;
+}
+
+// Block masks (outputs of classify()).
+export let mQuote: u64 = 0;
+export let mBackslash: u64 = 0;
+export let mOp: u64 = 0;
+export let mWs: u64 = 0;
+export let mCtrl: u64 = 0;
+export let mHigh: bool = false;
+
+/** Classifies the 64 bytes at b; `valid` masks off bytes at or after the end of input. */
+export function classify(b: usize, valid: u64): void {
+  if (ASC_FEATURE_SIMD) {
+    const v0 = v128.load(b);
+    const v1 = v128.load(b, 16);
+    const v2 = v128.load(b, 32);
+    const v3 = v128.load(b, 48);
+    const q = i8x16.splat(0x22);
+    const bs = i8x16.splat(0x5c);
+    mQuote = bits4(i8x16.eq(v0, q), i8x16.eq(v1, q), i8x16.eq(v2, q), i8x16.eq(v3, q)) & valid;
+    mBackslash = bits4(i8x16.eq(v0, bs), i8x16.eq(v1, bs), i8x16.eq(v2, bs), i8x16.eq(v3, bs)) & valid;
+    mOp = bits4(opMask(v0), opMask(v1), opMask(v2), opMask(v3)) & valid;
+    mWs = bits4(wsMask(v0), wsMask(v1), wsMask(v2), wsMask(v3)) & valid;
+    const sp = i8x16.splat(0x20);
+    mCtrl = bits4(i8x16.lt_u(v0, sp), i8x16.lt_u(v1, sp), i8x16.lt_u(v2, sp), i8x16.lt_u(v3, sp)) & valid;
+    const high = <u64>i8x16.bitmask(v128.or(v128.or(v0, v1), v128.or(v2, v3)));
+    // A non-ASCII byte past the end (padding) does not count: recheck exactly when set.
+    mHigh = high != 0 && (valid == <u64>-1 || highIn(b, valid));
+  } else {
+    if (!classReady) initClasses();
+    let q: u64 = 0;
+    let s: u64 = 0;
+    let o: u64 = 0;
+    let w: u64 = 0;
+    let c: u64 = 0;
+    let h: u32 = 0;
+    for (let i: u32 = 0; i < 64; i++) {
+      const k = <u64>load<u8>(JSON_CLASS + <usize>load<u8>(b + <usize>i));
+      const bit = <u64>1 << <u64>i;
+      if ((k & <u64>J_QUOTE) != 0) q |= bit;
+      if ((k & <u64>J_BACKSLASH) != 0) s |= bit;
+      if ((k & <u64>J_OP) != 0) o |= bit;
+      if ((k & <u64>J_WS) != 0) w |= bit;
+      if ((k & <u64>J_CTRL) != 0) c |= bit;
+      if ((k & <u64>J_HIGH) != 0 && (valid & bit) != 0) h = 1;
+    }
+    mQuote = q & valid;
+    mBackslash = s & valid;
+    mOp = o & valid;
+    mWs = w & valid;
+    mCtrl = c & valid;
+    mHigh = h != 0;
+  }
+}
+
+function highIn(b: usize, valid: u64): bool {
+  for (let i: u32 = 0; i < 64; i++) {
+    if (((valid >> <u64>i) & 1) != 0 && load<u8>(b + <usize>i) >= 0x80) return true;
+  }
+  return false;
+}
+
+// @ts-ignore: decorator
+@inline function bits4(a: v128, b: v128, c: v128, d: v128): u64 {
+  return <u64>i8x16.bitmask(a) | (<u64>i8x16.bitmask(b) << 16) | (<u64>i8x16.bitmask(c) << 32) | (<u64>i8x16.bitmask(d) << 48);
+}
+
+/** { } [ ] : , — OR 0x20 maps '[' onto '{' and ']' onto '}' and no other byte onto either. */
+// @ts-ignore: decorator
+@inline function opMask(v: v128): v128 {
+  const l = v128.or(v, i8x16.splat(0x20));
+  return v128.or(
+    v128.or(i8x16.eq(l, i8x16.splat(0x7b)), i8x16.eq(l, i8x16.splat(0x7d))),
+    v128.or(i8x16.eq(v, i8x16.splat(0x3a)), i8x16.eq(v, i8x16.splat(0x2c))),
+  );
+}
+
+/** SP, HTAB, LF, CR. */
+// @ts-ignore: decorator
+@inline function wsMask(v: v128): v128 {
+  return v128.or(
+    v128.or(i8x16.eq(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x09))),
+    v128.or(i8x16.eq(v, i8x16.splat(0x0a)), i8x16.eq(v, i8x16.splat(0x0d))),
+  );
+}
+
+/** Prefix XOR: bit i = XOR of bits 0..i. */
+// @ts-ignore: decorator
+@inline export function prefixXor(x: u64): u64 {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
+
+// Carry of the escape computation: whether the first byte of the next block is escaped.
+export let escapeCarry: u64 = 0;
+
+export function resetStage1(): void {
+  escapeCarry = 0;
+}
+
+/**
+ * Bytes escaped by a backslash (simdjson's find_escaped_branchless). A run of
+ * backslashes escapes the byte after it when the run is odd.
+ */
+export function escapedMask(backslash: u64): u64 {
+  const EVEN: u64 = 0x5555555555555555;
+  backslash &= ~escapeCarry;
+  const followsEscape = (backslash << 1) | escapeCarry;
+  const oddStarts = backslash & ~EVEN & ~followsEscape;
+  const sum = oddStarts + backslash;
+  escapeCarry = sum < oddStarts ? 1 : 0;
+  const invert = sum << 1;
+  return (EVEN ^ invert) & followsEscape;
+}

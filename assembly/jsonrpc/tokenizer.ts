@@ -1,0 +1,496 @@
+// JSON validation (RFC 8259) and JSON-RPC 2.0 envelope extraction in one pass.
+//
+// Stage 1 (stage1.ts) indexes 64 bytes at a time; stage 2 (here) walks only the
+// structural positions of each block with a small grammar state machine and a depth
+// stack, validates scalars (numbers, literals) where they start, and records the spans
+// of the envelope members (jsonrpc, id, method, params, result, error) of the message,
+// or of each member of a batch. Strings are validated by stage 1 (no raw control
+// characters, valid escapes) and UTF-8 by utf8.ts on blocks that hold non-ASCII bytes.
+//
+// Results go to the JSON scratch area (layout.ts). Nothing is allocated.
+
+import {
+  JsonHeader, JsonMessage, JsonStatus, ValueKind, MessageBits, InvalidReason,
+  MAX_MESSAGES, MAX_DEPTH, RECORDS_OFFSET, RECORD_SIZE, DEPTH_STACK_OFFSET,
+} from "./layout";
+import { classify, escapedMask, prefixXor, resetStage1 } from "./stage1";
+import * as stage1 from "./stage1";
+import { validateUtf8 } from "./utf8";
+
+const OBJ: u8 = 1;
+const ARR: u8 = 2;
+
+// Grammar states.
+const S_VALUE: u32 = 0; // a value is expected
+const S_VALUE_OR_CLOSE: u32 = 1; // after '[': a value or ']'
+const S_KEY: u32 = 2; // after ',' in an object: a key
+const S_KEY_OR_CLOSE: u32 = 3; // after '{': a key or '}'
+const S_COLON: u32 = 4; // after a key
+const S_AFTER: u32 = 5; // after a value: ',' or a close (or the end at depth 0)
+
+// Envelope member ids.
+const K_NONE: u32 = 0;
+const K_JSONRPC: u32 = 1;
+const K_ID: u32 = 2;
+const K_METHOD: u32 = 3;
+const K_PARAMS: u32 = 4;
+const K_RESULT: u32 = 5;
+const K_ERROR: u32 = 6;
+const K_OTHER: u32 = 7;
+
+let H: JsonHeader = changetype<JsonHeader>(0);
+let area: usize = 0;
+
+export function setJsonScratch(p: usize): void {
+  area = p;
+  H = changetype<JsonHeader>(p);
+}
+
+// Walk state (reset per parse).
+let base: usize = 0;
+let len: usize = 0;
+let depth: u32 = 0;
+let state: u32 = S_VALUE;
+let envDepth: u32 = 0; // depth of the envelope objects' members (1, or 2 in a batch)
+let rec: usize = 0; // current record
+let count: u32 = 0;
+let keyStart: usize = 0; // opening quote of the last key
+let curKey: u32 = K_NONE;
+let valStart: usize = 0; // first byte of the pending envelope member value
+let seenKeys: u32 = 0;
+let failed: bool = false;
+let tooMany: bool = false; // more batch members than records
+let emptyBatch: bool = false;
+
+// @ts-ignore: decorator
+@inline function fail(status: u32, at: usize): void {
+  if (!failed) {
+    failed = true;
+    H.status = status;
+    H.errorOffset = <u32>(at - base);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function isWs(c: u32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
+
+/** Last non-whitespace position before p (p itself when p[-1] is not whitespace). */
+function trimBack(p: usize): usize {
+  while (p > base && isWs(<u32>load<u8>(p - 1))) p--;
+  return p;
+}
+
+function kindAt(p: usize): u32 {
+  const c = <u32>load<u8>(p);
+  if (c == 0x22) return ValueKind.STRING;
+  if (c == 0x7b) return ValueKind.OBJECT;
+  if (c == 0x5b) return ValueKind.ARRAY;
+  if (c == 0x74) return ValueKind.TRUE;
+  if (c == 0x66) return ValueKind.FALSE;
+  if (c == 0x6e) return ValueKind.NULL;
+  return ValueKind.NUMBER;
+}
+
+/** The byte after a scalar must end it: whitespace, an op, a quote, or the end of input. */
+// @ts-ignore: decorator
+@inline function delimits(q: usize): bool {
+  if (q >= base + len) return true;
+  const c = <u32>load<u8>(q);
+  return isWs(c) || c == 0x2c || c == 0x7d || c == 0x5d || c == 0x3a || c == 0x22 || c == 0x7b || c == 0x5b;
+}
+
+/** Validates the scalar at p; returns its end, or 0 (after fail()) when invalid. */
+function scalar(p: usize): usize {
+  const end = base + len;
+  const c = <u32>load<u8>(p);
+  if (c == 0x74) { // true
+    if (p + 4 <= end && load<u32>(p) == 0x65757274 && delimits(p + 4)) return p + 4;
+  } else if (c == 0x66) { // false
+    if (p + 5 <= end && load<u32>(p + 1) == 0x65736c61 && delimits(p + 5)) return p + 5;
+  } else if (c == 0x6e) { // null
+    if (p + 4 <= end && load<u32>(p) == 0x6c6c756e && delimits(p + 4)) return p + 4;
+  } else {
+    // number = [ "-" ] int [ frac ] [ exp ] (RFC 8259 §6)
+    let q = p;
+    if (q < end && load<u8>(q) == 0x2d) q++;
+    if (q >= end) { fail(JsonStatus.INVALID_JSON, q); return 0; }
+    let d = <u32>load<u8>(q) - 48;
+    if (d > 9) { fail(JsonStatus.INVALID_JSON, q); return 0; }
+    q++;
+    if (d != 0) {
+      while (q < end && <u32>load<u8>(q) - 48 <= 9) q++;
+    }
+    if (q < end && load<u8>(q) == 0x2e) {
+      q++;
+      if (q >= end || <u32>load<u8>(q) - 48 > 9) { fail(JsonStatus.INVALID_JSON, q); return 0; }
+      while (q < end && <u32>load<u8>(q) - 48 <= 9) q++;
+    }
+    if (q < end && (<u32>load<u8>(q) | 0x20) == 0x65) {
+      q++;
+      if (q < end && (load<u8>(q) == 0x2b || load<u8>(q) == 0x2d)) q++;
+      if (q >= end || <u32>load<u8>(q) - 48 > 9) { fail(JsonStatus.INVALID_JSON, q); return 0; }
+      while (q < end && <u32>load<u8>(q) - 48 <= 9) q++;
+    }
+    if (delimits(q)) return q;
+    fail(JsonStatus.INVALID_JSON, q);
+    return 0;
+  }
+  fail(JsonStatus.INVALID_JSON, p);
+  return 0;
+}
+
+// ── records ──────────────────────────────────────────────────────────────────────
+
+function beginRecord(p: usize): void {
+  if (count >= MAX_MESSAGES) {
+    // Keep validating; the batch is refused at the end (records stop here).
+    tooMany = true;
+    rec = 0;
+    return;
+  }
+  rec = area + RECORDS_OFFSET + <usize>count * RECORD_SIZE;
+  memory.fill(rec, 0, RECORD_SIZE);
+  const m = changetype<JsonMessage>(rec);
+  m.start = <u32>(p - base);
+  m.kind = kindAt(p);
+  count++;
+  seenKeys = 0;
+  curKey = K_NONE;
+}
+
+/** Compares the key [a, b) with the member names the envelope cares about. */
+function keyId(a: usize, b: usize): u32 {
+  const n = b - a;
+  if (n == 2 && load<u16>(a) == 0x6469) return K_ID; // "id"
+  if (n == 6) {
+    const w = load<u32>(a);
+    const h = <u32>load<u16>(a + 4);
+    if (w == 0x6874656d && h == 0x646f) return K_METHOD; // "method"
+    if (w == 0x61726170 && h == 0x736d) return K_PARAMS; // "params"
+    if (w == 0x75736572 && h == 0x746c) return K_RESULT; // "result"
+  }
+  if (n == 5 && load<u32>(a) == 0x6f727265 && load<u8>(a + 4) == 0x72) return K_ERROR; // "error"
+  if (n == 7 && load<u32>(a) == 0x6e6f736a && load<u32>(a + 3) == 0x6370726e) return K_JSONRPC; // "jsonrpc"
+  return K_OTHER;
+}
+
+function hasBackslash(a: usize, b: usize): bool {
+  for (let p = a; p < b; p++) if (load<u8>(p) == 0x5c) return true;
+  return false;
+}
+
+/** The value of envelope member curKey spans [valStart, end). */
+function finishMember(end: usize): void {
+  const k = curKey;
+  curKey = K_NONE;
+  if (k == K_NONE || k == K_OTHER || rec == 0) return;
+  const m = changetype<JsonMessage>(rec);
+  const bit: u32 = 1 << k;
+  if ((seenKeys & bit) != 0) {
+    if (m.invalid == 0) m.invalid = InvalidReason.DUPLICATE_MEMBER;
+    return;
+  }
+  seenKeys |= bit;
+  const s = <u32>(valStart - base);
+  const e = <u32>(end - base);
+  const kind = kindAt(valStart);
+  if (k == K_ID) {
+    m.idStart = s; m.idEnd = e; m.idKind = kind;
+    if (kind == ValueKind.STRING && hasBackslash(valStart, end)) m.bits |= MessageBits.ID_ESCAPED;
+  } else if (k == K_METHOD) {
+    m.methodStart = s; m.methodEnd = e; m.methodKind = kind;
+    if (kind == ValueKind.STRING && hasBackslash(valStart, end)) m.bits |= MessageBits.METHOD_ESCAPED;
+  } else if (k == K_PARAMS) {
+    m.paramsStart = s; m.paramsEnd = e; m.paramsKind = kind;
+  } else if (k == K_RESULT) {
+    m.resultStart = s; m.resultEnd = e; m.resultKind = kind;
+  } else if (k == K_ERROR) {
+    m.errorStart = s; m.errorEnd = e; m.errorKind = kind;
+  } else if (k == K_JSONRPC) {
+    m.jsonrpcStart = s; m.jsonrpcEnd = e; m.jsonrpcKind = kind;
+  }
+}
+
+/** Message kinds, in JsonMessage.reserved. */
+export namespace MsgKind {
+  export const REQUEST: u32 = 1;
+  export const NOTIFICATION: u32 = 2;
+  export const RESPONSE: u32 = 3;
+  export const ERROR: u32 = 4;
+  export const INVALID: u32 = 5;
+}
+
+// @ts-ignore: decorator
+@inline function isIdKind(k: u32): bool {
+  return k == ValueKind.STRING || k == ValueKind.NUMBER || k == ValueKind.NULL;
+}
+
+/** Decides what the message of the current record is (JSON-RPC 2.0 §4, §5). */
+function classifyRecord(end: usize): void {
+  if (rec == 0) return;
+  const m = changetype<JsonMessage>(rec);
+  m.end = <u32>(end - base);
+  let why = m.invalid;
+  const has = seenKeys;
+  if (why == 0) {
+    if ((has & (1 << K_JSONRPC)) == 0) why = InvalidReason.NO_JSONRPC;
+    else if (m.jsonrpcKind != ValueKind.STRING || m.jsonrpcEnd - m.jsonrpcStart != 5
+      || load<u32>(base + <usize>m.jsonrpcStart) != 0x302e3222 /* "2.0 */
+      || load<u8>(base + <usize>m.jsonrpcStart + 4) != 0x22) why = InvalidReason.BAD_JSONRPC;
+    else if ((has & (1 << K_METHOD)) != 0) {
+      if (m.methodKind != ValueKind.STRING) why = InvalidReason.BAD_METHOD;
+      else if ((has & ((1 << K_RESULT) | (1 << K_ERROR))) != 0) why = InvalidReason.METHOD_AND_RESULT;
+      else if ((has & (1 << K_PARAMS)) != 0 && m.paramsKind != ValueKind.OBJECT && m.paramsKind != ValueKind.ARRAY) why = InvalidReason.BAD_PARAMS;
+      else if ((has & (1 << K_ID)) != 0 && !isIdKind(m.idKind)) why = InvalidReason.BAD_ID;
+    } else if ((has & ((1 << K_RESULT) | (1 << K_ERROR))) != 0) {
+      if ((has & ((1 << K_RESULT) | (1 << K_ERROR))) == ((1 << K_RESULT) | (1 << K_ERROR))) why = InvalidReason.BOTH_RESULT_AND_ERROR;
+      else if ((has & (1 << K_ID)) == 0) why = InvalidReason.RESPONSE_WITHOUT_ID;
+      else if (!isIdKind(m.idKind)) why = InvalidReason.BAD_ID;
+      else if ((has & (1 << K_ERROR)) != 0 && m.errorKind != ValueKind.OBJECT) why = InvalidReason.BAD_ERROR;
+    } else {
+      why = InvalidReason.NO_METHOD_OR_RESULT;
+    }
+  }
+  m.invalid = why;
+  if (why != 0) m.reserved = MsgKind.INVALID;
+  else if ((has & (1 << K_METHOD)) != 0) m.reserved = (has & (1 << K_ID)) != 0 ? MsgKind.REQUEST : MsgKind.NOTIFICATION;
+  else m.reserved = (has & (1 << K_ERROR)) != 0 ? MsgKind.ERROR : MsgKind.RESPONSE;
+}
+
+// ── stage 2 ──────────────────────────────────────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline function top(): u8 {
+  return load<u8>(area + DEPTH_STACK_OFFSET + <usize>depth);
+}
+
+function open(p: usize, kind: u8): void {
+  if (depth + 1 >= H.depthLimit) {
+    fail(JsonStatus.TOO_DEEP, p);
+    return;
+  }
+  depth++;
+  store<u8>(area + DEPTH_STACK_OFFSET + <usize>depth, kind);
+}
+
+/** A value begins at p (state is a value state). */
+function valueBegins(p: usize): void {
+  if (depth == envDepth - 1 && envDepth == 2) beginRecord(p); // a batch member
+  if (depth == envDepth && top() == OBJ) valStart = p; // an envelope member's value
+}
+
+/** Handles one structural byte at p. */
+function step(p: usize): void {
+  const c = <u32>load<u8>(p);
+  const st = state;
+  if (c == 0x22) { // opening quote
+    if (st == S_KEY || st == S_KEY_OR_CLOSE) {
+      keyStart = p;
+      state = S_COLON;
+    } else if (st <= S_VALUE_OR_CLOSE) {
+      valueBegins(p);
+      state = S_AFTER;
+    } else fail(JsonStatus.INVALID_JSON, p);
+    return;
+  }
+  if (c == 0x7b || c == 0x5b) { // { [
+    if (st > S_VALUE_OR_CLOSE) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return;
+    }
+    if (depth == 0) {
+      envDepth = c == 0x7b ? 1 : 2;
+      H.batch = c == 0x5b ? 1 : 0;
+      if (c == 0x7b) beginRecord(p);
+    } else {
+      valueBegins(p);
+    }
+    open(p, c == 0x7b ? OBJ : ARR);
+    state = c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
+    return;
+  }
+  if (c == 0x7d || c == 0x5d) { // } ]
+    const want: u8 = c == 0x7d ? OBJ : ARR;
+    const ok = depth > 0 && top() == want
+      && (st == S_AFTER || (want == OBJ ? st == S_KEY_OR_CLOSE : st == S_VALUE_OR_CLOSE));
+    if (!ok) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return;
+    }
+    if (want == OBJ && depth == envDepth) {
+      if (st == S_AFTER) finishMember(trimBack(p));
+      if (rec != 0) classifyRecord(p + 1);
+    }
+    if (want == ARR && depth == 1 && envDepth == 2) {
+      if (st == S_AFTER) endBatchMember(p);
+      else if (count == 0) emptyBatch = true;
+    }
+    depth--;
+    state = S_AFTER;
+    return;
+  }
+  if (c == 0x3a) { // :
+    if (st != S_COLON) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return;
+    }
+    if (depth == envDepth && rec != 0) {
+      const close = trimBack(p) - 1; // the key's closing quote
+      const a = keyStart + 1;
+      if (hasBackslash(a, close)) {
+        changetype<JsonMessage>(rec).bits |= MessageBits.KEY_ESCAPED;
+        curKey = K_OTHER;
+      } else {
+        curKey = keyId(a, close);
+      }
+    }
+    state = S_VALUE;
+    return;
+  }
+  if (c == 0x2c) { // ,
+    if (st != S_AFTER || depth == 0) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return;
+    }
+    if (depth == envDepth && top() == OBJ) finishMember(trimBack(p));
+    if (depth == 1 && envDepth == 2) endBatchMember(p);
+    state = top() == OBJ ? S_KEY : S_VALUE;
+    return;
+  }
+  // a scalar
+  if (st > S_VALUE_OR_CLOSE) {
+    fail(JsonStatus.INVALID_JSON, p);
+    return;
+  }
+  if (depth == 0) {
+    // A scalar at the top: valid JSON, but not a JSON-RPC message (decided at the end).
+    envDepth = 0;
+  } else {
+    valueBegins(p);
+  }
+  if (scalar(p) != 0) state = S_AFTER;
+}
+
+/** A batch member (a value at depth 1 of the top array) ended just before p. */
+function endBatchMember(p: usize): void {
+  if (rec == 0) return;
+  const m = changetype<JsonMessage>(rec);
+  if (m.kind != ValueKind.OBJECT) {
+    m.end = <u32>(trimBack(p) - base);
+    m.invalid = InvalidReason.NOT_OBJECT;
+    m.reserved = MsgKind.INVALID;
+  }
+  rec = 0;
+}
+
+/**
+ * Validates input[0..n) as JSON and extracts the JSON-RPC envelope(s) into the JSON
+ * scratch area. Returns the JsonStatus (0 = OK).
+ */
+export function parse(input: usize, n: u32, maxDepth: u32): u32 {
+  base = input;
+  len = <usize>n;
+  depth = 0;
+  state = S_VALUE;
+  envDepth = 0;
+  rec = 0;
+  count = 0;
+  curKey = K_NONE;
+  seenKeys = 0;
+  failed = false;
+  tooMany = false;
+  emptyBatch = false;
+  H.status = 0;
+  H.errorOffset = 0;
+  H.batch = 0;
+  H.count = 0;
+  H.depthLimit = maxDepth < MAX_DEPTH ? maxDepth : MAX_DEPTH;
+  store<u8>(area + DEPTH_STACK_OFFSET, 0);
+  resetStage1();
+
+  const end = input + len;
+  let inString: u64 = 0; // all ones when the previous block ended inside a string
+  let prevScalar: u64 = 0; // 1 when the previous block ended inside a scalar run
+  let utf8From: usize = input; // bytes before this are UTF-8-validated
+  for (let b = input; b < end && !failed; b += 64) {
+    const left = end - b;
+    const valid: u64 = left >= 64 ? <u64>-1 : (<u64>1 << <u64>left) - 1;
+    classify(b, valid);
+    const bs = stage1.mBackslash;
+    const q = stage1.mQuote;
+    // Fast path: a block wholly inside a string with no quote, backslash or control
+    // character (long string values: the 64 KB argument) needs no further work.
+    if (inString != 0 && (q | bs | stage1.mCtrl) == 0 && stage1.escapeCarry == 0) {
+      if (stage1.mHigh) {
+        const r = validateUtf8(utf8From > b ? utf8From : b, b + 64 < end ? b + 64 : end, end);
+        if (r == 0) { fail(JsonStatus.INVALID_UTF8, b); break; }
+        utf8From = r;
+      }
+      continue;
+    }
+    const escaped = bs != 0 || stage1.escapeCarry != 0 ? escapedMask(bs) : 0;
+    const realQuote = q & ~escaped;
+    const str = prefixXor(realQuote) ^ inString;
+    inString = <u64>(<i64>str >> 63);
+    // Inside strings: no raw control characters; escapes must be valid.
+    const badCtrl = stage1.mCtrl & str;
+    if (badCtrl != 0) { fail(JsonStatus.INVALID_JSON, b + <usize>ctz(badCtrl)); break; }
+    if (escaped != 0) {
+      const e = checkEscapes(b, escaped & str);
+      if (e != 0) { fail(JsonStatus.INVALID_JSON, e); break; }
+    }
+    if (stage1.mHigh) {
+      const r = validateUtf8(utf8From > b ? utf8From : b, b + 64 < end ? b + 64 : end, end);
+      if (r == 0) { fail(JsonStatus.INVALID_UTF8, b); break; }
+      utf8From = r;
+    }
+    // Structurals: ops and opening quotes outside strings, and the first byte of each
+    // run of scalar bytes.
+    const op = stage1.mOp & ~str;
+    const scalarBytes = ~(stage1.mOp | stage1.mWs | q) & ~str & valid;
+    const scalarStarts = scalarBytes & ~((scalarBytes << 1) | prevScalar);
+    prevScalar = scalarBytes >> 63;
+    let s = op | (realQuote & str) | scalarStarts;
+    while (s != 0 && !failed) {
+      step(b + <usize>ctz(s));
+      s &= s - 1;
+    }
+  }
+  if (!failed) {
+    if (inString != 0) fail(JsonStatus.INVALID_JSON, end);
+    else if (depth != 0 || state != S_AFTER) fail(len == 0 || onlyWs(input, end) ? JsonStatus.EMPTY : JsonStatus.INVALID_JSON, end);
+    else if (envDepth == 0) fail(JsonStatus.NOT_OBJECT_OR_ARRAY, input);
+    else if (emptyBatch) fail(JsonStatus.EMPTY_BATCH, input);
+    else if (tooMany) fail(JsonStatus.BATCH_TOO_LARGE, input);
+  }
+  H.count = count;
+  return H.status;
+}
+
+function onlyWs(a: usize, b: usize): bool {
+  for (let p = a; p < b; p++) if (!isWs(<u32>load<u8>(p))) return false;
+  return true;
+}
+
+/** Checks the escaped bytes (bits of m in the block at b); returns the bad position or 0. */
+function checkEscapes(b: usize, m: u64): usize {
+  while (m != 0) {
+    const p = b + <usize>ctz(m);
+    m &= m - 1;
+    const c = <u32>load<u8>(p);
+    // " \ / b f n r t u
+    if (c == 0x22 || c == 0x5c || c == 0x2f || c == 0x62 || c == 0x66 || c == 0x6e || c == 0x72 || c == 0x74) continue;
+    if (c == 0x75) {
+      for (let i: usize = 1; i <= 4; i++) {
+        const h = <u32>load<u8>(p + i);
+        const isHex = (h - 48 <= 9) || ((h | 0x20) - 97 <= 5);
+        if (!isHex || p + i >= base + len) return p + i;
+      }
+      continue;
+    }
+    return p;
+  }
+  return 0;
+}
