@@ -11,3 +11,4 @@ export { BufferPool, Slot } from './wasm/pool.js';
 export { ABI, Status, STATUS_INFO, Events, MessageFlags } from './wasm/abi.generated.js';
 export { parseJsonRpc, validateJson, Envelope, JsonRpcErrorCode } from './jsonrpc/parse.js';
 export type { JsonRpcId, JsonRpcOptions, JsonRpcParseResult, JsonRpcErrorObject, EnvelopeKind } from './jsonrpc/parse.js';
+export { JsonRpcResultWriter } from './jsonrpc/encode.js';
