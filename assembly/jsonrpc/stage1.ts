@@ -160,3 +160,33 @@ export function escapedMask(backslash: u64): u64 {
   const invert = sum << 1;
   return (EVEN ^ invert) & followsEscape;
 }
+
+/**
+ * Inside a string, skips whole 64-byte blocks that hold no quote, backslash or control
+ * byte (the body of a long string value), with one combined compare per vector.
+ * Returns the first block that needs the full classification. Blocks with non-ASCII
+ * bytes are reported through `skippedHigh` (first such block), for UTF-8 validation.
+ */
+export let skippedHighFrom: usize = 0;
+export function skipStringBlocks(b: usize, end: usize): usize {
+  skippedHighFrom = 0;
+  if (ASC_FEATURE_SIMD) {
+    const q = i8x16.splat(0x22);
+    const bs = i8x16.splat(0x5c);
+    const sp = i8x16.splat(0x20);
+    while (b + 64 <= end) {
+      const v0 = v128.load(b);
+      const v1 = v128.load(b, 16);
+      const v2 = v128.load(b, 32);
+      const v3 = v128.load(b, 48);
+      const s0 = v128.or(v128.or(i8x16.eq(v0, q), i8x16.eq(v0, bs)), i8x16.lt_u(v0, sp));
+      const s1 = v128.or(v128.or(i8x16.eq(v1, q), i8x16.eq(v1, bs)), i8x16.lt_u(v1, sp));
+      const s2 = v128.or(v128.or(i8x16.eq(v2, q), i8x16.eq(v2, bs)), i8x16.lt_u(v2, sp));
+      const s3 = v128.or(v128.or(i8x16.eq(v3, q), i8x16.eq(v3, bs)), i8x16.lt_u(v3, sp));
+      if (v128.any_true(v128.or(v128.or(s0, s1), v128.or(s2, s3)))) break;
+      if (skippedHighFrom == 0 && i8x16.bitmask(v128.or(v128.or(v0, v1), v128.or(v2, v3))) != 0) skippedHighFrom = b;
+      b += 64;
+    }
+  }
+  return b;
+}

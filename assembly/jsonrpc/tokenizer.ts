@@ -13,7 +13,7 @@ import {
   JsonHeader, JsonMessage, JsonStatus, ValueKind, MessageBits, InvalidReason,
   MAX_MESSAGES, MAX_DEPTH, RECORDS_OFFSET, RECORD_SIZE, DEPTH_STACK_OFFSET,
 } from "./layout";
-import { classify, escapedMask, prefixXor, resetStage1 } from "./stage1";
+import { classify, escapedMask, prefixXor, resetStage1, skipStringBlocks } from "./stage1";
 import * as stage1 from "./stage1";
 import { validateUtf8 } from "./utf8";
 
@@ -415,6 +415,20 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
   let prevScalar: u64 = 0; // 1 when the previous block ended inside a scalar run
   let utf8From: usize = input; // bytes before this are UTF-8-validated
   for (let b = input; b < end && !failed; b += 64) {
+    if (inString != 0 && stage1.escapeCarry == 0) {
+      // The body of a long string: skip the blocks with nothing to index.
+      const next = skipStringBlocks(b, end);
+      if (next != b) {
+        const hf = stage1.skippedHighFrom;
+        if (hf != 0) {
+          const r = validateUtf8(utf8From > hf ? utf8From : hf, next, end);
+          if (r == 0) { fail(JsonStatus.INVALID_UTF8, hf); break; }
+          utf8From = r;
+        }
+        b = next;
+        if (b >= end) break;
+      }
+    }
     const left = end - b;
     const valid: u64 = left >= 64 ? <u64>-1 : (<u64>1 << <u64>left) - 1;
     classify(b, valid);

@@ -6,7 +6,7 @@
 // (JSON.parse of that span alone) when first read.
 
 import { ABI, JsonStatus, InvalidReason, ValueKind, MessageBits, MsgKind } from '../wasm/abi.generated.js';
-import { WasmCore } from '../wasm/loader.js';
+import { WasmCore, defaultVariant, type WasmVariant } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes } from '../errors.js';
 
@@ -34,6 +34,8 @@ export interface JsonRpcOptions {
   maxDepth?: number;
   /** Largest message, bytes (default 16 MiB); larger input is a -32600. */
   maxBytes?: number;
+  /** Which WASM build runs the parse (default: defaultVariant(); tests run both). */
+  variant?: WasmVariant;
 }
 
 export type JsonRpcParseResult =
@@ -69,33 +71,61 @@ const KINDS: EnvelopeKind[] = ['invalid', 'request', 'notification', 'response',
 
 const NOT_READ = Symbol('not read');
 
+const utf8 = new TextDecoder('utf-8');
+
 /** One JSON-RPC message (or batch member). params / result / error are parsed on first read. */
 export class Envelope {
   readonly kind: EnvelopeKind;
   /** The id (undefined when absent: a notification, or an invalid message without one). */
   readonly id: JsonRpcId | undefined;
   readonly method: string | undefined;
-  private readonly src: Buffer;
-  private readonly spans: Uint32Array; // params, result, error: [start, end] each; 0,0 = absent
+  private readonly src: Uint8Array;
+  // [start, end) of params, result and error in src; end 0 = absent.
+  private readonly ps: number;
+  private readonly pe: number;
+  private readonly rs: number;
+  private readonly re: number;
+  private readonly es: number;
+  private readonly ee: number;
   private _params: unknown;
   private _result: unknown;
   private _error: unknown;
 
-  constructor(kind: EnvelopeKind, id: JsonRpcId | undefined, method: string | undefined, src: Buffer, spans: Uint32Array, invalid?: JsonRpcErrorObject) {
+  constructor(kind: EnvelopeKind, id: JsonRpcId | undefined, method: string | undefined, src: Uint8Array,
+    ps: number, pe: number, rs: number, re: number, es: number, ee: number, invalid?: JsonRpcErrorObject) {
     this.kind = kind;
     this.id = id;
     this.method = method;
     this.src = src;
-    this.spans = spans;
+    this.ps = ps;
+    this.pe = pe;
+    this.rs = rs;
+    this.re = re;
+    this.es = es;
+    this.ee = ee;
     this._params = NOT_READ;
     this._result = NOT_READ;
     this._error = invalid === undefined ? NOT_READ : invalid;
   }
 
-  private read(i: number): unknown {
-    const s = this.spans[i * 2];
-    const e = this.spans[i * 2 + 1];
-    return e === 0 ? undefined : JSON.parse(this.src.toString('utf8', s, e));
+  /** The raw bytes of params / result / error (views of the input), or undefined when absent. */
+  raw(member: 'params' | 'result' | 'error'): Uint8Array | undefined {
+    const [s, e] = member === 'params' ? [this.ps, this.pe] : member === 'result' ? [this.rs, this.re] : [this.es, this.ee];
+    return e === 0 ? undefined : this.src.subarray(s, e);
+  }
+
+  get params(): unknown {
+    if (this._params === NOT_READ) this._params = this.pe === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.ps, this.pe)));
+    return this._params;
+  }
+  get result(): unknown {
+    if (this._result === NOT_READ) this._result = this.re === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.rs, this.re)));
+    return this._result;
+  }
+  /** The error object of an error response, or the -32600 error of an invalid message. */
+  get error(): unknown {
+    if (this._error === NOT_READ) this._error = this.ee === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.es, this.ee)));
+    return this._error;
   }
 
   /** A plain object view (for logging and JSON.stringify). */
@@ -109,27 +139,39 @@ export class Envelope {
     }
     return o;
   }
+}
 
-  /** The raw bytes of params / result / error, or undefined when absent. */
-  raw(member: 'params' | 'result' | 'error'): Uint8Array | undefined {
-    const i = member === 'params' ? 0 : member === 'result' ? 1 : 2;
-    const e = this.spans[i * 2 + 1];
-    return e === 0 ? undefined : this.src.subarray(this.spans[i * 2], e);
+/** A string's content [s, e) (quotes excluded): ASCII by hand, the rest by TextDecoder. */
+function text(src: Uint8Array, s: number, e: number): string {
+  if (e - s <= 64) {
+    let out = '';
+    for (let i = s; i < e; i++) {
+      const c = src[i];
+      if (c >= 0x80) return utf8.decode(src.subarray(s, e));
+      out += String.fromCharCode(c);
+    }
+    return out;
   }
+  return utf8.decode(src.subarray(s, e));
+}
 
-  get params(): unknown {
-    if (this._params === NOT_READ) this._params = this.read(0);
-    return this._params;
+/** A JSON number [s, e): small integers by hand, the rest by Number(). */
+function numberAt(src: Uint8Array, s: number, e: number): number {
+  if (e - s <= 15) {
+    let i = s;
+    const neg = src[i] === 0x2d;
+    if (neg) i++;
+    let v = 0;
+    for (; i < e; i++) {
+      const d = src[i] - 48;
+      if (d < 0 || d > 9) break;
+      v = v * 10 + d;
+    }
+    if (i === e) return neg ? -v : v;
   }
-  get result(): unknown {
-    if (this._result === NOT_READ) this._result = this.read(1);
-    return this._result;
-  }
-  /** The error object of an error response, or the -32600 error of an invalid message. */
-  get error(): unknown {
-    if (this._error === NOT_READ) this._error = this.read(2);
-    return this._error;
-  }
+  let t = '';
+  for (let i = s; i < e; i++) t += String.fromCharCode(src[i]);
+  return Number(t);
 }
 
 // ── cores: one slot big enough for the message ─────────────────────────────────────
@@ -138,24 +180,28 @@ interface Lane {
   core: WasmCore;
   slot: Slot;
 }
-const lanes: Lane[] = [];
+const lanesByVariant: Partial<Record<WasmVariant, Lane[]>> = {};
+// Chosen on first use, as the lanes themselves are (process.env is slow to read per call).
+let defaultLaneVariant: WasmVariant | undefined;
 
-function laneFor(n: number): Lane {
+function laneFor(n: number, variant?: WasmVariant): Lane {
+  const v = variant ?? (defaultLaneVariant ??= defaultVariant());
+  const lanes = (lanesByVariant[v] ??= []);
   for (const l of lanes) if (l.slot.capacity >= n) return l;
   let size = 64 * 1024;
   while (size < n) size *= 2;
-  const core = new WasmCore({ slotSize: size, slotCount: 1 });
+  const core = new WasmCore({ slotSize: size, slotCount: 1, variant: v });
   const lane = { core, slot: core.pool.lease() };
   lanes.push(lane);
   lanes.sort((a, b) => a.slot.capacity - b.slot.capacity);
   return lane;
 }
 
-function idOf(src: Buffer, kind: number, s: number, e: number, escaped: boolean): JsonRpcId | undefined {
+function idOf(src: Uint8Array, kind: number, s: number, e: number, escaped: boolean): JsonRpcId | undefined {
   if (kind === ValueKind.NONE) return undefined;
   if (kind === ValueKind.NULL) return null;
-  if (kind === ValueKind.NUMBER) return Number(src.toString('latin1', s, e));
-  if (kind === ValueKind.STRING) return escaped ? (JSON.parse(src.toString('utf8', s, e)) as string) : src.toString('utf8', s + 1, e - 1);
+  if (kind === ValueKind.NUMBER) return numberAt(src, s, e);
+  if (kind === ValueKind.STRING) return escaped ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : text(src, s + 1, e - 1);
   return undefined;
 }
 
@@ -174,7 +220,7 @@ export function parseJsonRpc(bytes: Uint8Array, options: JsonRpcOptions = {}): J
   if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth >= ABI.JSON_MAX_DEPTH) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `maxDepth must be an integer between 1 and ${ABI.JSON_MAX_DEPTH - 1}, got ${maxDepth}`);
   }
-  const { core, slot } = laneFor(bytes.length);
+  const { core, slot } = laneFor(bytes.length, options.variant);
   core.u8.set(bytes, slot.data);
   const status = core.exports.json_parse(slot.data, bytes.length, maxDepth + 1);
   const h = core.exports.abi_json_scratch();
@@ -184,7 +230,7 @@ export function parseJsonRpc(bytes: Uint8Array, options: JsonRpcOptions = {}): J
     const offset = u32[(h + ABI.JSON_ERROR_OFFSET) >>> 2];
     return { ok: false, error: code === -32700 ? { code, message: `${message} at byte ${offset}`, offset } : { code, message } };
   }
-  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const src = bytes;
   const batch = u32[(h + ABI.JSON_BATCH) >>> 2] === 1;
   const count = u32[(h + ABI.JSON_COUNT) >>> 2];
   const messages: Envelope[] = [];
@@ -198,51 +244,58 @@ export function parseJsonRpc(bytes: Uint8Array, options: JsonRpcOptions = {}): J
   return { ok: true, batch, messages };
 }
 
-function envelopeOf(u32: Uint32Array, r: number, src: Buffer): Envelope {
-  const at = (off: number) => u32[r + off / 4];
-  const bits = at(ABI.JSON_REC_BITS);
+// Record fields as u32 indexes from the record start.
+const R_START = ABI.JSON_REC_START / 4;
+const R_END = ABI.JSON_REC_END / 4;
+const R_BITS = ABI.JSON_REC_BITS / 4;
+const R_INVALID = ABI.JSON_REC_INVALID / 4;
+const R_ID = ABI.JSON_REC_ID / 4;
+const R_METHOD = ABI.JSON_REC_METHOD / 4;
+const R_PARAMS = ABI.JSON_REC_PARAMS / 4;
+const R_RESULT = ABI.JSON_REC_RESULT / 4;
+const R_ERROR = ABI.JSON_REC_ERROR / 4;
+const R_MSG_KIND = ABI.JSON_REC_MSG_KIND / 4;
+
+function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
+  const bits = u32[r + R_BITS];
   if ((bits & MessageBits.KEY_ESCAPED) !== 0) {
     // A member name with escapes ("\u006dethod"): decide from the parsed object.
-    return envelopeFromValue(JSON.parse(src.toString('utf8', at(ABI.JSON_REC_START), at(ABI.JSON_REC_END))), src);
+    return envelopeFromValue(JSON.parse(utf8.decode(src.subarray(u32[r + R_START], u32[r + R_END]))), src);
   }
-  const spans = new Uint32Array([
-    at(ABI.JSON_REC_PARAMS), at(ABI.JSON_REC_PARAMS + 4),
-    at(ABI.JSON_REC_RESULT), at(ABI.JSON_REC_RESULT + 4),
-    at(ABI.JSON_REC_ERROR), at(ABI.JSON_REC_ERROR + 4),
-  ]);
-  const msgKind = at(ABI.JSON_REC_MSG_KIND);
-  const id = idOf(src, at(ABI.JSON_REC_ID + 8), at(ABI.JSON_REC_ID), at(ABI.JSON_REC_ID + 4), (bits & MessageBits.ID_ESCAPED) !== 0);
+  const msgKind = u32[r + R_MSG_KIND];
+  const idKind = u32[r + R_ID + 2];
+  const id = idOf(src, idKind, u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
   if (msgKind === MsgKind.INVALID || msgKind === 0) {
-    const reason = INVALID_MESSAGES[at(ABI.JSON_REC_INVALID)] ?? 'Invalid Request';
-    const validId = at(ABI.JSON_REC_ID + 8) === ValueKind.STRING || at(ABI.JSON_REC_ID + 8) === ValueKind.NUMBER || at(ABI.JSON_REC_ID + 8) === ValueKind.NULL;
-    return new Envelope('invalid', validId ? id : null, undefined, src, new Uint32Array(6), { code: -32600, message: reason });
+    const reason = INVALID_MESSAGES[u32[r + R_INVALID]] ?? 'Invalid Request';
+    const validId = idKind === ValueKind.STRING || idKind === ValueKind.NUMBER || idKind === ValueKind.NULL;
+    return new Envelope('invalid', validId ? id : null, undefined, src, 0, 0, 0, 0, 0, 0, { code: -32600, message: reason });
   }
   let method: string | undefined;
-  if (at(ABI.JSON_REC_METHOD + 8) === ValueKind.STRING) {
-    const s = at(ABI.JSON_REC_METHOD);
-    const e = at(ABI.JSON_REC_METHOD + 4);
-    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(src.toString('utf8', s, e)) as string) : src.toString('utf8', s + 1, e - 1);
+  if (u32[r + R_METHOD + 2] === ValueKind.STRING) {
+    const s = u32[r + R_METHOD];
+    const e = u32[r + R_METHOD + 1];
+    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : text(src, s + 1, e - 1);
   }
-  return new Envelope(KINDS[msgKind], id, method, src, spans);
+  return new Envelope(KINDS[msgKind], id, method, src,
+    u32[r + R_PARAMS], u32[r + R_PARAMS + 1], u32[r + R_RESULT], u32[r + R_RESULT + 1], u32[r + R_ERROR], u32[r + R_ERROR + 1]);
 }
 
 /** The slow path for envelopes whose member names have escapes: the same rules, in JS. */
-function envelopeFromValue(v: unknown, src: Buffer): Envelope {
+function envelopeFromValue(v: unknown, src: Uint8Array): Envelope {
   const invalid = (why: number, id?: unknown) => new Envelope('invalid',
-    typeof id === 'string' || typeof id === 'number' || id === null ? id : null, undefined, src, new Uint32Array(6),
+    typeof id === 'string' || typeof id === 'number' || id === null ? id : null, undefined, src, 0, 0, 0, 0, 0, 0,
     { code: -32600, message: INVALID_MESSAGES[why] });
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalid(InvalidReason.NOT_OBJECT);
   const o = v as Record<string, unknown>;
   const isId = (x: unknown) => typeof x === 'string' || typeof x === 'number' || x === null;
   if (!('jsonrpc' in o)) return invalid(InvalidReason.NO_JSONRPC, o.id);
   if (o.jsonrpc !== '2.0') return invalid(InvalidReason.BAD_JSONRPC, o.id);
-  const spans = new Uint32Array(6);
   if ('method' in o) {
     if (typeof o.method !== 'string') return invalid(InvalidReason.BAD_METHOD, o.id);
     if ('result' in o || 'error' in o) return invalid(InvalidReason.METHOD_AND_RESULT, o.id);
     if ('params' in o && (typeof o.params !== 'object' || o.params === null)) return invalid(InvalidReason.BAD_PARAMS, o.id);
     if ('id' in o && !isId(o.id)) return invalid(InvalidReason.BAD_ID);
-    const e = new Envelope('id' in o ? 'request' : 'notification', 'id' in o ? (o.id as JsonRpcId) : undefined, o.method, src, spans);
+    const e = new Envelope('id' in o ? 'request' : 'notification', 'id' in o ? (o.id as JsonRpcId) : undefined, o.method, src, 0, 0, 0, 0, 0, 0);
     Object.defineProperty(e, 'params', { value: o.params });
     return e;
   }
@@ -251,7 +304,7 @@ function envelopeFromValue(v: unknown, src: Buffer): Envelope {
     if (!('id' in o)) return invalid(InvalidReason.RESPONSE_WITHOUT_ID);
     if (!isId(o.id)) return invalid(InvalidReason.BAD_ID);
     if ('error' in o && (typeof o.error !== 'object' || o.error === null || Array.isArray(o.error))) return invalid(InvalidReason.BAD_ERROR, o.id);
-    const e = new Envelope('error' in o ? 'error' : 'response', o.id as JsonRpcId, undefined, src, spans);
+    const e = new Envelope('error' in o ? 'error' : 'response', o.id as JsonRpcId, undefined, src, 0, 0, 0, 0, 0, 0);
     Object.defineProperty(e, 'result', { value: o.result });
     Object.defineProperty(e, 'error', { value: o.error });
     return e;
@@ -260,8 +313,8 @@ function envelopeFromValue(v: unknown, src: Buffer): Envelope {
 }
 
 /** Validates bytes as JSON (RFC 8259, UTF-8); returns null, or where and why it is not JSON. */
-export function validateJson(bytes: Uint8Array, options: Pick<JsonRpcOptions, 'maxDepth'> = {}): null | { offset: number; message: string } {
-  const { core, slot } = laneFor(bytes.length);
+export function validateJson(bytes: Uint8Array, options: Pick<JsonRpcOptions, 'maxDepth' | 'variant'> = {}): null | { offset: number; message: string } {
+  const { core, slot } = laneFor(bytes.length, options.variant);
   core.u8.set(bytes, slot.data);
   const status = core.exports.json_parse(slot.data, bytes.length, (options.maxDepth ?? 128) + 1);
   if (status === JsonStatus.OK || status === JsonStatus.NOT_OBJECT_OR_ARRAY || status === JsonStatus.EMPTY_BATCH
