@@ -49,8 +49,6 @@ export function setJsonScratch(p: usize): void {
 // Walk state (reset per parse).
 let base: usize = 0;
 let len: usize = 0;
-let depth: u32 = 0;
-let state: u32 = S_VALUE;
 let envDepth: u32 = 0; // depth of the envelope objects' members (1, or 2 in a batch)
 let rec: usize = 0; // current record
 let count: u32 = 0;
@@ -261,82 +259,51 @@ function classifyRecord(end: usize): void {
 
 // ── stage 2 ──────────────────────────────────────────────────────────────────────
 
+// The walk's state and depth travel in one local of parse() (packed: depth << 4 | state),
+// not in globals: V8 keeps wasm globals in memory, and a store-then-load per structural
+// would sit on the loop's critical path.
+
 // @ts-ignore: decorator
-@inline function top(): u8 {
-  return load<u8>(area + DEPTH_STACK_OFFSET + <usize>depth);
+@inline function top(d: u32): u8 {
+  return load<u8>(area + DEPTH_STACK_OFFSET + <usize>d);
 }
 
-function open(p: usize, kind: u8): void {
-  if (depth + 1 >= H.depthLimit) {
-    fail(JsonStatus.TOO_DEEP, p);
-    return;
-  }
-  depth++;
-  store<u8>(area + DEPTH_STACK_OFFSET + <usize>depth, kind);
+/** A value begins at p, at depth d. */
+// @ts-ignore: decorator
+@inline function valueBegins(p: usize, d: u32): void {
+  if (d == 1 && envDepth == 2) beginRecord(p); // a batch member
+  else if (d == envDepth && top(d) == OBJ) valStart = p; // an envelope member's value
 }
 
-/** A value begins at p (state is a value state). */
-function valueBegins(p: usize): void {
-  if (depth == envDepth - 1 && envDepth == 2) beginRecord(p); // a batch member
-  if (depth == envDepth && top() == OBJ) valStart = p; // an envelope member's value
+// @ts-ignore: decorator
+@inline function pack(d: u32, st: u32): u32 {
+  return (d << 4) | st;
 }
 
-/** Handles one structural byte at p. */
-function step(p: usize): void {
+/** Handles one structural byte at p; returns the new packed depth/state. */
+// @ts-ignore: decorator
+@inline function step(p: usize, sd: u32): u32 {
   const c = <u32>load<u8>(p);
-  const st = state;
+  const st = sd & 15;
+  const d = sd >> 4;
   if (c == 0x22) { // opening quote
     if (st == S_KEY || st == S_KEY_OR_CLOSE) {
       keyStart = p;
-      state = S_COLON;
-    } else if (st <= S_VALUE_OR_CLOSE) {
-      valueBegins(p);
-      state = S_AFTER;
-    } else fail(JsonStatus.INVALID_JSON, p);
-    return;
-  }
-  if (c == 0x7b || c == 0x5b) { // { [
-    if (st > S_VALUE_OR_CLOSE) {
-      fail(JsonStatus.INVALID_JSON, p);
-      return;
+      return pack(d, S_COLON);
     }
-    if (depth == 0) {
-      envDepth = c == 0x7b ? 1 : 2;
-      H.batch = c == 0x5b ? 1 : 0;
-      if (c == 0x7b) beginRecord(p);
-    } else {
-      valueBegins(p);
+    if (st <= S_VALUE_OR_CLOSE) {
+      if (d != 0) valueBegins(p, d);
+      return pack(d, S_AFTER);
     }
-    open(p, c == 0x7b ? OBJ : ARR);
-    state = c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE;
-    return;
-  }
-  if (c == 0x7d || c == 0x5d) { // } ]
-    const want: u8 = c == 0x7d ? OBJ : ARR;
-    const ok = depth > 0 && top() == want
-      && (st == S_AFTER || (want == OBJ ? st == S_KEY_OR_CLOSE : st == S_VALUE_OR_CLOSE));
-    if (!ok) {
-      fail(JsonStatus.INVALID_JSON, p);
-      return;
-    }
-    if (want == OBJ && depth == envDepth) {
-      if (st == S_AFTER) finishMember(trimBack(p));
-      if (rec != 0) classifyRecord(p + 1);
-    }
-    if (want == ARR && depth == 1 && envDepth == 2) {
-      if (st == S_AFTER) endBatchMember(p);
-      else if (count == 0) emptyBatch = true;
-    }
-    depth--;
-    state = S_AFTER;
-    return;
+    fail(JsonStatus.INVALID_JSON, p);
+    return sd;
   }
   if (c == 0x3a) { // :
     if (st != S_COLON) {
       fail(JsonStatus.INVALID_JSON, p);
-      return;
+      return sd;
     }
-    if (depth == envDepth && rec != 0) {
+    if (d == envDepth && rec != 0) {
       const close = trimBack(p) - 1; // the key's closing quote
       const a = keyStart + 1;
       if (hasBackslash(a, close)) {
@@ -346,31 +313,64 @@ function step(p: usize): void {
         curKey = keyId(a, close);
       }
     }
-    state = S_VALUE;
-    return;
+    return pack(d, S_VALUE);
   }
   if (c == 0x2c) { // ,
-    if (st != S_AFTER || depth == 0) {
+    if (st != S_AFTER || d == 0) {
       fail(JsonStatus.INVALID_JSON, p);
-      return;
+      return sd;
     }
-    if (depth == envDepth && top() == OBJ) finishMember(trimBack(p));
-    if (depth == 1 && envDepth == 2) endBatchMember(p);
-    state = top() == OBJ ? S_KEY : S_VALUE;
-    return;
+    const t = top(d);
+    if (d == envDepth && t == OBJ) finishMember(trimBack(p));
+    else if (d == 1 && envDepth == 2) endBatchMember(p);
+    return pack(d, t == OBJ ? S_KEY : S_VALUE);
+  }
+  if (c == 0x7b || c == 0x5b) { // { [
+    if (st > S_VALUE_OR_CLOSE) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return sd;
+    }
+    if (d == 0) {
+      envDepth = c == 0x7b ? 1 : 2;
+      H.batch = c == 0x5b ? 1 : 0;
+      if (c == 0x7b) beginRecord(p);
+    } else {
+      valueBegins(p, d);
+    }
+    if (d + 1 >= H.depthLimit) {
+      fail(JsonStatus.TOO_DEEP, p);
+      return sd;
+    }
+    store<u8>(area + DEPTH_STACK_OFFSET + <usize>(d + 1), c == 0x7b ? OBJ : ARR);
+    return pack(d + 1, c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE);
+  }
+  if (c == 0x7d || c == 0x5d) { // } ]
+    const want: u8 = c == 0x7d ? OBJ : ARR;
+    const ok = d > 0 && top(d) == want
+      && (st == S_AFTER || (want == OBJ ? st == S_KEY_OR_CLOSE : st == S_VALUE_OR_CLOSE));
+    if (!ok) {
+      fail(JsonStatus.INVALID_JSON, p);
+      return sd;
+    }
+    if (want == OBJ && d == envDepth) {
+      if (st == S_AFTER) finishMember(trimBack(p));
+      if (rec != 0) classifyRecord(p + 1);
+    }
+    if (want == ARR && d == 1 && envDepth == 2) {
+      if (st == S_AFTER) endBatchMember(p);
+      else if (count == 0) emptyBatch = true;
+    }
+    return pack(d - 1, S_AFTER);
   }
   // a scalar
   if (st > S_VALUE_OR_CLOSE) {
     fail(JsonStatus.INVALID_JSON, p);
-    return;
+    return sd;
   }
-  if (depth == 0) {
-    // A scalar at the top: valid JSON, but not a JSON-RPC message (decided at the end).
-    envDepth = 0;
-  } else {
-    valueBegins(p);
-  }
-  if (scalar(p) != 0) state = S_AFTER;
+  // (a scalar at the top is valid JSON but no JSON-RPC message: envDepth stays 0)
+  if (d != 0) valueBegins(p, d);
+  if (scalar(p) != 0) return pack(d, S_AFTER);
+  return sd;
 }
 
 /** A batch member (a value at depth 1 of the top array) ended just before p. */
@@ -392,8 +392,6 @@ function endBatchMember(p: usize): void {
 export function parse(input: usize, n: u32, maxDepth: u32): u32 {
   base = input;
   len = <usize>n;
-  depth = 0;
-  state = S_VALUE;
   envDepth = 0;
   rec = 0;
   count = 0;
@@ -414,6 +412,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
   let inString: u64 = 0; // all ones when the previous block ended inside a string
   let prevScalar: u64 = 0; // 1 when the previous block ended inside a scalar run
   let utf8From: usize = input; // bytes before this are UTF-8-validated
+  let sd: u32 = pack(0, S_VALUE); // depth and grammar state
   for (let b = input; b < end && !failed; b += 64) {
     if (inString != 0 && stage1.escapeCarry == 0) {
       // The body of a long string: skip the blocks with nothing to index.
@@ -467,14 +466,15 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     const scalarStarts = scalarBytes & ~((scalarBytes << 1) | prevScalar);
     prevScalar = scalarBytes >> 63;
     let s = op | (realQuote & str) | scalarStarts;
-    while (s != 0 && !failed) {
-      step(b + <usize>ctz(s));
+    while (s != 0) {
+      sd = step(b + <usize>ctz(s), sd);
+      if (failed) break;
       s &= s - 1;
     }
   }
   if (!failed) {
     if (inString != 0) fail(JsonStatus.INVALID_JSON, end);
-    else if (depth != 0 || state != S_AFTER) fail(len == 0 || onlyWs(input, end) ? JsonStatus.EMPTY : JsonStatus.INVALID_JSON, end);
+    else if ((sd >> 4) != 0 || (sd & 15) != S_AFTER) fail(len == 0 || onlyWs(input, end) ? JsonStatus.EMPTY : JsonStatus.INVALID_JSON, end);
     else if (envDepth == 0) fail(JsonStatus.NOT_OBJECT_OR_ARRAY, input);
     else if (emptyBatch) fail(JsonStatus.EMPTY_BATCH, input);
     else if (tooMany) fail(JsonStatus.BATCH_TOO_LARGE, input);

@@ -155,6 +155,26 @@ function text(src: Uint8Array, s: number, e: number): string {
   return utf8.decode(src.subarray(s, e));
 }
 
+// Method names repeat (tools/call, tools/list, ...): short ASCII ones are interned, so
+// the common case is a hash and a compare instead of building a new string.
+const interned = new Map<number, string>();
+
+function methodText(src: Uint8Array, s: number, e: number): string {
+  const n = e - s;
+  if (n === 0 || n > 48) return text(src, s, e);
+  const h = (n << 24) ^ (src[s] << 16) ^ (src[s + (n >> 1)] << 8) ^ src[e - 1] ^ (src[s + 1] << 12);
+  const hit = interned.get(h);
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === src[s + i]) i++;
+    if (i === n) return hit;
+  }
+  const t = text(src, s, e);
+  if (interned.size >= 4096) interned.clear();
+  interned.set(h, t);
+  return t;
+}
+
 /** A JSON number [s, e): small integers by hand, the rest by Number(). */
 function numberAt(src: Uint8Array, s: number, e: number): number {
   if (e - s <= 15) {
@@ -211,16 +231,16 @@ function idOf(src: Uint8Array, kind: number, s: number, e: number, escaped: bool
  * not a usable Request/Response, or an empty batch). Batch members that are not valid
  * Request/Response objects come back as `kind: 'invalid'` with their -32600 `error`.
  */
-export function parseJsonRpc(bytes: Uint8Array, options: JsonRpcOptions = {}): JsonRpcParseResult {
-  const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonRpcParseResult {
+  const maxBytes = options?.maxBytes ?? 16 * 1024 * 1024;
   if (bytes.length > maxBytes) {
     return { ok: false, error: { code: -32600, message: `Invalid Request: message larger than ${maxBytes} bytes` } };
   }
-  const maxDepth = options.maxDepth ?? 128;
-  if (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth >= ABI.JSON_MAX_DEPTH) {
+  const maxDepth = options?.maxDepth ?? 128;
+  if (maxDepth !== 128 && (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth >= ABI.JSON_MAX_DEPTH)) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `maxDepth must be an integer between 1 and ${ABI.JSON_MAX_DEPTH - 1}, got ${maxDepth}`);
   }
-  const { core, slot } = laneFor(bytes.length, options.variant);
+  const { core, slot } = laneFor(bytes.length, options?.variant);
   core.u8.set(bytes, slot.data);
   const status = core.exports.json_parse(slot.data, bytes.length, maxDepth + 1);
   const h = core.exports.abi_json_scratch();
@@ -274,7 +294,7 @@ function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
   if (u32[r + R_METHOD + 2] === ValueKind.STRING) {
     const s = u32[r + R_METHOD];
     const e = u32[r + R_METHOD + 1];
-    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : text(src, s + 1, e - 1);
+    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : methodText(src, s + 1, e - 1);
   }
   return new Envelope(KINDS[msgKind], id, method, src,
     u32[r + R_PARAMS], u32[r + R_PARAMS + 1], u32[r + R_RESULT], u32[r + R_RESULT + 1], u32[r + R_ERROR], u32[r + R_ERROR + 1]);
@@ -314,7 +334,7 @@ function envelopeFromValue(v: unknown, src: Uint8Array): Envelope {
 
 /** Validates bytes as JSON (RFC 8259, UTF-8); returns null, or where and why it is not JSON. */
 export function validateJson(bytes: Uint8Array, options: Pick<JsonRpcOptions, 'maxDepth' | 'variant'> = {}): null | { offset: number; message: string } {
-  const { core, slot } = laneFor(bytes.length, options.variant);
+  const { core, slot } = laneFor(bytes.length, options?.variant);
   core.u8.set(bytes, slot.data);
   const status = core.exports.json_parse(slot.data, bytes.length, (options.maxDepth ?? 128) + 1);
   if (status === JsonStatus.OK || status === JsonStatus.NOT_OBJECT_OR_ARRAY || status === JsonStatus.EMPTY_BATCH
