@@ -12,3 +12,8 @@ export { ABI, Status, STATUS_INFO, Events, MessageFlags } from './wasm/abi.gener
 export { parseJsonRpc, validateJson, Envelope, JsonRpcErrorCode } from './jsonrpc/parse.js';
 export type { JsonRpcId, JsonRpcOptions, JsonRpcParseResult, JsonRpcErrorObject, EnvelopeKind } from './jsonrpc/parse.js';
 export { JsonRpcResultWriter } from './jsonrpc/encode.js';
+export { SseFramer } from './sse/framer.js';
+export type { SseEvent, SseFramerOptions } from './sse/framer.js';
+export { SseDecoder } from './sse/decoder.js';
+export type { SseMessage, SseDecoderOptions } from './sse/decoder.js';
+export { SseErrorCodes, SseStatus } from './sse/errors.js';

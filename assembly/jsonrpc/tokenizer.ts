@@ -469,7 +469,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     const badCtrl = stage1.mCtrl & str;
     if (badCtrl != 0) { fail(JsonStatus.INVALID_JSON, b + <usize>ctz(badCtrl)); break; }
     if (escaped != 0) {
-      const e = checkEscapes(b, escaped & str);
+      const e = checkEscapes(b, escaped & str & valid);
       if (e != 0) { fail(JsonStatus.INVALID_JSON, e); break; }
     }
     if (stage1.mHigh) {

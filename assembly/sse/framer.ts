@@ -15,11 +15,10 @@
 //     keeps it (the client strips exactly one).
 //
 // So the data part is `data: ` + data with each line break replaced by `\ndata: `,
-// then `\n\n`: one pass that copies and rewrites. The copy runs 16 bytes per step in
-// the SIMD build (load, store, and a compare against CR and LF whose bitmask gives the
-// first break), and 8 bytes per step in a u64 in the scalar build (SWAR, below). Both
-// stop at the same break and write the same bytes. Loads may run up to 15 bytes past
-// the input (the slot padding makes that safe); stores never pass the output's end.
+// then `\n\n`: one pass that copies and rewrites (copyLines, below), 16 bytes per
+// block in the SIMD build and 8 (SWAR in a u64) in the scalar build, with identical
+// output. Loads may run up to 15 bytes past the input (the slot padding makes that
+// safe); stores never pass the output's end.
 //
 // Input and output must not overlap. Nothing is allocated; writers return the next
 // output position, or FULL when the output area is too small.
@@ -54,85 +53,160 @@ export const END_EVENT: u64 = 0x0a0a; //                  "\n\n"    (2)
   return o + len;
 }
 
-// ── SWAR ─────────────────────────────────────────────────────────────────────────
+// ── the copy-and-rewrite kernel ──────────────────────────────────────────────────
 //
-// A byte of x equals c iff the byte of x ^ (c * 0x01..) is zero, and "has a zero byte"
-// is (y - 0x01..) & ~y & 0x80.. (the classic test from "Bit Twiddling Hacks"). Borrows
-// can flag bytes above the first zero but never below it, so the LOWEST flagged byte is
-// exact, and it is the only one used.
+// The input is cut into blocks at a fixed stride from its start (16 bytes in the SIMD
+// build, 8 in the scalar one). For each block a mask of its CR and LF bytes is taken
+// first, and then its breaks are walked bit by bit (ctz, then clear the lowest bit):
+// copy the bytes since the last break with one block-wide load/store, write the line
+// opener, move on. Block loads do not depend on where the breaks were, so for short
+// lines the work per line is a few adds and stores instead of a load→compare→ctz→load
+// chain per line (simdjson's stage-1 idea: find all the structure of a block at once,
+// then flatten the bits). A CRLF is one break: its LF bit is cleared (or, when the CR
+// ends a block, `s` steps over the LF at the start of the next).
+//
+// Every store is block-wide and lands at or after the output cursor; the bytes it puts
+// past the cursor are garbage that the next store overwrites. The block loop runs
+// while the output has room for a block's worst case (16 breaks × 7 bytes + 32), then
+// a byte-by-byte tail finishes with exact bounds checks.
 
-const ONES: u64 = 0x0101010101010101;
+/** Output room the block loops need for one block: every byte a break, plus the last stores. */
+const BLOCK_ROOM: usize = 16 * 7 + 32;
+
+// SWAR (scalar build): a byte of x equals c iff the byte of y = x ^ (c * 0x01..) is zero.
+// ((y & 0x7f..) + 0x7f..) | y has the high bit of each NONZERO byte set, with no carry
+// between bytes (0x7f + 0x7f < 0x100), so its complement flags exactly the zero bytes:
+// every flag is used, so the cheaper borrow-based test (exact only for the lowest
+// flag) would not do.
+
+const LOWS: u64 = 0x7f7f7f7f7f7f7f7f;
 const HIGHS: u64 = 0x8080808080808080;
+const ONES: u64 = 0x0101010101010101;
 
-/** High bit of each byte of x that is CR or LF (lowest flag exact). */
+/** High bit of each byte of x that is CR or LF (all flags exact). */
 // @ts-ignore: decorator
 @inline function breaks64(x: u64): u64 {
   const a = x ^ (ONES * LF);
   const b = x ^ (ONES * CR);
-  return (((a - ONES) & ~a) | ((b - ONES) & ~b)) & HIGHS;
+  return ~((((a & LOWS) + LOWS) | a) & (((b & LOWS) + LOWS) | b)) & HIGHS;
+}
+
+/** Bit i set when lane i of v is CR or LF. */
+// @ts-ignore: decorator
+@inline function breaks128(v: v128): i32 {
+  return i8x16.bitmask(v128.or(i8x16.eq(v, i8x16.splat(<i8>LF)), i8x16.eq(v, i8x16.splat(<i8>CR))));
 }
 
 /**
  * Copies [p, end) to o with every line break (CR, LF or CRLF) replaced by the `nlLen`
- * bytes of `nl`. `skipLF`: the previous piece of this text ended in CR, so a leading
- * LF completes that CRLF and is dropped.
+ * (<= 8) bytes of `nl`. `skipLF`: the previous piece of this text ended in CR, so a
+ * leading LF completes that CRLF and is dropped. Returns the new output position, or
+ * FULL.
  */
 export function copyLines(o: usize, oEnd: usize, p: usize, end: usize, nl: u64, nlLen: usize, skipLF: bool): usize {
-  if (skipLF && p < end && <u32>load<u8>(p) == LF) p++;
-  while (p < end) {
-    // Copy whole blocks up to the next break. A block is stored before it is looked at:
-    // the bytes after a break (or after `end`) are garbage that the next write covers.
-    if (ASC_FEATURE_SIMD) {
-      while (oEnd - o >= 16) {
-        const v = v128.load(p);
-        v128.store(o, v);
-        const m = i8x16.bitmask(v128.or(i8x16.eq(v, i8x16.splat(<i8>LF)), i8x16.eq(v, i8x16.splat(<i8>CR))));
-        const n = end - p;
-        if (m == 0) {
-          if (n <= 16) return o + n;
-          p += 16;
+  // s: the next input byte to copy (s - b is 0, or 1 after a CRLF across blocks).
+  let s = p;
+  if (skipLF && p < end && <u32>load<u8>(p) == LF) s++;
+  let b = p;
+  if (ASC_FEATURE_SIMD) {
+    while (b < end && oEnd - o >= BLOCK_ROOM) {
+      let v = v128.load(b);
+      let m = breaks128(v);
+      if (m == 0 && s == b) {
+        // A run of whole blocks without a break (long lines): plain copy. While s == b,
+        // o - b is fixed, so the room check folds into the bound on b.
+        const last = b + (oEnd - o) - BLOCK_ROOM;
+        while (m == 0 && end - b >= 16 && b <= last) {
+          v128.store(o, v);
           o += 16;
-        } else {
-          const k = <usize>ctz(m);
-          if (k >= n) return o + n;
-          p += k;
-          o += k;
-          break;
+          b += 16;
+          v = v128.load(b);
+          m = breaks128(v);
         }
+        s = b;
+        if (b >= end || oEnd - o < BLOCK_ROOM) break;
       }
-    } else {
-      while (oEnd - o >= 8) {
-        const x = load<u64>(p);
-        store<u64>(o, x);
-        const m = breaks64(x);
-        const n = end - p;
-        if (m == 0) {
-          if (n <= 8) return o + n;
-          p += 8;
+      let blockEnd = b + 16;
+      if (blockEnd > end) {
+        m &= (1 << <i32>(end - b)) - 1;
+        blockEnd = end;
+      }
+      if (s > b) m &= ~1;
+      while (m != 0) {
+        const q = b + <usize>ctz(m);
+        v128.store(o, v128.load(s));
+        o += q - s;
+        store<u64>(o, nl);
+        o += nlLen;
+        s = q + 1;
+        if (<u32>load<u8>(q) == CR && s < end && <u32>load<u8>(s) == LF) {
+          s++;
+          m &= ~(1 << <i32>(s - 1 - b));
+        }
+        m &= m - 1;
+      }
+      if (s < blockEnd) {
+        v128.store(o, v128.load(s));
+        o += blockEnd - s;
+        s = blockEnd;
+      }
+      b += 16;
+    }
+  } else {
+    while (b < end && oEnd - o >= BLOCK_ROOM) {
+      let x = load<u64>(b);
+      let m = breaks64(x);
+      if (m == 0 && s == b) {
+        const last = b + (oEnd - o) - BLOCK_ROOM;
+        while (m == 0 && end - b >= 8 && b <= last) {
+          store<u64>(o, x);
           o += 8;
-        } else {
-          const k = <usize>(ctz(m) >> 3);
-          if (k >= n) return o + n;
-          p += k;
-          o += k;
-          break;
+          b += 8;
+          x = load<u64>(b);
+          m = breaks64(x);
         }
+        s = b;
+        if (b >= end || oEnd - o < BLOCK_ROOM) break;
       }
+      let blockEnd = b + 8;
+      if (blockEnd > end) {
+        m &= (<u64>1 << (<u64>(end - b) << 3)) - 1;
+        blockEnd = end;
+      }
+      if (s > b) m &= ~<u64>0xff;
+      while (m != 0) {
+        const q = b + <usize>(ctz(m) >> 3);
+        store<u64>(o, load<u64>(s));
+        o += q - s;
+        store<u64>(o, nl);
+        o += nlLen;
+        s = q + 1;
+        if (<u32>load<u8>(q) == CR && s < end && <u32>load<u8>(s) == LF) {
+          s++;
+          // The LF's flag, when it is in this block (a shift by 64 would wrap).
+          if (s - 1 - b < 8) m &= ~(<u64>0xff << (<u64>(s - 1 - b) << 3));
+        }
+        m &= m - 1;
+      }
+      if (s < blockEnd) {
+        store<u64>(o, load<u64>(s));
+        o += blockEnd - s;
+        s = blockEnd;
+      }
+      b += 8;
     }
-    // At a break, or within a block of the output's end: byte by byte.
-    while (p < end) {
-      const b = <u32>load<u8>(p);
-      if (b == LF || b == CR) break;
+  }
+  // Near the output's end (or the input's): byte by byte, with exact bounds.
+  while (s < end) {
+    const c = <u32>load<u8>(s++);
+    if (c == LF || c == CR) {
+      if (c == CR && s < end && <u32>load<u8>(s) == LF) s++;
+      o = putWord(o, oEnd, nl, nlLen);
+      if (o == FULL) return FULL;
+    } else {
       if (o >= oEnd) return FULL;
-      store<u8>(o, <u8>b);
-      p++;
-      o++;
+      store<u8>(o++, <u8>c);
     }
-    if (p >= end) return o;
-    const b = <u32>load<u8>(p++);
-    if (b == CR && p < end && <u32>load<u8>(p) == LF) p++;
-    o = putWord(o, oEnd, nl, nlLen);
-    if (o == FULL) return FULL;
   }
   return o;
 }

@@ -9,8 +9,9 @@
 // The framer leases one pool slot and cuts it in three:
 //
 //   ┌ fields F ──────┬ input I ───────────────┬ output O ───────────────────┐
-//   │ id, event UTF-8│ data UTF-8              │ frames (a batch appends)    │
+//   │ event, id UTF-8│ data UTF-8              │ frames (a batch appends)    │
 //   └────────────────┴────────────────────────┴─────────────────────────────┘
+//   F = 1/16 of the slot; I and O share the rest (120 KiB each in a 256 KiB slot).
 //
 // Strings are encoded straight into the slot (once); the kernel writes the frame into
 // the output area; one copy takes it out. An event whose data does not fit the input
@@ -123,6 +124,9 @@ export class SseFramer {
   private acc: Buffer | null;
   private accLen: number;
   private busy: boolean;
+  /** The event type whose bytes are at `fields` (undefined: none). */
+  private lastType: string | undefined;
+  private lastTypeLen: number;
 
   constructor(options: SseFramerOptions = {}) {
     let core = options.core;
@@ -159,6 +163,8 @@ export class SseFramer {
     this.acc = null;
     this.accLen = 0;
     this.busy = false;
+    this.lastType = undefined;
+    this.lastTypeLen = 0;
   }
 
   /** The wire bytes of one event. */
@@ -198,7 +204,7 @@ export class SseFramer {
       const n = this.putData(text);
       const w = n < 0 ? TOO_SMALL : this.ex.sse_comment(this.o, this.outEnd - this.o, this.input, n);
       if (w >= 0) this.o += w;
-      else this.pieces(text, -1, -1, 0, 0, true);
+      else this.pieces(text, 0, -1, -1, 0, 0, true);
       return this.take();
     } finally {
       this.leave();
@@ -234,15 +240,23 @@ export class SseFramer {
       throw new ConduitError(SseErrorCodes.INVALID_EVENT, 'an SSE event must be an object { data, id?, event?, retry? }');
     }
     const { id, event: type, retry, data } = event;
-    let idLen = -1;
+    // The event type goes first, at a fixed place, so that a repeated type (the usual
+    // case) is not encoded again; the kernel still writes `id:` before `event:`.
     let typeLen = -1;
-    let at = this.fields;
-    if (id !== undefined) {
-      idLen = this.putField(id, at, 'id');
-      at += idLen;
+    if (type !== undefined) {
+      if (type === this.lastType) {
+        typeLen = this.lastTypeLen;
+      } else {
+        this.lastType = undefined;
+        typeLen = this.putField(type, this.fields, 'event');
+        this.lastType = type;
+        this.lastTypeLen = typeLen;
+      }
     }
-    const typeAt = at;
-    if (type !== undefined) typeLen = this.putField(type, at, 'event');
+    const idAt = this.fields + Math.max(typeLen, 0);
+    // Without a type, the id takes the type's place.
+    if (typeLen < 0 && id !== undefined) this.lastType = undefined;
+    const idLen = id === undefined ? -1 : this.putField(id, idAt, 'id');
     const hasRetry = retry === undefined ? 0 : 1;
     const r = typeof retry === 'number' ? retry : hasRetry === 1 ? NaN : 0;
     let n: number;
@@ -255,10 +269,10 @@ export class SseFramer {
       throw new ConduitError(SseErrorCodes.INVALID_EVENT, 'SSE event data must be a string or a Uint8Array');
     }
     if (n >= 0) {
-      let w = this.ex.sse_frame(this.o, this.outEnd - this.o, this.input, n, this.fields, idLen, typeAt, typeLen, r, hasRetry);
+      let w = this.ex.sse_frame(this.o, this.outEnd - this.o, this.input, n, idAt, idLen, this.fields, typeLen, r, hasRetry);
       if (w === TOO_SMALL && this.o > this.out) {
         this.flush(n + 64);
-        w = this.ex.sse_frame(this.o, this.outEnd - this.o, this.input, n, this.fields, idLen, typeAt, typeLen, r, hasRetry);
+        w = this.ex.sse_frame(this.o, this.outEnd - this.o, this.input, n, idAt, idLen, this.fields, typeLen, r, hasRetry);
       }
       if (w >= 0) {
         this.o += w;
@@ -266,13 +280,25 @@ export class SseFramer {
       }
       if (w !== TOO_SMALL) throw sseError(-w);
     }
-    this.pieces(data, idLen, typeLen, r, hasRetry, false);
+    this.pieces(data, idAt, idLen, typeLen, r, hasRetry, false);
   }
 
   /** Encodes id or event at `at`; returns its length. */
   private putField(s: unknown, at: number, what: string): number {
     if (typeof s !== 'string') throw new ConduitError(SseErrorCodes.INVALID_EVENT, `SSE event ${what} must be a string`);
     const room = this.fieldsEnd - at;
+    const len = s.length;
+    if (len <= 32 && len <= room) {
+      // Short ASCII (ids are mostly numbers): a JS loop beats a call into C++.
+      const u8 = this.u8;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        u8[at + i] = c;
+      }
+      if (i === len) return len;
+    }
     const n = this.mem.write(s, at, room, 'utf8');
     if (!fits(s, n, room)) {
       throw new ConduitError(SseErrorCodes.FIELD_TOO_LONG,
@@ -289,15 +315,15 @@ export class SseFramer {
   }
 
   /** Frames an event (or a comment, commentText) whose data is too large for one call, piece by piece. */
-  private pieces(data: string | Uint8Array, idLen: number, typeLen: number, retry: number, hasRetry: number, comment: boolean): void {
+  private pieces(data: string | Uint8Array, idAt: number, idLen: number, typeLen: number, retry: number, hasRetry: number,
+    comment: boolean): void {
     const ex = this.ex;
     this.flush(data.length + 64);
     if (comment) {
       this.u8[this.o++] = 0x3a;
       this.u8[this.o++] = 0x20;
     } else {
-      const typeAt = this.fields + Math.max(idLen, 0);
-      const w = ex.sse_open(this.o, this.outEnd - this.o, this.fields, idLen, typeAt, typeLen, retry, hasRetry);
+      const w = ex.sse_open(this.o, this.outEnd - this.o, idAt, idLen, this.fields, typeLen, retry, hasRetry);
       if (w < 0) throw sseError(-w);
       this.o += w;
     }
