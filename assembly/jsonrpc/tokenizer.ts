@@ -15,7 +15,7 @@ import {
 } from "./layout";
 import { classify, escapedMask, prefixXor, resetStage1, skipStringBlocks } from "./stage1";
 import * as stage1 from "./stage1";
-import { validateUtf8 } from "./utf8";
+import { validateUtf8, utf8ErrorAt } from "./utf8";
 
 const OBJ: u8 = 1;
 const ARR: u8 = 2;
@@ -190,6 +190,46 @@ function keyId(a: usize, b: usize): u32 {
   return K_OTHER;
 }
 
+// A scratch buffer for decoding short strings with escapes (member names, "jsonrpc").
+// @ts-ignore: decorator
+@lazy const SMALL = memory.data(16);
+
+/**
+ * Decodes the string content [a, b) (escapes valid: stage 1 checked them) into SMALL.
+ * Returns the decoded length, or -1 when it is longer than 16 bytes or decodes to
+ * non-ASCII (no envelope name or "2.0" can then match).
+ */
+function decodeSmall(a: usize, b: usize): i32 {
+  let n: usize = 0;
+  let p = a;
+  while (p < b) {
+    if (n >= 16) return -1;
+    let c = <u32>load<u8>(p);
+    if (c == 0x5c) {
+      const e = <u32>load<u8>(p + 1);
+      p += 2;
+      if (e == 0x75) { // \uXXXX
+        let v: u32 = 0;
+        for (let i: usize = 0; i < 4; i++) {
+          const h = <u32>load<u8>(p + i);
+          v = (v << 4) | (h - 48 <= 9 ? h - 48 : (h | 0x20) - 87);
+        }
+        p += 4;
+        if (v >= 0x80) return -1;
+        c = v;
+      } else {
+        c = e == 0x62 ? 8 : e == 0x66 ? 12 : e == 0x6e ? 10 : e == 0x72 ? 13 : e == 0x74 ? 9 : e; // b f n r t, or " \ /
+      }
+    } else {
+      if (c >= 0x80) return -1;
+      p++;
+    }
+    store<u8>(SMALL + n, <u8>c);
+    n++;
+  }
+  return <i32>n;
+}
+
 function hasBackslash(a: usize, b: usize): bool {
   for (let p = a; p < b; p++) if (load<u8>(p) == 0x5c) return true;
   return false;
@@ -236,6 +276,13 @@ export namespace MsgKind {
   export const INVALID: u32 = 5;
 }
 
+/** Whether the string token [s, e) (quotes included) is "2.0", escapes decoded. */
+function isVersion20(s: usize, e: usize): bool {
+  if (e - s == 5) return load<u32>(s) == 0x302e3222 /* "2.0 */ && load<u8>(s + 4) == 0x22;
+  if (!hasBackslash(s + 1, e - 1)) return false;
+  return decodeSmall(s + 1, e - 1) == 3 && (load<u32>(SMALL) & 0xffffff) == 0x302e32;
+}
+
 // @ts-ignore: decorator
 @inline function isIdKind(k: u32): bool {
   return k == ValueKind.STRING || k == ValueKind.NUMBER || k == ValueKind.NULL;
@@ -250,9 +297,7 @@ function classifyRecord(end: usize): void {
   const has = seenKeys;
   if (why == 0) {
     if ((has & (1 << K_JSONRPC)) == 0) why = InvalidReason.NO_JSONRPC;
-    else if (m.jsonrpcKind != ValueKind.STRING || m.jsonrpcEnd - m.jsonrpcStart != 5
-      || load<u32>(base + <usize>m.jsonrpcStart) != 0x302e3222 /* "2.0 */
-      || load<u8>(base + <usize>m.jsonrpcStart + 4) != 0x22) why = InvalidReason.BAD_JSONRPC;
+    else if (m.jsonrpcKind != ValueKind.STRING || !isVersion20(base + <usize>m.jsonrpcStart, base + <usize>m.jsonrpcEnd)) why = InvalidReason.BAD_JSONRPC;
     else if ((has & (1 << K_METHOD)) != 0) {
       if (m.methodKind != ValueKind.STRING) why = InvalidReason.BAD_METHOD;
       else if ((has & ((1 << K_RESULT) | (1 << K_ERROR))) != 0) why = InvalidReason.METHOD_AND_RESULT;
@@ -330,8 +375,10 @@ const FAILED: u32 = 0xffffffff;
       const close = trimBack(p) - 1; // the key's closing quote
       const a = keyStart + 1;
       if (hasBackslash(a, close)) {
+        // "\u006dethod" is "method": compare what the name decodes to.
         changetype<JsonMessage>(rec).bits |= MessageBits.KEY_ESCAPED;
-        curKey = K_OTHER;
+        const n = decodeSmall(a, close);
+        curKey = n < 0 ? K_OTHER : keyId(SMALL, SMALL + <usize>n);
       } else {
         curKey = keyId(a, close);
       }
@@ -439,7 +486,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
         const hf = stage1.skippedHighFrom;
         if (hf != 0) {
           const r = validateUtf8(utf8From > hf ? utf8From : hf, next, end);
-          if (r == 0) { fail(JsonStatus.INVALID_UTF8, hf); break; }
+          if (r == 0) { fail(JsonStatus.INVALID_UTF8, utf8ErrorAt); break; }
           utf8From = r;
         }
         b = next;
@@ -456,7 +503,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     if (inString != 0 && (q | bs | stage1.mCtrl) == 0 && stage1.escapeCarry == 0) {
       if (stage1.mHigh) {
         const r = validateUtf8(utf8From > b ? utf8From : b, b + 64 < end ? b + 64 : end, end);
-        if (r == 0) { fail(JsonStatus.INVALID_UTF8, b); break; }
+        if (r == 0) { fail(JsonStatus.INVALID_UTF8, utf8ErrorAt); break; }
         utf8From = r;
       }
       continue;
@@ -474,7 +521,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     }
     if (stage1.mHigh) {
       const r = validateUtf8(utf8From > b ? utf8From : b, b + 64 < end ? b + 64 : end, end);
-      if (r == 0) { fail(JsonStatus.INVALID_UTF8, b); break; }
+      if (r == 0) { fail(JsonStatus.INVALID_UTF8, utf8ErrorAt); break; }
       utf8From = r;
     }
     // Structurals: ops and opening quotes outside strings, and the first byte of each

@@ -1,9 +1,19 @@
 // UTF-8 validation (RFC 3629 §4: no overlongs, no surrogates, nothing above U+10FFFF),
 // run by the tokenizer only on blocks that hold non-ASCII bytes.
 
+/** Where the last failed validation found its first bad byte. */
+export let utf8ErrorAt: usize = 0;
+
+// @ts-ignore: decorator
+@inline function bad(at: usize): usize {
+  utf8ErrorAt = at;
+  return 0;
+}
+
 /**
  * Validates the sequences that start in [p, stop); a sequence may run past `stop` but
- * not past `end`. Returns the position after the last sequence, or 0 when invalid.
+ * not past `end`. Returns the position after the last sequence, or 0 when invalid
+ * (utf8ErrorAt then says where).
  */
 export function validateUtf8(p: usize, stop: usize, end: usize): usize {
   while (p < stop) {
@@ -24,13 +34,12 @@ export function validateUtf8(p: usize, stop: usize, end: usize): usize {
       n = 3;
       if (c == 0xf0) lo = 0x90;
       else if (c == 0xf4) hi = 0x8f; // <= U+10FFFF
-    } else return 0;
-    if (p + n >= end) return 0; // truncated: bytes p..p+n must all be input
+    } else return bad(p);
     const c1 = <u32>load<u8>(p + 1);
-    if (c1 < lo || c1 > hi) return 0;
+    if (p + 1 >= end || c1 < lo || c1 > hi) return bad(p);
     for (let i: usize = 2; i <= n; i++) {
       const ci = <u32>load<u8>(p + i);
-      if (ci < 0x80 || ci > 0xbf) return 0;
+      if (p + i >= end || ci < 0x80 || ci > 0xbf) return bad(p);
     }
     p += n + 1;
   }

@@ -71,7 +71,7 @@ const KINDS: EnvelopeKind[] = ['invalid', 'request', 'notification', 'response',
 
 const NOT_READ = Symbol('not read');
 
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** One JSON-RPC message (or batch member). params / result / error are parsed on first read. */
 export class Envelope {
@@ -278,10 +278,6 @@ const R_MSG_KIND = ABI.JSON_REC_MSG_KIND / 4;
 
 function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
   const bits = u32[r + R_BITS];
-  if ((bits & MessageBits.KEY_ESCAPED) !== 0) {
-    // A member name with escapes ("\u006dethod"): decide from the parsed object.
-    return envelopeFromValue(JSON.parse(utf8.decode(src.subarray(u32[r + R_START], u32[r + R_END]))), src);
-  }
   const msgKind = u32[r + R_MSG_KIND];
   const idKind = u32[r + R_ID + 2];
   const id = idOf(src, idKind, u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
@@ -296,40 +292,13 @@ function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
     const e = u32[r + R_METHOD + 1];
     method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : methodText(src, s + 1, e - 1);
   }
-  return new Envelope(KINDS[msgKind], id, method, src,
-    u32[r + R_PARAMS], u32[r + R_PARAMS + 1], u32[r + R_RESULT], u32[r + R_RESULT + 1], u32[r + R_ERROR], u32[r + R_ERROR + 1]);
-}
-
-/** The slow path for envelopes whose member names have escapes: the same rules, in JS. */
-function envelopeFromValue(v: unknown, src: Uint8Array): Envelope {
-  const invalid = (why: number, id?: unknown) => new Envelope('invalid',
-    typeof id === 'string' || typeof id === 'number' || id === null ? id : null, undefined, src, 0, 0, 0, 0, 0, 0,
-    { code: -32600, message: INVALID_MESSAGES[why] });
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return invalid(InvalidReason.NOT_OBJECT);
-  const o = v as Record<string, unknown>;
-  const isId = (x: unknown) => typeof x === 'string' || typeof x === 'number' || x === null;
-  if (!('jsonrpc' in o)) return invalid(InvalidReason.NO_JSONRPC, o.id);
-  if (o.jsonrpc !== '2.0') return invalid(InvalidReason.BAD_JSONRPC, o.id);
-  if ('method' in o) {
-    if (typeof o.method !== 'string') return invalid(InvalidReason.BAD_METHOD, o.id);
-    if ('result' in o || 'error' in o) return invalid(InvalidReason.METHOD_AND_RESULT, o.id);
-    if ('params' in o && (typeof o.params !== 'object' || o.params === null)) return invalid(InvalidReason.BAD_PARAMS, o.id);
-    if ('id' in o && !isId(o.id)) return invalid(InvalidReason.BAD_ID);
-    const e = new Envelope('id' in o ? 'request' : 'notification', 'id' in o ? (o.id as JsonRpcId) : undefined, o.method, src, 0, 0, 0, 0, 0, 0);
-    Object.defineProperty(e, 'params', { value: o.params });
-    return e;
+  // Only the members that belong to the kind are exposed (a response's stray "params"
+  // is not its params).
+  if (msgKind === MsgKind.REQUEST || msgKind === MsgKind.NOTIFICATION) {
+    return new Envelope(KINDS[msgKind], id, method, src, u32[r + R_PARAMS], u32[r + R_PARAMS + 1], 0, 0, 0, 0);
   }
-  if ('result' in o || 'error' in o) {
-    if ('result' in o && 'error' in o) return invalid(InvalidReason.BOTH_RESULT_AND_ERROR, o.id);
-    if (!('id' in o)) return invalid(InvalidReason.RESPONSE_WITHOUT_ID);
-    if (!isId(o.id)) return invalid(InvalidReason.BAD_ID);
-    if ('error' in o && (typeof o.error !== 'object' || o.error === null || Array.isArray(o.error))) return invalid(InvalidReason.BAD_ERROR, o.id);
-    const e = new Envelope('error' in o ? 'error' : 'response', o.id as JsonRpcId, undefined, src, 0, 0, 0, 0, 0, 0);
-    Object.defineProperty(e, 'result', { value: o.result });
-    Object.defineProperty(e, 'error', { value: o.error });
-    return e;
-  }
-  return invalid(InvalidReason.NO_METHOD_OR_RESULT, o.id);
+  if (msgKind === MsgKind.RESPONSE) return new Envelope('response', id, undefined, src, 0, 0, u32[r + R_RESULT], u32[r + R_RESULT + 1], 0, 0);
+  return new Envelope('error', id, undefined, src, 0, 0, 0, 0, u32[r + R_ERROR], u32[r + R_ERROR + 1]);
 }
 
 /** Validates bytes as JSON (RFC 8259, UTF-8); returns null, or where and why it is not JSON. */
