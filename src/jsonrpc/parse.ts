@@ -196,24 +196,51 @@ function numberAt(src: Uint8Array, s: number, e: number): number {
 
 // ── cores: one slot big enough for the message ─────────────────────────────────────
 
+/** A core with one slot for JSON input, and what parseJsonRpc reads on every call. */
 interface Lane {
   core: WasmCore;
   slot: Slot;
+  variant: WasmVariant;
+  u8: Uint8Array;
+  u32: Uint32Array;
+  data: number;
+  capacity: number;
+  /** Address of the JSON result area (fixed per core). */
+  h: number;
+  parse: (input: number, len: number, maxDepth: number) => number;
 }
 const lanesByVariant: Partial<Record<WasmVariant, Lane[]>> = {};
 // Chosen on first use, as the lanes themselves are (process.env is slow to read per call).
 let defaultLaneVariant: WasmVariant | undefined;
+let lastLane: Lane | null = null;
 
 function laneFor(n: number, variant?: WasmVariant): Lane {
   const v = variant ?? (defaultLaneVariant ??= defaultVariant());
+  // Any lane whose slot fits will do; the last one used usually does.
+  const last = lastLane;
+  if (last !== null && last.variant === v && last.capacity >= n) return last;
+  const lane = smallestFits(v, n) ?? addLane(v, n);
+  lastLane = lane;
+  return lane;
+}
+
+function smallestFits(v: WasmVariant, n: number): Lane | undefined {
+  for (const l of lanesByVariant[v] ?? []) if (l.capacity >= n) return l;
+  return undefined;
+}
+
+function addLane(v: WasmVariant, n: number): Lane {
   const lanes = (lanesByVariant[v] ??= []);
-  for (const l of lanes) if (l.slot.capacity >= n) return l;
   let size = 64 * 1024;
   while (size < n) size *= 2;
   const core = new WasmCore({ slotSize: size, slotCount: 1, variant: v });
-  const lane = { core, slot: core.pool.lease() };
+  const slot = core.pool.lease();
+  const lane: Lane = {
+    core, slot, variant: v, u8: core.u8, u32: core.u32, data: slot.data, capacity: slot.capacity,
+    h: core.exports.abi_json_scratch(), parse: core.exports.json_parse,
+  };
   lanes.push(lane);
-  lanes.sort((a, b) => a.slot.capacity - b.slot.capacity);
+  lanes.sort((a, b) => a.capacity - b.capacity);
   return lane;
 }
 
@@ -240,11 +267,11 @@ export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonR
   if (maxDepth !== 128 && (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth >= ABI.JSON_MAX_DEPTH)) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `maxDepth must be an integer between 1 and ${ABI.JSON_MAX_DEPTH - 1}, got ${maxDepth}`);
   }
-  const { core, slot } = laneFor(bytes.length, options?.variant);
-  core.u8.set(bytes, slot.data);
-  const status = core.exports.json_parse(slot.data, bytes.length, maxDepth + 1);
-  const h = core.exports.abi_json_scratch();
-  const u32 = core.u32;
+  const lane = laneFor(bytes.length, options?.variant);
+  lane.u8.set(bytes, lane.data);
+  const status = lane.parse(lane.data, bytes.length, maxDepth + 1);
+  const h = lane.h;
+  const u32 = lane.u32;
   if (status !== JsonStatus.OK) {
     const [code, message] = STATUS_MESSAGES[status] ?? [-32700, 'Parse error'];
     const offset = u32[(h + ABI.JSON_ERROR_OFFSET) >>> 2];
@@ -303,11 +330,10 @@ function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
 
 /** Validates bytes as JSON (RFC 8259, UTF-8); returns null, or where and why it is not JSON. */
 export function validateJson(bytes: Uint8Array, options: Pick<JsonRpcOptions, 'maxDepth' | 'variant'> = {}): null | { offset: number; message: string } {
-  const { core, slot } = laneFor(bytes.length, options?.variant);
-  core.u8.set(bytes, slot.data);
-  const status = core.exports.json_parse(slot.data, bytes.length, (options.maxDepth ?? 128) + 1);
+  const lane = laneFor(bytes.length, options.variant);
+  lane.u8.set(bytes, lane.data);
+  const status = lane.parse(lane.data, bytes.length, (options.maxDepth ?? 128) + 1);
   if (status === JsonStatus.OK || status === JsonStatus.NOT_OBJECT_OR_ARRAY || status === JsonStatus.EMPTY_BATCH
     || status === JsonStatus.BATCH_TOO_LARGE) return null;
-  const h = core.exports.abi_json_scratch();
-  return { offset: core.u32[(h + ABI.JSON_ERROR_OFFSET) >>> 2], message: STATUS_MESSAGES[status][1] };
+  return { offset: lane.u32[(lane.h + ABI.JSON_ERROR_OFFSET) >>> 2], message: STATUS_MESSAGES[status][1] };
 }
