@@ -17,6 +17,12 @@ export let utf8ErrorAt: usize = 0;
  */
 export function validateUtf8(p: usize, stop: usize, end: usize): usize {
   while (p < stop) {
+    // ASCII runs 8 bytes at a time (a load may pass `stop`: the padding makes that safe,
+    // and only bytes before `stop` are skipped as ASCII).
+    if (p + 8 <= stop && (load<u64>(p) & 0x8080808080808080) == 0) {
+      p += 8;
+      continue;
+    }
     const c = <u32>load<u8>(p);
     if (c < 0x80) {
       p++;
