@@ -51,7 +51,10 @@ export let mWs: u64 = 0;
 export let mCtrl: u64 = 0;
 export let mHigh: bool = false;
 
-/** Classifies the 64 bytes at b; `valid` masks off bytes at or after the end of input. */
+/**
+ * Classifies the 64 bytes at b (quotes, backslashes, controls, non-ASCII; in the scalar
+ * build also ops and whitespace); `valid` masks off bytes at or after the end of input.
+ */
 export function classify(b: usize, valid: u64): void {
   if (ASC_FEATURE_SIMD) {
     const v0 = v128.load(b);
@@ -62,8 +65,7 @@ export function classify(b: usize, valid: u64): void {
     const bs = i8x16.splat(0x5c);
     mQuote = bits4(i8x16.eq(v0, q), i8x16.eq(v1, q), i8x16.eq(v2, q), i8x16.eq(v3, q)) & valid;
     mBackslash = bits4(i8x16.eq(v0, bs), i8x16.eq(v1, bs), i8x16.eq(v2, bs), i8x16.eq(v3, bs)) & valid;
-    mOp = bits4(opMask(v0), opMask(v1), opMask(v2), opMask(v3)) & valid;
-    mWs = bits4(wsMask(v0), wsMask(v1), wsMask(v2), wsMask(v3)) & valid;
+    // op / whitespace masks: classifyOps(), only when the block has structure to walk.
     const sp = i8x16.splat(0x20);
     mCtrl = bits4(i8x16.lt_u(v0, sp), i8x16.lt_u(v1, sp), i8x16.lt_u(v2, sp), i8x16.lt_u(v3, sp)) & valid;
     const high = <u64>i8x16.bitmask(v128.or(v128.or(v0, v1), v128.or(v2, v3)));
@@ -93,6 +95,22 @@ export function classify(b: usize, valid: u64): void {
     mWs = w & valid;
     mCtrl = c & valid;
     mHigh = h != 0;
+  }
+}
+
+/**
+ * The op and whitespace masks of the block classify() looked at (SIMD build; the scalar
+ * classify() computes them already). Not needed for a block that lies wholly inside a
+ * string — the body of a long string value with escapes in it.
+ */
+export function classifyOps(b: usize, valid: u64): void {
+  if (ASC_FEATURE_SIMD) {
+    const v0 = v128.load(b);
+    const v1 = v128.load(b, 16);
+    const v2 = v128.load(b, 32);
+    const v3 = v128.load(b, 48);
+    mOp = bits4(opMask(v0), opMask(v1), opMask(v2), opMask(v3)) & valid;
+    mWs = bits4(wsMask(v0), wsMask(v1), wsMask(v2), wsMask(v3)) & valid;
   }
 }
 

@@ -13,7 +13,7 @@ import {
   JsonHeader, JsonMessage, JsonStatus, ValueKind, MessageBits, InvalidReason,
   MAX_MESSAGES, MAX_DEPTH, RECORDS_OFFSET, RECORD_SIZE, DEPTH_STACK_OFFSET,
 } from "./layout";
-import { classify, escapedMask, prefixXor, resetStage1, skipStringBlocks } from "./stage1";
+import { classify, classifyOps, escapedMask, prefixXor, resetStage1, skipStringBlocks } from "./stage1";
 import * as stage1 from "./stage1";
 import { validateUtf8, utf8ErrorAt } from "./utf8";
 
@@ -510,6 +510,21 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     }
     const escaped = bs != 0 || stage1.escapeCarry != 0 ? escapedMask(bs) : 0;
     const realQuote = q & ~escaped;
+    if (inString != 0 && realQuote == 0) {
+      // Wholly inside a string, escapes and all: check it, no structure to walk.
+      if ((stage1.mCtrl & valid) != 0) { fail(JsonStatus.INVALID_JSON, b + <usize>ctz(stage1.mCtrl)); break; }
+      if (escaped != 0) {
+        const e = checkEscapes(b, escaped & valid);
+        if (e != 0) { fail(JsonStatus.INVALID_JSON, e); break; }
+      }
+      if (stage1.mHigh) {
+        const r = validateUtf8(utf8From > b ? utf8From : b, b + 64 < end ? b + 64 : end, end);
+        if (r == 0) { fail(JsonStatus.INVALID_UTF8, utf8ErrorAt); break; }
+        utf8From = r;
+      }
+      continue;
+    }
+    classifyOps(b, valid);
     const str = prefixXor(realQuote) ^ inString;
     inString = <u64>(<i64>str >> 63);
     // Inside strings: no raw control characters; escapes must be valid.
