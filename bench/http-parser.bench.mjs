@@ -22,8 +22,8 @@
 // `node bench/http-parser.bench.mjs [corpus-name-filter...]`.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { fmt, machineInfo, runIfMain } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { WasmCore, ABI, Events, DEFAULT_LIMITS, STATUS_INFO } from '../dist/index.js';
 import { createLlhttp, STAT_HEADER_FIELD, STAT_BODY_BYTES, STAT_MESSAGE_BEGINS } from '../test/support/llhttp-oracle.mjs';
@@ -330,24 +330,4 @@ export async function run(options = {}) {
   return result;
 }
 
-function fmt(x, digits) {
-  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-export function machineInfo() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model ?? 'unknown',
-    cores: cpus.length,
-    node: process.version,
-    v8: process.versions.v8,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-  };
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const m = machineInfo();
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
-  // Standalone: arguments are corpus entry filters (use bench/run.mjs for --time etc.).
-  await run({ corpusFilter: process.argv.slice(2).filter((a) => !a.startsWith('-')) });
-}
+await runIfMain(import.meta.url, run);

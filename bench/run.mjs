@@ -9,9 +9,9 @@
 // The benches import ../dist/index.js and build/*.wasm: run `npm run build` first.
 
 import { existsSync, readdirSync } from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import { machineInfo } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -55,9 +55,8 @@ const files = readdirSync(here)
   .sort();
 if (files.length === 0) usage(`no bench/*.bench.mjs matches ${filters.join(', ')}`);
 
-const cpus = os.cpus();
-console.log(`machine: ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, node ${process.version} ` +
-  `(${os.platform()} ${os.arch()})`);
+const m = machineInfo();
+console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
 
 for (const file of files) {
   console.log(`\n## ${file.replace(/\.bench\.mjs$/, '')}\n`);

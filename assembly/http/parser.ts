@@ -957,17 +957,7 @@ function parseChunkSize(p: usize, end: usize): i32 {
   if (q >= end) return NEED_MORE;
   if (q == p) return fail(Status.INVALID_CHUNK_SIZE, q);
   // No extensions (the usual case): the line is HEX CRLF.
-  if (<u32>load<u16>(q) == W_CRLF && q + 1 < end) {
-    if (s.bodyLen + size > s.maxBody) return fail(Status.BODY_TOO_LARGE, p);
-    s.bodyLen += size;
-    if (size == 0) {
-      s.phase = Phase.TRAILERS;
-    } else {
-      s.remaining = size;
-      s.phase = Phase.CHUNK_DATA;
-    }
-    return <i32>(q + 2 - p);
-  }
+  if (<u32>load<u16>(q) == W_CRLF && q + 1 < end) return chunkLineDone(p, q, size, 0);
   const extStart = q;
   const extBudget = <usize>(s.maxChunkExtensions - (s.extBytes < s.maxChunkExtensions ? s.extBytes : s.maxChunkExtensions));
   while (true) {
@@ -1027,6 +1017,13 @@ function parseChunkSize(p: usize, end: usize): i32 {
   if (extLen > extBudget) return fail(Status.CHUNK_EXTENSIONS_TOO_LARGE, extStart + extBudget);
   if (q + 1 >= end) return NEED_MORE;
   if (<u32>load<u8>(q + 1) != LF) return fail(Status.BARE_CR, q);
+  return chunkLineDone(p, q, size, extLen);
+}
+
+/** A valid chunk-size line [p, q + 2) announced `size` bytes: account for them and move on. */
+// @ts-ignore: decorator
+@inline function chunkLineDone(p: usize, q: usize, size: u64, extLen: usize): i32 {
+  const s = S;
   if (s.bodyLen + size > s.maxBody) return fail(Status.BODY_TOO_LARGE, p);
   s.extBytes += <u32>extLen;
   s.bodyLen += size;

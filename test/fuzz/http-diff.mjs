@@ -30,7 +30,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { createLlhttp } from '../support/llhttp-oracle.mjs';
 import { loadRequestFixtures } from '../support/llhttp-fixtures.mjs';
-import { createRng } from '../support/rng.mjs';
+import { createRng, numberArgs } from '../support/rng.mjs';
 
 // ── PRNG (test/support/rng.mjs) ─────────────────────────────────────────────────
 
@@ -1172,10 +1172,7 @@ export const classify = (bytes, c, l) => differ().classify(bytes, c, l);
 export const fuzz = (opts) => differ().fuzz(opts);
 
 function main(argv) {
-  const arg = (name, def) => {
-    const i = argv.indexOf(name);
-    return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
-  };
+  const arg = numberArgs(argv);
   const iterations = arg('--iterations', 1_000_000);
   const seed = arg('--seed', 1);
   const examplesPer = arg('--examples', 3);

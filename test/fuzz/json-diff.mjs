@@ -30,7 +30,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
-import { createRng } from '../support/rng.mjs';
+import { createRng, numberArgs } from '../support/rng.mjs';
 import { jsonrpcCorpus } from '../../bench/corpus/jsonrpc.mjs';
 
 /** Nesting limit of the comparison runs (inputs nested deeper are a category). */
@@ -640,10 +640,7 @@ export function report(d) {
 // ── default differ (dist/) and CLI ───────────────────────────────────────────────
 
 function main(argv) {
-  const arg = (name, def) => {
-    const i = argv.indexOf(name);
-    return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
-  };
+  const arg = numberArgs(argv);
   const iterations = arg('--iterations', 1_000_000);
   const seed = arg('--seed', 1);
   const examplesPer = arg('--examples', 3);

@@ -33,3 +33,15 @@ export function createRng(seed) {
     pick: (arr) => arr[Math.floor((next() / 4294967296) * arr.length)],
   };
 }
+
+/**
+ * Numeric `--name value` options of a fuzz script's command line.
+ * @param {string[]} argv
+ * @returns {(name: string, def: number) => number}
+ */
+export function numberArgs(argv) {
+  return (name, def) => {
+    const i = argv.indexOf(name);
+    return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : def;
+  };
+}

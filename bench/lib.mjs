@@ -1,0 +1,28 @@
+// Shared by the bench/*.bench.mjs suites: number formatting, the machine line, and
+// running a suite file on its own.
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+
+export function fmt(x, digits) {
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function machineInfo() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    v8: process.versions.v8,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  };
+}
+
+/** When `moduleUrl` is the script node was started with: print the machine and run it. */
+export async function runIfMain(moduleUrl, run) {
+  if (process.argv[1] === undefined || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  const m = machineInfo();
+  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
+  // Standalone: arguments are corpus filters (use bench/run.mjs for --time etc.).
+  await run({ corpusFilter: process.argv.slice(2).filter((a) => !a.startsWith('-')) });
+}
