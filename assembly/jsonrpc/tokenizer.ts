@@ -438,6 +438,19 @@ const FAILED: u32 = 0xffffffff;
   return FAILED;
 }
 
+/**
+ * Steps through the structural positions (bits of s) of the block at b. A function of
+ * its own so that the engine compiles a small loop with its state in registers.
+ */
+function walk(b: usize, s: u64, sd: u32): u32 {
+  while (s != 0) {
+    sd = step(b + <usize>ctz(s), sd);
+    if (sd == FAILED) return FAILED;
+    s &= s - 1;
+  }
+  return sd;
+}
+
 /** A batch member (a value at depth 1 of the top array) ended just before p. */
 function endBatchMember(p: usize): void {
   if (rec == 0) return;
@@ -545,12 +558,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
     const scalarBytes = ~(stage1.mOp | stage1.mWs | q) & ~str & valid;
     const scalarStarts = scalarBytes & ~((scalarBytes << 1) | prevScalar);
     prevScalar = scalarBytes >> 63;
-    let s = op | (realQuote & str) | scalarStarts;
-    while (s != 0) {
-      sd = step(b + <usize>ctz(s), sd);
-      if (sd == FAILED) break;
-      s &= s - 1;
-    }
+    sd = walk(b, op | (realQuote & str) | scalarStarts, sd);
     if (sd == FAILED) break;
   }
   if (!failed) {
