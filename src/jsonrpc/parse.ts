@@ -292,8 +292,6 @@ export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonR
 }
 
 // Record fields as u32 indexes from the record start.
-const R_START = ABI.JSON_REC_START / 4;
-const R_END = ABI.JSON_REC_END / 4;
 const R_BITS = ABI.JSON_REC_BITS / 4;
 const R_INVALID = ABI.JSON_REC_INVALID / 4;
 const R_ID = ABI.JSON_REC_ID / 4;
