@@ -1,0 +1,282 @@
+// Conduit's native transport: sockets whose readiness comes from an edge-triggered
+// epoll (kqueue on macOS) queue, itself watched by one libuv poll handle so that it runs
+// inside Node's event loop (no thread, no busy polling). Bytes are read straight into,
+// and written straight from, the WASM core's memory: JS hands that memory over once
+// (it never grows, so the pointer stays valid).
+//
+// Readiness reaches JS in batches: one call per loop turn with (fd, events) pairs in an
+// Int32Array shared with JS.
+//
+// Errors: NAPI_DISABLE_CPP_EXCEPTIONS; socket calls return -errno, setup failures throw.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "poller.h"
+
+namespace conduit {
+
+constexpr int kMaxEvents = 256;
+
+class Transport : public Napi::ObjectWrap<Transport> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function ctor = DefineClass(env, "Transport", {
+      InstanceMethod("setMemory", &Transport::SetMemory),
+      InstanceMethod("listen", &Transport::Listen),
+      InstanceMethod("localPort", &Transport::LocalPort),
+      InstanceMethod("accept", &Transport::Accept),
+      InstanceMethod("read", &Transport::Read),
+      InstanceMethod("write", &Transport::Write),
+      InstanceMethod("writeBuffer", &Transport::WriteBuffer),
+      InstanceMethod("shutdownWrite", &Transport::ShutdownWrite),
+      InstanceMethod("close", &Transport::Close),
+      InstanceMethod("destroy", &Transport::Destroy),
+    });
+    exports.Set("Transport", ctor);
+    exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
+    exports.Set("READABLE", Napi::Number::New(env, READABLE));
+    exports.Set("WRITABLE", Napi::Number::New(env, WRITABLE));
+    exports.Set("HANGUP", Napi::Number::New(env, HANGUP));
+    exports.Set("ERROR", Napi::Number::New(env, ERROR));
+    exports.Set("MAX_EVENTS", Napi::Number::New(env, kMaxEvents));
+    return exports;
+  }
+
+  // new Transport(onReady: (count: number) => void)
+  explicit Transport(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Transport>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "Transport(onReady): onReady must be a function").ThrowAsJavaScriptException();
+      return;
+    }
+    onReady_ = Napi::Persistent(info[0].As<Napi::Function>());
+    context_ = new Napi::AsyncContext(env, "conduit.transport");
+    queue_ = Poller::Create();
+    if (queue_ < 0) {
+      Napi::Error::New(env, std::string("cannot create the readiness queue: ") + strerror(-queue_)).ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kMaxEvents * 2 * sizeof(int32_t));
+    events_ = static_cast<int32_t*>(ab.Data());
+    eventsRef_ = Napi::Persistent(ab);
+    info.This().As<Napi::Object>().Set("events", Napi::Int32Array::New(env, kMaxEvents * 2, ab, 0));
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    if (uv_poll_init(loop, poll_, queue_) != 0 || uv_poll_start(poll_, UV_READABLE, OnPoll) != 0) {
+      Napi::Error::New(env, "cannot watch the readiness queue").ThrowAsJavaScriptException();
+      return;
+    }
+    Ref();  // alive until destroy(): libuv holds a pointer to us
+  }
+
+  ~Transport() override { delete context_; }
+
+ private:
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    Transport* self = static_cast<Transport*>(handle->data);
+    if (status < 0 || self->queue_ < 0) return;
+    Ready ready[kMaxEvents];
+    int n = Poller::Collect(self->queue_, ready, kMaxEvents);
+    if (n <= 0) return;
+    for (int i = 0; i < n; i++) {
+      self->events_[i * 2] = ready[i].fd;
+      self->events_[i * 2 + 1] = ready[i].events;
+    }
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    // (more than kMaxEvents ready: the queue stays readable and libuv calls again)
+    self->onReady_.MakeCallback(self->Value(), {Napi::Number::New(env, n)}, *self->context_);
+  }
+
+  static int Nonblocking(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  }
+
+  // setMemory(u8: Uint8Array): where read()/write() offsets point (the WASM memory).
+  Napi::Value SetMemory(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsTypedArray()) {
+      Napi::TypeError::New(info.Env(), "setMemory(u8): a Uint8Array is required").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    Napi::Uint8Array u8 = info[0].As<Napi::Uint8Array>();
+    memory_ = u8.Data();
+    memoryLen_ = u8.ByteLength();
+    memoryRef_ = Napi::Persistent(u8.As<Napi::Object>());
+    return info.Env().Undefined();
+  }
+
+  // listen(host, port, backlog) → fd; throws with the reason (address in use, ...).
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    std::string host = info[0].As<Napi::String>().Utf8Value();
+    int port = info[1].As<Napi::Number>().Int32Value();
+    int backlog = info[2].As<Napi::Number>().Int32Value();
+    sockaddr_storage ss{};
+    socklen_t len;
+    int family;
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1) {
+      family = AF_INET;
+      a4->sin_family = AF_INET;
+      a4->sin_port = htons(static_cast<uint16_t>(port));
+      len = sizeof(sockaddr_in);
+    } else if (inet_pton(AF_INET6, host.c_str(), &a6->sin6_addr) == 1) {
+      family = AF_INET6;
+      a6->sin6_family = AF_INET6;
+      a6->sin6_port = htons(static_cast<uint16_t>(port));
+      len = sizeof(sockaddr_in6);
+    } else {
+      Napi::Error::New(env, "listen: not an IPv4 or IPv6 address: " + host).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Fail(env, "socket", errno);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+#ifdef SO_REUSEPORT
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+#endif
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || listen(fd, backlog) < 0) {
+      int e = errno;
+      ::close(fd);
+      return Fail(env, "listen on " + host + ":" + std::to_string(port), e);
+    }
+    int r = Poller::Add(queue_, fd, false);
+    if (r < 0) {
+      ::close(fd);
+      return Fail(env, "watch listener", -r);
+    }
+    return Napi::Number::New(env, fd);
+  }
+
+  Napi::Value Fail(Napi::Env env, const std::string& what, int e) {
+    Napi::Error err = Napi::Error::New(env, what + ": " + strerror(e));
+    err.Set("errno", Napi::Number::New(env, e));
+    err.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  Napi::Value LocalPort(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Napi::Number::New(info.Env(), -errno);
+    int port = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                                        : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    return Napi::Number::New(info.Env(), port);
+  }
+
+  // accept(listenFd) → fd (non-blocking, TCP_NODELAY, watched), or -errno (-EAGAIN: none).
+  Napi::Value Accept(const Napi::CallbackInfo& info) {
+    int lfd = info[0].As<Napi::Number>().Int32Value();
+    int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return Napi::Number::New(info.Env(), -errno);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int r = Poller::Add(queue_, fd, true);
+    if (r < 0) {
+      ::close(fd);
+      return Napi::Number::New(info.Env(), r);
+    }
+    return Napi::Number::New(info.Env(), fd);
+  }
+
+  bool InMemory(int64_t off, int64_t len) const {
+    return memory_ != nullptr && off >= 0 && len >= 0 && static_cast<uint64_t>(off + len) <= memoryLen_;
+  }
+
+  // read(fd, offset, len) → bytes read into memory[offset..], 0 at EOF, or -errno.
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t off = info[1].As<Napi::Number>().Int64Value();
+    int64_t len = info[2].As<Napi::Number>().Int64Value();
+    if (!InMemory(off, len)) return Napi::Number::New(info.Env(), -EFAULT);
+    ssize_t n;
+    do n = ::read(fd, memory_ + off, static_cast<size_t>(len));
+    while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  // write(fd, offset, len) → bytes written from memory[offset..], or -errno.
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    int64_t off = info[1].As<Napi::Number>().Int64Value();
+    int64_t len = info[2].As<Napi::Number>().Int64Value();
+    if (!InMemory(off, len)) return Napi::Number::New(info.Env(), -EFAULT);
+    ssize_t n;
+    do n = ::send(fd, memory_ + off, static_cast<size_t>(len), MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  // writeBuffer(fd, u8) → bytes written from a JS buffer, or -errno.
+  Napi::Value WriteBuffer(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    Napi::Uint8Array u8 = info[1].As<Napi::Uint8Array>();
+    ssize_t n;
+    do n = ::send(fd, u8.Data(), u8.ByteLength(), MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    return Napi::Number::New(info.Env(), shutdown(fd, SHUT_WR) < 0 ? -errno : 0);
+  }
+
+  // close(fd): stops watching it and closes it.
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    if (queue_ >= 0) Poller::Remove(queue_, fd);
+    return Napi::Number::New(info.Env(), ::close(fd) < 0 ? -errno : 0);
+  }
+
+  // destroy(): stops the poll handle and closes the queue (sockets are the caller's).
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      if (queue_ >= 0) ::close(queue_);
+      queue_ = -1;
+      memoryRef_.Reset();
+      Unref();
+    }
+    return info.Env().Undefined();
+  }
+
+  int queue_ = -1;
+  uv_poll_t* poll_ = nullptr;
+  int32_t* events_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> eventsRef_;
+  Napi::FunctionReference onReady_;
+  Napi::AsyncContext* context_ = nullptr;
+  uint8_t* memory_ = nullptr;
+  size_t memoryLen_ = 0;
+  Napi::ObjectReference memoryRef_;
+};
+
+}  // namespace conduit
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  return conduit::Transport::Init(env, exports);
+}
+
+NODE_API_MODULE(conduit_native, Init)

@@ -1,0 +1,55 @@
+// Loads the native transport (native/, built by `npm run build:native` during install).
+// It is optional: when it is missing, or CONDUIT_TRANSPORT=net, Conduit uses node:net
+// with the same WASM core, and nativeTransport() says why in one line.
+
+import { createRequire } from 'node:module';
+
+/** The addon's JS face (see native/src/addon.cc). */
+export interface NativeTransport {
+  /** (fd, events) pairs of the last onReady(count) call. */
+  readonly events: Int32Array;
+  setMemory(u8: Uint8Array): void;
+  /** Listening socket (non-blocking, SO_REUSEADDR/SO_REUSEPORT, watched); throws with the reason. */
+  listen(host: string, port: number, backlog: number): number;
+  localPort(fd: number): number;
+  /** A connection (non-blocking, TCP_NODELAY, watched), or -errno (-EAGAIN: none waiting). */
+  accept(listenFd: number): number;
+  /** Bytes read into memory[offset..offset+len), 0 at EOF, or -errno. */
+  read(fd: number, offset: number, len: number): number;
+  /** Bytes written from memory[offset..offset+len), or -errno. */
+  write(fd: number, offset: number, len: number): number;
+  writeBuffer(fd: number, bytes: Uint8Array): number;
+  shutdownWrite(fd: number): number;
+  close(fd: number): number;
+  destroy(): void;
+}
+
+export interface NativeModule {
+  Transport: new (onReady: (count: number) => void) => NativeTransport;
+  EAGAIN: number;
+  READABLE: number;
+  WRITABLE: number;
+  HANGUP: number;
+  ERROR: number;
+  MAX_EVENTS: number;
+}
+
+let loaded: { module: NativeModule | null; reason: string } | undefined;
+
+/** The native module, or null with the reason it is not used. */
+export function nativeTransport(): { module: NativeModule | null; reason: string } {
+  if (loaded === undefined) {
+    if (process.env.CONDUIT_TRANSPORT === 'net') {
+      loaded = { module: null, reason: 'CONDUIT_TRANSPORT=net' };
+    } else {
+      try {
+        const require = createRequire(import.meta.url);
+        const module = require('../../native/build/Release/conduit_native.node') as NativeModule;
+        loaded = { module, reason: process.platform === 'linux' ? 'epoll' : 'kqueue' };
+      } catch (err) {
+        loaded = { module: null, reason: `native transport unavailable (${(err as Error).message.split('\n')[0]}): using node:net` };
+      }
+    }
+  }
+  return loaded;
+}
