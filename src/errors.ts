@@ -14,6 +14,8 @@ export const ErrorCodes = {
   INVALID_OPTION: 'CONDUIT_ERR_INVALID_OPTION',
   /** parseHttpRequest: the bytes end before the first request does. */
   HTTP_INCOMPLETE: 'CONDUIT_ERR_HTTP_INCOMPLETE',
+  /** Router.add: the route pattern or method is invalid, or already registered. */
+  INVALID_ROUTE: 'CONDUIT_ERR_INVALID_ROUTE',
 } as const;
 
 export class ConduitError extends Error {

@@ -17,3 +17,5 @@ export type { SseEvent, SseFramerOptions } from './sse/framer.js';
 export { SseDecoder } from './sse/decoder.js';
 export type { SseMessage, SseDecoderOptions } from './sse/decoder.js';
 export { SseErrorCodes, SseStatus } from './sse/errors.js';
+export { Router } from './http/router.js';
+export type { RouteParams, RouteMatch, RouteResult } from './http/router.js';
