@@ -1,0 +1,111 @@
+// The HTTP server on node:net (127.0.0.1): routing, keep-alive, pipelining in order,
+// bodies, Expect: 100-continue, framing errors, handler errors.
+import net from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type App } from '../../src/index.js';
+
+let app: App | null = null;
+afterEach(async () => {
+  await app?.close();
+  app = null;
+});
+
+async function start(setup: (a: App) => void, options = {}) {
+  app = createServer(options);
+  setup(app);
+  return (await app.listen()).port;
+}
+
+/** Sends raw bytes (optionally in pieces), half-closes, and returns everything the server sent. */
+function exchange(port: number, ...pieces: Array<string | Buffer>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(port, '127.0.0.1', async () => {
+      for (const p of pieces) {
+        s.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      s.end();
+    });
+    s.on('data', (d) => chunks.push(d));
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.on('error', reject);
+  });
+}
+
+const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+
+describe('HTTP server (node:net)', () => {
+  it('routes with params, answers 404 and 405 with Allow, and HEAD without a body', async () => {
+    const port = await start((a) => {
+      a.get('/users/:id', (req) => ({ id: req.params.id, q: req.search }));
+      a.post('/users', () => 'created');
+    });
+    const raw = await exchange(port,
+      'GET /users/42?x=1 HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'GET /nope HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'DELETE /users HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'HEAD /users/7 HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(raw)).toEqual([200, 404, 405, 200]);
+    expect(raw).toContain('{"id":"42","q":"x=1"}');
+    expect(raw).toMatch(/Allow: OPTIONS, POST\r\n/);
+    expect(raw.endsWith('\r\n\r\n')).toBe(true); // the HEAD response carries no body
+  });
+
+  it('answers pipelined requests in order, even when handlers finish out of order', async () => {
+    const port = await start((a) => {
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow'), 30)));
+      a.get('/fast', () => 'fast');
+    });
+    const raw = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(raw.indexOf('slow')).toBeLessThan(raw.indexOf('fast'));
+    expect(statuses(raw)).toEqual([200, 200]);
+  });
+
+  it('reads JSON and chunked bodies, and sends 100 Continue when asked', async () => {
+    const port = await start((a) => a.post('/echo', (req) => ({ got: req.json() })));
+    const raw = await exchange(port,
+      'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n', '{"a":1}',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n[1,\r\n2\r\n2]\r\n0\r\n\r\n');
+    expect(statuses(raw)).toEqual([100, 200, 200]);
+    expect(raw).toContain('{"got":{"a":1}}');
+    expect(raw).toContain('{"got":[1,2]}');
+  });
+
+  it('a handler that throws gets a 500 and the connection goes on', async () => {
+    const errors: unknown[] = [];
+    const port = await start((a) => {
+      a.onError = (e) => errors.push(e);
+      a.get('/boom', () => {
+        throw new Error('boom');
+      });
+      a.get('/ok', () => 'ok');
+    });
+    const raw = await exchange(port, 'GET /boom HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(raw)).toEqual([500, 200]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('every smuggling case over the wire: reject → error status, no handler, closed; accept → handled', async () => {
+    let calls = 0;
+    const port = await start((a) => a.all('/*', () => {
+      calls++;
+      return 'ok';
+    }));
+    const cases = JSON.parse(readFileSync(new URL('../../../shared/fixtures/http/smuggling/cases.json', import.meta.url), 'utf8')) as
+      Array<{ name: string; raw: string; expect: string; status?: number; handlerMessages?: number }>;
+    for (const c of cases) {
+      calls = 0;
+      const raw = await exchange(port, c.raw);
+      if (c.expect === 'reject') {
+        expect(calls, c.name).toBe(0);
+        const st = statuses(raw);
+        expect(st.at(-1), c.name).toBe(c.status ?? st.at(-1));
+        expect(st.at(-1)! >= 400, c.name).toBe(true);
+      } else {
+        expect(calls, c.name).toBe(c.handlerMessages ?? 1);
+      }
+    }
+  });
+});
