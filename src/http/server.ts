@@ -11,6 +11,7 @@ import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
 import { Router, type RouteParams } from './router.js';
 import { buildErrorResponse, errorResponseFor } from './error-responses.js';
 import type { HttpParseError } from '../errors.js';
+import { SseFramer, type SseEvent } from '../sse/framer.js';
 
 export interface ServerOptions extends HttpLimits {
   /** Close a keep-alive connection idle this long (ms). Default 5000. */
@@ -40,7 +41,19 @@ export interface Response {
   header(name: string, value: string): this;
   send(body?: string | Uint8Array): void;
   json(value: unknown): void;
+  /** Starts a Server-Sent Events stream (200, text/event-stream) on this response. */
+  sse(options?: { heartbeatMs?: number }): SseStream;
   readonly sent: boolean;
+}
+
+/** An open SSE response. Events are framed by the WASM framer. */
+export interface SseStream {
+  send(event: SseEvent): void;
+  comment(text: string): void;
+  close(): void;
+  readonly closed: boolean;
+  /** Called once when the stream ends (closed by the server or the client). */
+  onClose(cb: () => void): void;
 }
 
 export type Handler = (req: Request, res: Response) => unknown;
@@ -59,6 +72,8 @@ class Res implements Response {
   code = 200;
   headers: Array<[string, string]> = [];
   out: Buffer | null = null;
+  /** Set when the response is an SSE stream: it holds the connection until it closes. */
+  stream: Stream | null = null;
   constructor(readonly keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void) {}
 
   get sent(): boolean {
@@ -78,6 +93,17 @@ class Res implements Response {
     if (!this.headers.some(([n]) => n.toLowerCase() === 'content-type')) this.header('Content-Type', 'application/json');
     this.send(JSON.stringify(value));
   }
+  sse(options: { heartbeatMs?: number } = {}): SseStream {
+    if (this.out !== null) throw new Error('response already sent');
+    let head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
+    for (const [n, v] of this.headers) head += `${n}: ${v}\r\n`;
+    head += '\r\n';
+    this.stream = new Stream(options.heartbeatMs ?? 15_000);
+    this.out = Buffer.from(head, 'latin1');
+    this.done(this);
+    return this.stream;
+  }
+
   send(body: string | Uint8Array = ''): void {
     if (this.out !== null) throw new Error('response already sent');
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
@@ -92,13 +118,72 @@ class Res implements Response {
   }
 }
 
+let sharedFramer: SseFramer | null = null;
+const framer = () => (sharedFramer ??= new SseFramer());
+
+/** An SSE stream: events are held until the connection reaches it (pipelining order). */
+class Stream implements SseStream {
+  closed = false;
+  private socket: net.Socket | null = null;
+  private held: Buffer[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private closers: Array<() => void> = [];
+  ended: (() => void) | null = null;
+
+  constructor(private readonly heartbeatMs: number) {}
+
+  /** The connection got to this response: write what is held, then keep it alive. */
+  attach(socket: net.Socket, ended: () => void): void {
+    this.socket = socket;
+    this.ended = ended;
+    for (const b of this.held) socket.write(b);
+    this.held = [];
+    if (this.closed) {
+      ended();
+      return;
+    }
+    if (this.heartbeatMs > 0) {
+      this.timer = setInterval(() => this.comment('keepalive'), this.heartbeatMs);
+      this.timer.unref();
+    }
+  }
+
+  private write(b: Buffer): void {
+    if (this.closed) return;
+    if (this.socket === null) this.held.push(b);
+    else this.socket.write(b);
+  }
+
+  send(event: SseEvent): void {
+    this.write(framer().frame(event));
+  }
+  comment(text: string): void {
+    this.write(framer().comment(text));
+  }
+  onClose(cb: () => void): void {
+    if (this.closed) cb();
+    else this.closers.push(cb);
+  }
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    for (const cb of this.closers.splice(0)) cb();
+    this.ended?.();
+  }
+}
+
 /** One connection: parser in, responses out in request order. */
 class Connection {
   private readonly parser: HttpParser;
   private readonly queue: Res[] = [];
   private head: RequestHead | null = null;
   private body: Buffer[] = [];
+  /** After a framing error or a `close` response: no further requests are processed. */
   private closing = false;
+  /** The client half-closed: answer what was received, then close. */
+  private inputEnded = false;
+  private streaming: Stream | null = null;
 
   constructor(private readonly socket: net.Socket, private readonly app: App) {
     this.parser = new HttpParser({
@@ -119,6 +204,8 @@ class Connection {
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => {
+      // The client went away: end any SSE stream (handlers see onClose).
+      for (const r of this.queue) r.stream?.close();
       this.parser.destroy();
       app.connections.delete(socket);
     });
@@ -132,7 +219,7 @@ class Connection {
 
   private onEnd(): void {
     // The client half-closed: finish the responses owed, then close.
-    this.closing = true;
+    this.inputEnded = true;
     if (this.queue.length === 0) this.socket.end();
   }
 
@@ -217,7 +304,29 @@ class Connection {
   /** Writes the responses that are ready, in request order. */
   private flush(): void {
     while (this.queue.length > 0 && this.queue[0].out !== null) {
-      const r = this.queue.shift()!;
+      const r = this.queue[0];
+      if (r.stream !== null) {
+        // An SSE stream holds the connection: later responses wait until it ends.
+        if (this.streaming === r.stream) return;
+        this.socket.write(r.out!);
+        this.streaming = r.stream;
+        this.socket.setTimeout(0); // the stream's heartbeats keep it alive, not the idle timer
+        r.stream.attach(this.socket, () => {
+          this.streaming = null;
+          this.queue.shift();
+          this.socket.setTimeout(this.app.keepAliveTimeout);
+          if (!r.keepAlive) this.closing = true;
+          if (this.closing) {
+            this.queue.length = 0;
+            this.socket.end();
+          } else {
+            this.flush();
+          }
+          if (this.inputEnded && this.queue.length === 0) this.socket.end();
+        });
+        return;
+      }
+      this.queue.shift();
       this.socket.write(r.out!);
       if (!r.keepAlive) {
         this.closing = true;
@@ -226,7 +335,7 @@ class Connection {
         return;
       }
     }
-    if (this.closing && this.queue.length === 0) this.socket.end();
+    if ((this.closing || this.inputEnded) && this.queue.length === 0) this.socket.end();
   }
 }
 

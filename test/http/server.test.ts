@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createServer, type App } from '../../src/index.js';
+import { createServer, SseDecoder, type App } from '../../src/index.js';
 
 let app: App | null = null;
 afterEach(async () => {
@@ -107,5 +107,62 @@ describe('HTTP server (node:net)', () => {
         expect(calls, c.name).toBe(c.handlerMessages ?? 1);
       }
     }
+  });
+
+  it('streams SSE events (framed by the WASM framer) with heartbeats, Last-Event-ID, and a close seen by the handler', async () => {
+    let closedByClient = false;
+    const port = await start((a) => {
+      a.get('/events', (req, res) => {
+        const s = res.sse({ heartbeatMs: 10 });
+        s.send({ id: '7', event: 'tick', data: `resumed after ${req.header('last-event-id')}` });
+        setTimeout(() => s.send({ data: 'line 1\nline 2' }), 30);
+        s.onClose(() => {
+          closedByClient = true;
+        });
+      });
+    });
+    const events: Array<{ type: string; data: string; lastEventId: string }> = [];
+    let raw = '';
+    const d = new SseDecoder({ onEvent: (e) => events.push(e) });
+    await new Promise<void>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /events HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 6\r\n\r\n'));
+      let headDone = false;
+      sock.on('data', (b) => {
+        raw += b.toString('latin1');
+        if (!headDone) {
+          const i = raw.indexOf('\r\n\r\n');
+          if (i < 0) return;
+          headDone = true;
+          d.push(Buffer.from(raw.slice(i + 4), 'latin1'));
+        } else {
+          d.push(b);
+        }
+        if (events.length === 2) sock.destroy();
+      });
+      sock.on('close', () => resolve());
+      sock.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Type: text\/event-stream\r\n/);
+    expect(raw).toContain(': keepalive');
+    expect(events).toEqual([
+      { type: 'tick', data: 'resumed after 6', lastEventId: '7' },
+      { type: 'message', data: 'line 1\nline 2', lastEventId: '7' },
+    ].map((e) => expect.objectContaining(e)));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(closedByClient).toBe(true);
+  });
+
+  it('a request pipelined behind an SSE stream is answered after the stream ends', async () => {
+    const port = await start((a) => {
+      a.get('/stream', (_req, res) => {
+        const s = res.sse({ heartbeatMs: 0 });
+        s.send({ data: 'only' });
+        setTimeout(() => s.close(), 20);
+      });
+      a.get('/after', () => 'after');
+    });
+    const raw = await exchange(port, 'GET /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(raw.indexOf('data: only')).toBeGreaterThan(0);
+    expect(raw.indexOf('after')).toBeGreaterThan(raw.indexOf('data: only'));
   });
 });
