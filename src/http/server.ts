@@ -220,6 +220,8 @@ class Connection {
   private onEnd(): void {
     // The client half-closed: finish the responses owed, then close.
     this.inputEnded = true;
+    // An SSE client never half-closes while it listens: its end means it has gone.
+    this.streaming?.close();
     if (this.queue.length === 0) this.socket.end();
   }
 

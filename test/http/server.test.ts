@@ -148,7 +148,7 @@ describe('HTTP server (node:net)', () => {
       { type: 'tick', data: 'resumed after 6', lastEventId: '7' },
       { type: 'message', data: 'line 1\nline 2', lastEventId: '7' },
     ].map((e) => expect.objectContaining(e)));
-    await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !closedByClient; i++) await new Promise((r) => setTimeout(r, 10));
     expect(closedByClient).toBe(true);
   });
 
