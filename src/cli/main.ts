@@ -5,13 +5,15 @@ import { readFileSync } from 'node:fs';
 import { parseHttpRequest } from '../http/parse-request.js';
 import { HttpParseError } from '../errors.js';
 import { defaultVariant } from '../wasm/loader.js';
+import { serve } from './serve.js';
 
 const HELP = `Usage: conduit <command> [options]
 
 Commands:
   parse [file]    Parse one HTTP/1.1 request (from file, or stdin) with Conduit's strict
                   WASM parser and print it as JSON; exit 1 with the reason if it is invalid.
-  serve           The HTTP/MCP server (not in this release yet).
+  serve           Run the HTTP server (the demo app, or your app with --config);
+                  see conduit serve --help.
 
 Options:
   --help, -h      Show this help.
@@ -62,8 +64,9 @@ export function main(argv: string[]): number {
   }
   if (cmd === 'parse') return parseCommand(rest);
   if (cmd === 'serve') {
-    process.stderr.write('conduit serve: the server is not in this release yet (it arrives with the native transport); see README.md\n');
-    return 1;
+    // Runs until a signal; exits with its code (open keep-alive sockets must not hold the process).
+    void serve(rest).then((code) => process.exit(code));
+    return 0;
   }
   process.stderr.write(`conduit: unknown command '${cmd}' (try --help)\n`);
   return 2;

@@ -1,0 +1,138 @@
+// `conduit serve`: the HTTP server with a user's app module, or the built-in demo app.
+
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { createServer, App } from '../http/server.js';
+
+export const SERVE_HELP = `Usage: conduit serve [options]
+
+Options:
+  --host <addr>      Address to bind (default 127.0.0.1)
+  --port <n>         Port (default 3000; 0 = any free port)
+  --config <file>    A JS module whose default export is an App (createServer()) or a
+                     function (app) => void that adds routes; without it, the demo app:
+                       GET /health, POST /echo, GET /events (an SSE clock)
+  --workers <n>      Worker instances (only 1 in this release)
+  --help             Show this help
+`;
+
+/** The built-in demo app. */
+export function demoApp(app: App): void {
+  app.get('/health', () => ({ status: 'ok' }));
+  app.post('/echo', (req, res) => {
+    res.header('Content-Type', req.header('content-type') ?? 'application/octet-stream').send(req.body);
+  });
+  app.get('/events', (req, res) => {
+    let id = Number(req.header('last-event-id') ?? 0) || 0;
+    const stream = res.sse();
+    const tick = () => stream.send({ id: String(++id), event: 'tick', data: new Date().toISOString() });
+    tick();
+    const timer = setInterval(tick, 1000);
+    stream.onClose(() => clearInterval(timer));
+  });
+}
+
+interface Options {
+  host: string;
+  port: number;
+  config: string | undefined;
+  workers: number;
+}
+
+function parseArgs(args: string[]): Options | string {
+  const o: Options = { host: '127.0.0.1', port: 3000, config: undefined, workers: 1 };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === '--host') o.host = value();
+      else if (a === '--port') {
+        const v = value();
+        o.port = Number(v);
+        if (!/^\d+$/.test(v) || o.port > 65535) return `--port must be a number from 0 to 65535, got '${v}'`;
+      } else if (a === '--config') o.config = value();
+      else if (a === '--workers') {
+        const v = value();
+        o.workers = Number(v);
+        if (!/^\d+$/.test(v) || o.workers < 1) return `--workers must be a positive integer, got '${v}'`;
+        if (o.workers > 1) return `--workers ${v}: worker instances are not in this release yet (use 1)`;
+      } else return `unknown option '${a}' (try conduit serve --help)`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return o;
+}
+
+async function loadApp(config: string | undefined): Promise<App> {
+  if (config === undefined) {
+    const app = createServer();
+    demoApp(app);
+    return app;
+  }
+  const file = resolve(config);
+  if (!existsSync(file)) throw new Error(`cannot read config ${config}: no such file`);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (e) {
+    throw new Error(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const exp = mod.default;
+  if (exp instanceof App) return exp;
+  if (typeof exp === 'function') {
+    const app = createServer();
+    await (exp as (a: App) => unknown)(app);
+    return app;
+  }
+  throw new Error(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void`);
+}
+
+/** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
+export async function serve(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const o = parseArgs(args);
+  if (typeof o === 'string') {
+    process.stderr.write(`conduit serve: ${o}\n`);
+    return 2;
+  }
+  let app: App;
+  try {
+    app = await loadApp(o.config);
+  } catch (e) {
+    process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
+    return 1;
+  }
+  app.onError = (err) => process.stderr.write(`conduit serve: handler error: ${(err as Error)?.stack ?? err}\n`);
+  let bound: { host: string; port: number };
+  try {
+    bound = await app.listen({ host: o.host, port: o.port });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'EADDRINUSE' ? 'the port is already in use'
+      : err.code === 'EACCES' ? 'permission denied'
+        : err.code === 'EADDRNOTAVAIL' ? 'the address is not available on this machine' : err.message;
+    process.stderr.write(`conduit serve: cannot listen on ${o.host}:${o.port}: ${why}\n`);
+    return 1;
+  }
+  const shown = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
+  process.stdout.write(`conduit serve: listening on http://${shown}:${bound.port}/${o.config === undefined ? ' (demo app: /health, /echo, /events)' : ''}\n`);
+  return new Promise((done) => {
+    const stop = (signal: string) => {
+      process.stdout.write(`conduit serve: ${signal}, closing\n`);
+      const deadline = setTimeout(() => done(0), 5000);
+      deadline.unref();
+      void app.close().then(() => done(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,96 @@
+// `conduit serve`, started as a user starts it: the demo app, a config module, signals,
+// and one-line errors.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const INDEX = new URL('../../dist/index.js', import.meta.url).href;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+});
+
+/** Starts `conduit serve ...args` and resolves with its URL once it listens. */
+function start(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/[^/\s]+\/)/.exec(out);
+      if (m) resolve({ child, url: m[1], exit });
+    });
+    child.stderr!.on('data', (d) => reject(new Error(String(d))));
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+  });
+}
+
+describe('conduit serve', () => {
+  it('serves the demo app on 127.0.0.1 and stops on SIGTERM with exit code 0', async () => {
+    const { child, url, exit } = await start(['--port', '0']);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    expect(await (await fetch(`${url}health`)).json()).toEqual({ status: 'ok' });
+    const echo = await fetch(`${url}echo`, { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(await echo.text()).toBe('hello');
+    expect(echo.headers.get('content-type')).toBe('text/plain');
+    // The SSE clock: read the first event, then go away.
+    const res = await fetch(`${url}events`, { headers: { 'last-event-id': '41' } });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    expect(text).toMatch(/^id: 42\nevent: tick\ndata: \d{4}-\d\d-\d\dT/);
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+  });
+
+  it('loads an app from --config (a function adding routes)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(file, 'export default (app) => { app.get("/hi/:name", (req) => `hi ${req.params.name}`); };\n');
+    const { url } = await start(['--port', '0', '--config', file]);
+    expect(await (await fetch(`${url}hi/ana`)).text()).toBe('hi ana');
+    expect((await fetch(`${url}health`)).status).toBe(404);
+  });
+
+  it('says in one line what is wrong: busy port, missing or invalid config, bad options', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'serve', ...args], { encoding: 'utf8' });
+      let r = run(['--port', String(port)]);
+      expect([r.status, r.stderr]).toEqual([1, `conduit serve: cannot listen on 127.0.0.1:${port}: the port is already in use\n`]);
+      r = run(['--config', '/nonexistent/app.mjs']);
+      expect([r.status, r.stderr]).toEqual([1, 'conduit serve: cannot read config /nonexistent/app.mjs: no such file\n']);
+      const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+      writeFileSync(join(dir, 'bad.mjs'), 'export default 42;\n');
+      r = run(['--config', join(dir, 'bad.mjs')]);
+      expect(r.stderr).toMatch(/^conduit serve: invalid config .*bad\.mjs: its default export must be/);
+      writeFileSync(join(dir, 'broken.mjs'), 'export default (;\n');
+      r = run(['--config', join(dir, 'broken.mjs')]);
+      expect(r.stderr).toMatch(/^conduit serve: cannot load config .*broken\.mjs: /);
+      expect(run(['--port', 'abc']).stderr).toBe("conduit serve: --port must be a number from 0 to 65535, got 'abc'\n");
+      expect(run(['--frobnicate']).stderr).toBe("conduit serve: unknown option '--frobnicate' (try conduit serve --help)\n");
+      expect(run(['--help']).stdout).toContain('--config <file>');
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('a config may export an App made with createServer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(file, `import { createServer } from ${JSON.stringify(INDEX)};\n` +
+      'const app = createServer();\napp.get("/", () => ({ ok: true }));\nexport default app;\n');
+    const { url } = await start(['--port', '0', '--config', file]);
+    expect(await (await fetch(url)).json()).toEqual({ ok: true });
+  });
+});
