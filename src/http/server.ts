@@ -16,6 +16,11 @@ import { SseFramer, type SseEvent } from '../sse/framer.js';
 export interface ServerOptions extends HttpLimits {
   /** Close a keep-alive connection idle this long (ms). Default 5000. */
   keepAliveTimeout?: number;
+  /**
+   * Time (ms) from a request's first byte until its body has fully arrived; then 408 and
+   * close. Default 30000. Trickling bytes (slowloris) does not extend it.
+   */
+  requestTimeout?: number;
   /** Most open connections; more are closed at once. Default 10,000. */
   maxConnections?: number;
 }
@@ -184,6 +189,7 @@ class Connection {
   /** The client half-closed: answer what was received, then close. */
   private inputEnded = false;
   private streaming: Stream | null = null;
+  private requestTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly socket: net.Socket, private readonly app: App) {
     this.parser = new HttpParser({
@@ -204,6 +210,7 @@ class Connection {
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
     socket.on('close', () => {
+      if (this.requestTimer !== null) clearTimeout(this.requestTimer);
       // The client went away: end any SSE stream (handlers see onClose).
       for (const r of this.queue) r.stream?.close();
       this.parser.destroy();
@@ -214,7 +221,28 @@ class Connection {
   private onData(d: Buffer): void {
     if (this.closing) return;
     const err = this.parser.execute(d);
-    if (err !== null) this.fail(err);
+    if (err !== null) {
+      this.fail(err);
+      return;
+    }
+    // A request is under way (bytes of it arrived, it has not completed): it must finish
+    // within requestTimeout of its first byte, however slowly its bytes trickle in.
+    if (this.parser.midMessage) {
+      if (this.requestTimer === null) this.requestTimer = setTimeout(() => this.timeout(), this.app.requestTimeout);
+    } else if (this.requestTimer !== null) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = null;
+    }
+  }
+
+  private timeout(): void {
+    this.requestTimer = null;
+    if (this.closing) return;
+    this.closing = true;
+    const r = new Res(false, false, () => this.flush());
+    r.out = REQUEST_TIMEOUT;
+    this.queue.push(r);
+    this.flush();
   }
 
   private onEnd(): void {
@@ -342,20 +370,23 @@ class Connection {
 }
 
 const EMPTY = Buffer.alloc(0);
+const REQUEST_TIMEOUT = buildErrorResponse(408, 'the request did not arrive in time');
 
 export class App {
   readonly router = new Router<Handler>();
   readonly limits: HttpLimits;
   readonly keepAliveTimeout: number;
+  readonly requestTimeout: number;
   readonly maxConnections: number;
   readonly connections = new Set<net.Socket>();
   onError: (err: unknown) => void = () => {};
   private server: net.Server | null = null;
 
   constructor(options: ServerOptions = {}) {
-    const { keepAliveTimeout = 5000, maxConnections = 10_000, ...limits } = options;
+    const { keepAliveTimeout = 5000, requestTimeout = 30_000, maxConnections = 10_000, ...limits } = options;
     this.limits = limits;
     this.keepAliveTimeout = keepAliveTimeout;
+    this.requestTimeout = requestTimeout;
     this.maxConnections = maxConnections;
   }
 

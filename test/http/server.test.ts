@@ -165,4 +165,31 @@ describe('HTTP server (node:net)', () => {
     expect(raw.indexOf('data: only')).toBeGreaterThan(0);
     expect(raw.indexOf('after')).toBeGreaterThan(raw.indexOf('data: only'));
   });
+
+  it('slowloris: trickling connections get 408 after requestTimeout, while a normal client is served', async () => {
+    const port = await start((a) => a.get('/', () => 'ok'), { requestTimeout: 300, keepAliveTimeout: 5000 });
+    const trickle = Array.from({ length: 200 }, () => new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1');
+      const head = 'GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ';
+      let i = 0;
+      const timer = setInterval(() => {
+        if (s.writable) s.write(i < head.length ? head[i] : 'x'); // the request line, then a header value, a byte at a time
+        i++;
+      }, 20);
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => {
+        clearInterval(timer);
+        resolve(Buffer.concat(chunks).toString('latin1'));
+      });
+      s.on('error', () => {});
+    }));
+    // Meanwhile a normal client is answered at once.
+    const t0 = Date.now();
+    const normal = await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(normal)).toEqual([200]);
+    expect(Date.now() - t0).toBeLessThan(250);
+    const slow = await Promise.all(trickle);
+    for (const r of slow) expect(statuses(r)).toEqual([408]);
+  });
 });
