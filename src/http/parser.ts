@@ -365,6 +365,51 @@ export class HttpParser {
     }
   }
 
+  /**
+   * For transports that read straight into WASM memory (the native addon): the address
+   * where the next bytes go (right after the pending ones), with readRoom() bytes free.
+   * Put bytes there, then call commit(n). Not while paused or after an upgrade.
+   */
+  readPtr(): number {
+    const slot = this.slot;
+    if (slot === null) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
+    if (this.head !== 0 && this.pending > 0) {
+      // Make room at the end: the pending bytes move to the start of the slot.
+      this.core.u8.copyWithin(slot.data, slot.data + this.head, slot.data + this.head + this.pending);
+    }
+    this.head = 0;
+    return slot.data + this.pending;
+  }
+
+  /** Free bytes at readPtr(). */
+  readRoom(): number {
+    return this.slot === null ? 0 : this.slot.capacity - 8 - this.pending;
+  }
+
+  /** Parses n bytes the caller placed at readPtr(); returns like execute(). */
+  commit(n: number): HttpParseError | null {
+    if (this.failure !== null) return this.failure;
+    const slot = this.slot!;
+    this.pending += n;
+    const consumed = this.run();
+    if (consumed < 0) return this.failure;
+    if (consumed > 0) {
+      this.pending -= consumed;
+      this.head = this.pending === 0 ? 0 : this.head + consumed;
+      this.consumedTotal += consumed;
+    }
+    if (this.upgradeRest !== null) {
+      this.upgradeRest = this.core.u8.slice(slot.data + this.head, slot.data + this.head + this.pending);
+      this.pending = 0;
+      this.head = 0;
+      return null;
+    }
+    if (!this.paused && this.pending >= slot.capacity - 8) {
+      return this.fail(Status.HEADERS_TOO_LARGE, this.consumedTotal + this.pending);
+    }
+    return null;
+  }
+
   private stashed: Uint8Array | null = null;
   private stash(rest: Uint8Array): void {
     this.stashed = this.stashed === null ? rest.slice() : concat(this.stashed, rest);

@@ -12,6 +12,8 @@ import { Router, type RouteParams } from './router.js';
 import { buildErrorResponse, errorResponseFor } from './error-responses.js';
 import type { HttpParseError } from '../errors.js';
 import { SseFramer, type SseEvent } from '../sse/framer.js';
+import { WasmCore } from '../wasm/loader.js';
+import { nativeTransport, type NativeModule, type NativeTransport } from '../net/native.js';
 
 export interface ServerOptions extends HttpLimits {
   /** Close a keep-alive connection idle this long (ms). Default 5000. */
@@ -21,8 +23,23 @@ export interface ServerOptions extends HttpLimits {
    * close. Default 30000. Trickling bytes (slowloris) does not extend it.
    */
   requestTimeout?: number;
-  /** Most open connections; more are closed at once. Default 10,000. */
+  /** Most open connections; more are closed at once. Default 1,024. */
   maxConnections?: number;
+  /**
+   * 'native' (the epoll/kqueue addon, reading straight into WASM memory) or 'net'
+   * (node:net). Default: native when the addon is built and CONDUIT_TRANSPORT is not
+   * 'net', else net.
+   */
+  transport?: 'native' | 'net';
+}
+
+/** What a connection writes to: a node:net socket or a native descriptor. */
+interface Wire {
+  write(b: Uint8Array): void;
+  /** Closes once everything written so far is out. */
+  end(): void;
+  /** Closes the connection after `ms` without traffic (0: never). */
+  setIdle(ms: number): void;
 }
 
 export interface Request {
@@ -129,7 +146,7 @@ const framer = () => (sharedFramer ??= new SseFramer());
 /** An SSE stream: events are held until the connection reaches it (pipelining order). */
 class Stream implements SseStream {
   closed = false;
-  private socket: net.Socket | null = null;
+  private wire: Wire | null = null;
   private held: Buffer[] = [];
   private timer: NodeJS.Timeout | null = null;
   private closers: Array<() => void> = [];
@@ -138,10 +155,10 @@ class Stream implements SseStream {
   constructor(private readonly heartbeatMs: number) {}
 
   /** The connection got to this response: write what is held, then keep it alive. */
-  attach(socket: net.Socket, ended: () => void): void {
-    this.socket = socket;
+  attach(wire: Wire, ended: () => void): void {
+    this.wire = wire;
     this.ended = ended;
-    for (const b of this.held) socket.write(b);
+    for (const b of this.held) wire.write(b);
     this.held = [];
     if (this.closed) {
       ended();
@@ -155,8 +172,8 @@ class Stream implements SseStream {
 
   private write(b: Buffer): void {
     if (this.closed) return;
-    if (this.socket === null) this.held.push(b);
-    else this.socket.write(b);
+    if (this.wire === null) this.held.push(b);
+    else this.wire.write(b);
   }
 
   send(event: SseEvent): void {
@@ -180,7 +197,6 @@ class Stream implements SseStream {
 
 /** One connection: parser in, responses out in request order. */
 class Connection {
-  private readonly parser: HttpParser;
   private readonly queue: Res[] = [];
   private head: RequestHead | null = null;
   private body: Buffer[] = [];
@@ -191,36 +207,50 @@ class Connection {
   private streaming: Stream | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly socket: net.Socket, private readonly app: App) {
+  readonly parser: HttpParser;
+
+  constructor(private readonly wire: Wire, private readonly app: App) {
     this.parser = new HttpParser({
       ...app.limits,
+      core: app.core,
       onHead: (h) => {
         this.head = h;
         this.body = [];
-        if (h.expectContinue && h.hasBody) socket.write(CONTINUE);
+        if (h.expectContinue && h.hasBody) wire.write(CONTINUE);
       },
       onBody: (chunk) => {
         this.body.push(Buffer.from(chunk));
       },
       onMessageComplete: () => this.dispatch(),
     });
-    socket.setNoDelay(true);
-    socket.setTimeout(app.keepAliveTimeout, () => socket.destroy());
-    socket.on('data', (d) => this.onData(d));
-    socket.on('end', () => this.onEnd());
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      if (this.requestTimer !== null) clearTimeout(this.requestTimer);
-      // The client went away: end any SSE stream (handlers see onClose).
-      for (const r of this.queue) r.stream?.close();
-      this.parser.destroy();
-      app.connections.delete(socket);
-    });
+    wire.setIdle(app.keepAliveTimeout);
   }
 
-  private onData(d: Buffer): void {
+  /** Whether the connection takes no more input (framing error, close, timeout). */
+  get done(): boolean {
+    return this.closing;
+  }
+
+  /** The transport closed: end any SSE stream (handlers see onClose) and free the slot. */
+  closed(): void {
+    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
+    for (const r of this.queue) r.stream?.close();
+    this.parser.destroy();
+  }
+
+  /** Bytes the native transport read to parser.readPtr(). */
+  received(n: number): void {
     if (this.closing) return;
-    const err = this.parser.execute(d);
+    this.parsed(this.parser.commit(n));
+  }
+
+  /** Bytes from node:net. */
+  data(d: Buffer): void {
+    if (this.closing) return;
+    this.parsed(this.parser.execute(d));
+  }
+
+  private parsed(err: HttpParseError | null): void {
     if (err !== null) {
       this.fail(err);
       return;
@@ -245,12 +275,13 @@ class Connection {
     this.flush();
   }
 
-  private onEnd(): void {
+  /** The client half-closed. */
+  ended(): void {
     // The client half-closed: finish the responses owed, then close.
     this.inputEnded = true;
     // An SSE client never half-closes while it listens: its end means it has gone.
     this.streaming?.close();
-    if (this.queue.length === 0) this.socket.end();
+    if (this.queue.length === 0) this.wire.end();
   }
 
   /** A framing error: the prebuilt response for it, after the ones owed, then close. */
@@ -338,39 +369,142 @@ class Connection {
       if (r.stream !== null) {
         // An SSE stream holds the connection: later responses wait until it ends.
         if (this.streaming === r.stream) return;
-        this.socket.write(r.out!);
+        this.wire.write(r.out!);
         this.streaming = r.stream;
-        this.socket.setTimeout(0); // the stream's heartbeats keep it alive, not the idle timer
-        r.stream.attach(this.socket, () => {
+        this.wire.setIdle(0); // the stream's heartbeats keep it alive, not the idle timer
+        r.stream.attach(this.wire, () => {
           this.streaming = null;
           this.queue.shift();
-          this.socket.setTimeout(this.app.keepAliveTimeout);
+          this.wire.setIdle(this.app.keepAliveTimeout);
           if (!r.keepAlive) this.closing = true;
           if (this.closing) {
             this.queue.length = 0;
-            this.socket.end();
+            this.wire.end();
           } else {
             this.flush();
           }
-          if (this.inputEnded && this.queue.length === 0) this.socket.end();
+          if (this.inputEnded && this.queue.length === 0) this.wire.end();
         });
         return;
       }
       this.queue.shift();
-      this.socket.write(r.out!);
+      this.wire.write(r.out!);
       if (!r.keepAlive) {
         this.closing = true;
         this.queue.length = 0;
-        this.socket.end();
+        this.wire.end();
         return;
       }
     }
-    if ((this.closing || this.inputEnded) && this.queue.length === 0) this.socket.end();
+    if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
   }
 }
 
 const EMPTY = Buffer.alloc(0);
 const REQUEST_TIMEOUT = buildErrorResponse(408, 'the request did not arrive in time');
+
+/** A node:net socket as a Wire. */
+class NetWire implements Wire {
+  constructor(private readonly socket: net.Socket) {}
+  write(b: Uint8Array): void {
+    this.socket.write(b);
+  }
+  end(): void {
+    this.socket.end();
+  }
+  setIdle(ms: number): void {
+    this.socket.setTimeout(ms);
+  }
+}
+
+/** A native descriptor as a Wire: writes that do not fit wait for WRITABLE. */
+class NativeWire implements Wire {
+  conn: Connection | null = null;
+  private out: Uint8Array[] = [];
+  private ending = false;
+  private closed = false;
+  idleMs = 0;
+  lastActive = 0;
+
+  constructor(readonly fd: number, private readonly t: NativeTransport, private readonly eagain: number,
+    private readonly onClosed: (w: NativeWire) => void) {}
+
+  write(b: Uint8Array): void {
+    if (this.closed) return;
+    this.lastActive = now;
+    if (this.out.length > 0) {
+      this.out.push(b);
+      return;
+    }
+    const n = this.t.writeBuffer(this.fd, b);
+    if (n === b.length) return;
+    if (n >= 0) this.out.push(b.subarray(n));
+    else if (n === -this.eagain) this.out.push(b);
+    else this.destroy();
+  }
+
+  /** The kernel has room again. */
+  writable(): void {
+    while (this.out.length > 0 && !this.closed) {
+      const b = this.out[0];
+      const n = this.t.writeBuffer(this.fd, b);
+      if (n === b.length) {
+        this.out.shift();
+      } else if (n >= 0) {
+        this.out[0] = b.subarray(n);
+        return;
+      } else if (n === -this.eagain) {
+        return;
+      } else {
+        this.destroy();
+        return;
+      }
+    }
+    if (this.ending && this.out.length === 0) this.destroy();
+  }
+
+  /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */
+  readable(): void {
+    const conn = this.conn!;
+    while (!this.closed && !conn.done) {
+      const room = conn.parser.readRoom();
+      if (room <= 0) return;
+      const n = this.t.read(this.fd, conn.parser.readPtr(), room);
+      if (n > 0) {
+        this.lastActive = now;
+        conn.received(n);
+      } else if (n === 0) {
+        conn.ended();
+        return;
+      } else {
+        if (n !== -this.eagain) this.destroy();
+        return;
+      }
+    }
+  }
+
+  end(): void {
+    this.ending = true;
+    if (this.out.length === 0) this.destroy();
+  }
+
+  setIdle(ms: number): void {
+    this.idleMs = ms;
+    this.lastActive = now;
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out = [];
+    this.t.close(this.fd);
+    this.conn?.closed();
+    this.onClosed(this);
+  }
+}
+
+// A coarse clock for idle checks (refreshed by the sweep timer and by traffic).
+let now = Date.now();
 
 export class App {
   readonly router = new Router<Handler>();
@@ -378,16 +512,23 @@ export class App {
   readonly keepAliveTimeout: number;
   readonly requestTimeout: number;
   readonly maxConnections: number;
-  readonly connections = new Set<net.Socket>();
+  readonly transport: 'native' | 'net';
+  /** The WASM core whose slots the connections' parsers use (one per connection). */
+  readonly core: WasmCore;
+  readonly connections = new Set<{ end(): void }>();
   onError: (err: unknown) => void = () => {};
-  private server: net.Server | null = null;
+  private stopListening: (() => Promise<void>) | null = null;
 
   constructor(options: ServerOptions = {}) {
-    const { keepAliveTimeout = 5000, requestTimeout = 30_000, maxConnections = 10_000, ...limits } = options;
+    const { keepAliveTimeout = 5000, requestTimeout = 30_000, maxConnections = 1024, transport, ...limits } = options;
     this.limits = limits;
     this.keepAliveTimeout = keepAliveTimeout;
     this.requestTimeout = requestTimeout;
     this.maxConnections = maxConnections;
+    const native = nativeTransport();
+    if (transport === 'native' && native.module === null) throw new Error(`transport 'native' is not available: ${native.reason}`);
+    this.transport = transport ?? (native.module !== null ? 'native' : 'net');
+    this.core = new WasmCore({ slotSize: 32 * 1024, slotCount: maxConnections });
   }
 
   route(method: string | string[], pattern: string, handler: Handler): this {
@@ -406,34 +547,105 @@ export class App {
   /** Listens (default 127.0.0.1, port 0 = any free one); resolves with the bound port. */
   listen(options: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
     const host = options.host ?? '127.0.0.1';
+    const port = options.port ?? 0;
+    return this.transport === 'native' ? this.listenNative(host, port, nativeTransport().module!) : this.listenNet(host, port);
+  }
+
+  private listenNet(host: string, port: number): Promise<{ host: string; port: number }> {
     return new Promise((resolve, reject) => {
       // allowHalfOpen: a client that half-closes after pipelining still gets its answers.
       const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-        if (this.connections.size >= this.maxConnections) {
+        if (this.connections.size >= this.maxConnections || this.core.pool.available === 0) {
           socket.destroy();
           return;
         }
-        this.connections.add(socket);
-        new Connection(socket, this);
+        const conn = new Connection(new NetWire(socket), this);
+        const handle = { end: () => socket.end() };
+        this.connections.add(handle);
+        socket.setNoDelay(true);
+        socket.on('timeout', () => socket.destroy());
+        socket.on('data', (d) => conn.data(d));
+        socket.on('end', () => conn.ended());
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          conn.closed();
+          this.connections.delete(handle);
+        });
       });
       server.once('error', reject);
-      server.listen(options.port ?? 0, host, () => {
+      server.listen(port, host, () => {
         server.off('error', reject);
-        this.server = server;
+        this.stopListening = () => new Promise((r) => server.close(() => r()));
         resolve({ host, port: (server.address() as net.AddressInfo).port });
       });
     });
   }
 
-  /** Stops accepting, closes idle connections, and resolves when all are closed. */
-  close(): Promise<void> {
-    const server = this.server;
-    if (server === null) return Promise.resolve();
-    this.server = null;
-    return new Promise((resolve) => {
-      server.close(() => resolve());
-      for (const s of this.connections) s.end();
+  private listenNative(host: string, port: number, mod: NativeModule): Promise<{ host: string; port: number }> {
+    const wires = new Map<number, NativeWire>();
+    let listenFd = -1;
+    const t: NativeTransport = new mod.Transport((count) => {
+      now = Date.now();
+      const ev = t.events;
+      for (let i = 0; i < count; i++) {
+        const fd = ev[i * 2];
+        const e = ev[i * 2 + 1];
+        if (fd === listenFd) {
+          for (;;) {
+            const c = t.accept(listenFd);
+            if (c < 0) break;
+            if (wires.size >= this.maxConnections || this.core.pool.available === 0) {
+              t.close(c);
+              continue;
+            }
+            const w = new NativeWire(c, t, mod.EAGAIN, (x) => {
+              wires.delete(x.fd);
+              this.connections.delete(x);
+            });
+            wires.set(c, w);
+            this.connections.add(w);
+            w.conn = new Connection(w, this);
+          }
+          continue;
+        }
+        const w = wires.get(fd);
+        if (w === undefined) continue;
+        if ((e & mod.WRITABLE) !== 0) w.writable();
+        if ((e & (mod.READABLE | mod.HANGUP | mod.ERROR)) !== 0) w.readable();
+      }
     });
+    t.setMemory(this.core.u8);
+    try {
+      listenFd = t.listen(host, port, 511);
+    } catch (err) {
+      t.destroy();
+      const e = err as Error & { errno?: number; code?: string };
+      if (e.errno === 98 /* EADDRINUSE */) e.code = 'EADDRINUSE';
+      else if (e.errno === 13) e.code = 'EACCES';
+      else if (e.errno === 99) e.code = 'EADDRNOTAVAIL';
+      return Promise.reject(e);
+    }
+    // Idle connections are closed by a sweep (one timer, not one per connection).
+    const sweep = setInterval(() => {
+      now = Date.now();
+      for (const w of wires.values()) if (w.idleMs > 0 && now - w.lastActive > w.idleMs) w.destroy();
+    }, Math.max(100, Math.min(1000, this.keepAliveTimeout / 4)));
+    this.stopListening = async () => {
+      clearInterval(sweep);
+      t.close(listenFd);
+      for (const w of wires.values()) w.destroy();
+      t.destroy();
+    };
+    return Promise.resolve({ host, port: t.localPort(listenFd) });
+  }
+
+  /** Stops accepting, closes connections, and resolves when done. */
+  close(): Promise<void> {
+    const stop = this.stopListening;
+    if (stop === null) return Promise.resolve();
+    this.stopListening = null;
+    for (const c of this.connections) c.end();
+    return stop();
   }
 }
 

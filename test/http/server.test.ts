@@ -2,8 +2,12 @@
 // bodies, Expect: 100-continue, framing errors, handler errors.
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, SseDecoder, type App } from '../../src/index.js';
+import { nativeTransport } from '../../src/net/native.js';
+
+// One suite, both transports (the native one when the addon is built here).
+const TRANSPORTS = (nativeTransport().module !== null ? ['native', 'net'] : ['net']) as Array<'native' | 'net'>;
 
 let app: App | null = null;
 afterEach(async () => {
@@ -11,8 +15,9 @@ afterEach(async () => {
   app = null;
 });
 
+let transport: 'native' | 'net' = 'net';
 async function start(setup: (a: App) => void, options = {}) {
-  app = createServer(options);
+  app = createServer({ ...options, transport });
   setup(app);
   return (await app.listen()).port;
 }
@@ -36,7 +41,11 @@ function exchange(port: number, ...pieces: Array<string | Buffer>): Promise<stri
 
 const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
-describe('HTTP server (node:net)', () => {
+describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
+  beforeAll(() => {
+    transport = t;
+  });
+
   it('routes with params, answers 404 and 405 with Allow, and HEAD without a body', async () => {
     const port = await start((a) => {
       a.get('/users/:id', (req) => ({ id: req.params.id, q: req.search }));
@@ -47,6 +56,7 @@ describe('HTTP server (node:net)', () => {
       'GET /nope HTTP/1.1\r\nHost: a\r\n\r\n' +
       'DELETE /users HTTP/1.1\r\nHost: a\r\n\r\n' +
       'HEAD /users/7 HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(app!.transport).toBe(t);
     expect(statuses(raw)).toEqual([200, 404, 405, 200]);
     expect(raw).toContain('{"id":"42","q":"x=1"}');
     expect(raw).toMatch(/Allow: OPTIONS, POST\r\n/);
