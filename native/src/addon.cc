@@ -121,12 +121,15 @@ class Transport : public Napi::ObjectWrap<Transport> {
     return info.Env().Undefined();
   }
 
-  // listen(host, port, backlog) → fd; throws with the reason (address in use, ...).
+  // listen(host, port, backlog, reusePort) → fd; throws with the reason (address in use, ...).
+  // reusePort (SO_REUSEPORT) lets several listeners share the port, one per worker; off,
+  // a port already taken (by anyone) is refused, as a user expects.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     std::string host = info[0].As<Napi::String>().Utf8Value();
     int port = info[1].As<Napi::Number>().Int32Value();
     int backlog = info[2].As<Napi::Number>().Int32Value();
+    bool reusePort = info.Length() > 3 && info[3].ToBoolean().Value();
     sockaddr_storage ss{};
     socklen_t len;
     int family;
@@ -151,7 +154,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 #ifdef SO_REUSEPORT
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 #endif
     if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || listen(fd, backlog) < 0) {
       int e = errno;

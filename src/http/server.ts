@@ -88,6 +88,15 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+const STATUS_LINES = new Map<number, string>();
+function statusLine(code: number): string {
+  let l = STATUS_LINES.get(code);
+  if (l === undefined) {
+    l = `HTTP/1.1 ${code} ${STATUS_TEXT[code] ?? 'Status'}\r\n`;
+    STATUS_LINES.set(code, l);
+  }
+  return l;
+}
 const utf8 = new TextDecoder();
 
 class Res implements Response {
@@ -128,14 +137,22 @@ class Res implements Response {
 
   send(body: string | Uint8Array = ''): void {
     if (this.out !== null) throw new Error('response already sent');
-    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-    let head = `HTTP/1.1 ${this.code} ${STATUS_TEXT[this.code] ?? 'Status'}\r\n`;
-    for (const [n, v] of this.headers) head += `${n}: ${v}\r\n`;
-    if (this.code !== 204 && this.code !== 304) head += `Content-Length: ${bytes.length}\r\n`;
+    const noBody = this.code === 204 || this.code === 304;
+    let head = statusLine(this.code);
+    for (let i = 0; i < this.headers.length; i++) head += `${this.headers[i][0]}: ${this.headers[i][1]}\r\n`;
     if (!this.keepAlive) head += 'Connection: close\r\n';
-    head += '\r\n';
-    const withBody = !this.isHead && this.code !== 204 && this.code !== 304;
-    this.out = withBody ? Buffer.concat([Buffer.from(head, 'latin1'), bytes]) : Buffer.from(head, 'latin1');
+    const withBody = !this.isHead && !noBody;
+    if (typeof body === 'string') {
+      const len = Buffer.byteLength(body);
+      if (!noBody) head += `Content-Length: ${len}\r\n`;
+      // One allocation for head and body (header values are checked for CR/LF; a
+      // non-ASCII one would be written as UTF-8).
+      this.out = Buffer.from(withBody ? `${head}\r\n${body}` : `${head}\r\n`, 'utf8');
+    } else {
+      if (!noBody) head += `Content-Length: ${body.length}\r\n`;
+      const h = Buffer.from(`${head}\r\n`, 'latin1');
+      this.out = withBody && body.length > 0 ? Buffer.concat([h, body]) : h;
+    }
     this.done(this);
   }
 }
@@ -195,6 +212,23 @@ class Stream implements SseStream {
   }
 }
 
+class Req implements Request {
+  constructor(readonly head: RequestHead, readonly path: string, readonly search: string,
+    readonly params: RouteParams, readonly body: Uint8Array) {}
+  get method(): string {
+    return this.head.method;
+  }
+  header(name: string): string | undefined {
+    return this.head.get(name);
+  }
+  text(): string {
+    return utf8.decode(this.body);
+  }
+  json(): unknown {
+    return JSON.parse(utf8.decode(this.body));
+  }
+}
+
 /** One connection: parser in, responses out in request order. */
 class Connection {
   private readonly queue: Res[] = [];
@@ -206,6 +240,8 @@ class Connection {
   private inputEnded = false;
   private streaming: Stream | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
+  /** While one read is parsed, responses ready at once are written together after it. */
+  private batching = false;
 
   readonly parser: HttpParser;
 
@@ -216,7 +252,9 @@ class Connection {
       onHead: (h) => {
         this.head = h;
         this.body = [];
-        if (h.expectContinue && h.hasBody) wire.write(CONTINUE);
+        // 100 Continue only when nothing is owed before it (responses go in order; a
+        // client that gets no 100 sends the body after a while anyway, RFC 9110 §10.1.1).
+        if (h.expectContinue && h.hasBody && this.queue.length === 0) wire.write(CONTINUE);
       },
       onBody: (chunk) => {
         this.body.push(Buffer.from(chunk));
@@ -241,13 +279,21 @@ class Connection {
   /** Bytes the native transport read to parser.readPtr(). */
   received(n: number): void {
     if (this.closing) return;
-    this.parsed(this.parser.commit(n));
+    this.batching = true;
+    const err = this.parser.commit(n);
+    this.batching = false;
+    this.parsed(err);
+    this.flush();
   }
 
   /** Bytes from node:net. */
   data(d: Buffer): void {
     if (this.closing) return;
-    this.parsed(this.parser.execute(d));
+    this.batching = true;
+    const err = this.parser.execute(d);
+    this.batching = false;
+    this.parsed(err);
+    this.flush();
   }
 
   private parsed(err: HttpParseError | null): void {
@@ -322,17 +368,7 @@ class Connection {
       else res.status(404).send('Not Found\n');
       return;
     }
-    const req: Request = {
-      method: h.method,
-      path,
-      search: q < 0 ? '' : target.slice(q + 1),
-      params: found.match.params,
-      head: h,
-      body,
-      header: (name) => h.get(name),
-      text: () => utf8.decode(body),
-      json: () => JSON.parse(utf8.decode(body)),
-    };
+    const req = new Req(h, path, q < 0 ? '' : target.slice(q + 1), found.match.params, body);
     try {
       const ret = found.match.handler(req, res);
       if (ret instanceof Promise) {
@@ -364,9 +400,17 @@ class Connection {
 
   /** Writes the responses that are ready, in request order. */
   private flush(): void {
+    if (this.batching) return;
+    const out: Buffer[] = [];
+    const writeOut = () => {
+      if (out.length === 1) this.wire.write(out[0]);
+      else if (out.length > 1) this.wire.write(Buffer.concat(out));
+      out.length = 0;
+    };
     while (this.queue.length > 0 && this.queue[0].out !== null) {
       const r = this.queue[0];
       if (r.stream !== null) {
+        writeOut();
         // An SSE stream holds the connection: later responses wait until it ends.
         if (this.streaming === r.stream) return;
         this.wire.write(r.out!);
@@ -388,14 +432,16 @@ class Connection {
         return;
       }
       this.queue.shift();
-      this.wire.write(r.out!);
+      out.push(r.out!);
       if (!r.keepAlive) {
         this.closing = true;
         this.queue.length = 0;
+        writeOut();
         this.wire.end();
         return;
       }
     }
+    writeOut();
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
   }
 }

@@ -9,8 +9,11 @@ export interface NativeTransport {
   /** (fd, events) pairs of the last onReady(count) call. */
   readonly events: Int32Array;
   setMemory(u8: Uint8Array): void;
-  /** Listening socket (non-blocking, SO_REUSEADDR/SO_REUSEPORT, watched); throws with the reason. */
-  listen(host: string, port: number, backlog: number): number;
+  /**
+   * Listening socket (non-blocking, SO_REUSEADDR, watched); reusePort adds SO_REUSEPORT
+   * (listeners sharing the port: one per worker). Throws with the reason.
+   */
+  listen(host: string, port: number, backlog: number, reusePort?: boolean): number;
   localPort(fd: number): number;
   /** A connection (non-blocking, TCP_NODELAY, watched), or -errno (-EAGAIN: none waiting). */
   accept(listenFd: number): number;

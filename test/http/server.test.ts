@@ -202,4 +202,11 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     const slow = await Promise.all(trickle);
     for (const r of slow) expect(statuses(r)).toEqual([408]);
   });
+
+  it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
+    const port = await start((a) => a.get('/', () => 'first'));
+    const second = createServer({ transport });
+    await expect(second.listen({ port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('first');
+  });
 });

@@ -107,9 +107,21 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
     expect(openFds()).toBeLessThanOrEqual(before);
   });
 
+  it('SO_REUSEPORT only when asked: listeners share a port then, and a taken port is refused otherwise', () => {
+    const a = new mod.Transport(() => {});
+    const shared = a.listen('127.0.0.1', 0, 16, true);
+    const port = a.localPort(shared);
+    const again = a.listen('127.0.0.1', port, 16, true); // a second worker's listener
+    expect(a.localPort(again)).toBe(port);
+    expect(() => a.listen('127.0.0.1', port, 16)).toThrow(expect.objectContaining({ errno: 98 }));
+    a.close(shared);
+    a.close(again);
+    a.destroy();
+  });
+
   it('a port in use is refused to a socket without SO_REUSEPORT; bad addresses and offsets are named', async () => {
     const a = new mod.Transport(() => {});
-    const fd = a.listen('127.0.0.1', 0, 16);
+    const fd = a.listen('127.0.0.1', 0, 16, true);
     const port = a.localPort(fd);
     const b = new mod.Transport(() => {});
     try {
