@@ -338,17 +338,9 @@ export class HttpParser {
           off += n;
         }
       }
-      const consumed = this.run();
-      if (consumed < 0) return this.failure;
-      if (consumed > 0) {
-        this.pending -= consumed;
-        this.head = this.pending === 0 ? 0 : this.head + consumed;
-        this.consumedTotal += consumed;
-      }
+      if (!this.parsePending()) return this.failure;
       if (this.upgradeRest !== null) {
-        this.upgradeRest = concat(u8.slice(data + this.head, data + this.head + this.pending), input.subarray(off));
-        this.pending = 0;
-        this.head = 0;
+        this.upgradeRest = concat(this.takePending(), input.subarray(off));
         return null;
       }
       if (this.paused) {
@@ -391,23 +383,36 @@ export class HttpParser {
     if (this.failure !== null) return this.failure;
     const slot = this.slot!;
     this.pending += n;
-    const consumed = this.run();
-    if (consumed < 0) return this.failure;
-    if (consumed > 0) {
-      this.pending -= consumed;
-      this.head = this.pending === 0 ? 0 : this.head + consumed;
-      this.consumedTotal += consumed;
-    }
+    if (!this.parsePending()) return this.failure;
     if (this.upgradeRest !== null) {
-      this.upgradeRest = this.core.u8.slice(slot.data + this.head, slot.data + this.head + this.pending);
-      this.pending = 0;
-      this.head = 0;
+      this.upgradeRest = this.takePending();
       return null;
     }
     if (!this.paused && this.pending >= slot.capacity - 8) {
       return this.fail(Status.HEADERS_TOO_LARGE, this.consumedTotal + this.pending);
     }
     return null;
+  }
+
+  /** Runs the WASM parser over the pending bytes and drops what it consumed; false after an error. */
+  private parsePending(): boolean {
+    const consumed = this.run();
+    if (consumed < 0) return false;
+    if (consumed > 0) {
+      this.pending -= consumed;
+      this.head = this.pending === 0 ? 0 : this.head + consumed;
+      this.consumedTotal += consumed;
+    }
+    return true;
+  }
+
+  /** The pending bytes as a copy (after an upgrade they belong to the new protocol); empties them. */
+  private takePending(): Uint8Array {
+    const at = this.slot!.data + this.head;
+    const out = this.core.u8.slice(at, at + this.pending);
+    this.pending = 0;
+    this.head = 0;
+    return out;
   }
 
   private stashed: Uint8Array | null = null;
