@@ -42,6 +42,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
       InstanceMethod("write", &Transport::Write),
       InstanceMethod("writeBuffer", &Transport::WriteBuffer),
       InstanceMethod("shutdownWrite", &Transport::ShutdownWrite),
+      InstanceMethod("wantWritable", &Transport::WantWritable),
       InstanceMethod("close", &Transport::Close),
       InstanceMethod("destroy", &Transport::Destroy),
     });
@@ -186,19 +187,27 @@ class Transport : public Napi::ObjectWrap<Transport> {
     return Napi::Number::New(info.Env(), port);
   }
 
-  // accept(listenFd) → fd (non-blocking, TCP_NODELAY, watched), or -errno (-EAGAIN: none).
+  // accept(listenFd) → fd (non-blocking, TCP_NODELAY, watched for reads), or -errno (-EAGAIN: none).
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     int lfd = info[0].As<Napi::Number>().Int32Value();
     int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return Napi::Number::New(info.Env(), -errno);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int r = Poller::Add(queue_, fd, true);
+    // Writability is reported only while output waits (wantWritable): most writes fit.
+    int r = Poller::Add(queue_, fd, false);
     if (r < 0) {
       ::close(fd);
       return Napi::Number::New(info.Env(), r);
     }
     return Napi::Number::New(info.Env(), fd);
+  }
+
+  // wantWritable(fd, on): report (or stop reporting) when fd can be written.
+  Napi::Value WantWritable(const Napi::CallbackInfo& info) {
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    bool on = info[1].ToBoolean().Value();
+    return Napi::Number::New(info.Env(), Poller::Want(queue_, fd, on));
   }
 
   bool InMemory(int64_t off, int64_t len) const {

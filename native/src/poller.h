@@ -20,6 +20,8 @@ class Poller {
   // Watches fd (edge-triggered). writable: also report when it can be written.
   static int Add(int q, int fd, bool writable);
   static int Remove(int q, int fd);
+  // Changes whether fd's writability is reported (only wanted while output waits).
+  static int Want(int q, int fd, bool writable);
   // Collects up to max ready descriptors without blocking; returns the count or -errno.
   static int Collect(int q, Ready* out, int max);
 };

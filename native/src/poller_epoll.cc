@@ -20,6 +20,14 @@ int Poller::Add(int q, int fd, bool writable) {
   return epoll_ctl(q, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int Poller::Want(int q, int fd, bool writable) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET | (writable ? static_cast<uint32_t>(EPOLLOUT) : 0u);
+  ev.data.fd = fd;
+  // MOD re-checks readiness: a socket already writable is reported at once.
+  return epoll_ctl(q, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 int Poller::Remove(int q, int fd) {
   return epoll_ctl(q, EPOLL_CTL_DEL, fd, nullptr) < 0 ? -errno : 0;
 }

@@ -21,6 +21,13 @@ int Poller::Add(int q, int fd, bool writable) {
   return kevent(q, ch, n, nullptr, 0, nullptr) < 0 ? -errno : 0;
 }
 
+int Poller::Want(int q, int fd, bool writable) {
+  struct kevent ch;
+  EV_SET(&ch, fd, EVFILT_WRITE, writable ? (EV_ADD | EV_CLEAR) : EV_DELETE, 0, 0, nullptr);
+  kevent(q, &ch, 1, nullptr, 0, nullptr);
+  return 0;
+}
+
 int Poller::Remove(int q, int fd) {
   struct kevent ch[2];
   EV_SET(&ch[0], fd, EVFILT_READ, EV_DELETE, 0, 0, nullptr);

@@ -486,7 +486,11 @@ class NativeWire implements Wire {
     if (n === b.length) return;
     if (n >= 0) this.out.push(b.subarray(n));
     else if (n === -this.eagain) this.out.push(b);
-    else this.destroy();
+    else {
+      this.destroy();
+      return;
+    }
+    this.t.wantWritable(this.fd, true); // tell us when the kernel has room
   }
 
   /** The kernel has room again. */
@@ -506,7 +510,9 @@ class NativeWire implements Wire {
         return;
       }
     }
-    if (this.ending && this.out.length === 0) this.destroy();
+    if (this.closed) return;
+    this.t.wantWritable(this.fd, false);
+    if (this.ending) this.destroy();
   }
 
   /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */

@@ -15,7 +15,7 @@ export interface NativeTransport {
    */
   listen(host: string, port: number, backlog: number, reusePort?: boolean): number;
   localPort(fd: number): number;
-  /** A connection (non-blocking, TCP_NODELAY, watched), or -errno (-EAGAIN: none waiting). */
+  /** A connection (non-blocking, TCP_NODELAY, watched for reads), or -errno (-EAGAIN: none waiting). */
   accept(listenFd: number): number;
   /** Bytes read into memory[offset..offset+len), 0 at EOF, or -errno. */
   read(fd: number, offset: number, len: number): number;
@@ -23,6 +23,8 @@ export interface NativeTransport {
   write(fd: number, offset: number, len: number): number;
   writeBuffer(fd: number, bytes: Uint8Array): number;
   shutdownWrite(fd: number): number;
+  /** Report (or stop reporting) WRITABLE for fd: ask while output waits for room. */
+  wantWritable(fd: number, on: boolean): number;
   close(fd: number): number;
   destroy(): void;
 }

@@ -209,4 +209,22 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     await expect(second.listen({ port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('first');
   });
+
+  it('a response larger than the socket buffers reaches a slow reader intact (writes wait for room)', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i >> 12) & 0xff;
+    const port = await start((a) => a.get('/big', (_req, res) => res.send(big)));
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write('GET /big HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+      s.pause(); // read nothing for a while: the server's writes must wait
+      setTimeout(() => s.resume(), 150);
+      s.on('data', (d) => chunks.push(d));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    });
+    const body = got.subarray(got.indexOf('\r\n\r\n') + 4);
+    expect(body.length).toBe(big.length);
+    expect(body.equals(big)).toBe(true);
+  });
 });
