@@ -23,6 +23,7 @@
 #include <cerrno>
 #include <cstring>
 #include <string>
+#include <unordered_set>
 
 #include "poller.h"
 
@@ -83,9 +84,14 @@ class Transport : public Napi::ObjectWrap<Transport> {
       return;
     }
     Ref();  // alive until destroy(): libuv holds a pointer to us
+    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
+    hooked_ = true;
   }
 
-  ~Transport() override { delete context_; }
+  ~Transport() override {
+    if (hooked_) napi_remove_env_cleanup_hook(Env(), OnEnvCleanup, this);
+    delete context_;
+  }
 
  private:
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
@@ -167,6 +173,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
       ::close(fd);
       return Fail(env, "watch listener", -r);
     }
+    fds_.insert(fd);
     return Napi::Number::New(env, fd);
   }
 
@@ -200,6 +207,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
       ::close(fd);
       return Napi::Number::New(info.Env(), r);
     }
+    fds_.insert(fd);
     return Napi::Number::New(info.Env(), fd);
   }
 
@@ -256,6 +264,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
   // close(fd): stops watching it and closes it.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     int fd = info[0].As<Napi::Number>().Int32Value();
+    // Only descriptors this transport opened (a stale number must not close another's).
+    if (fds_.erase(fd) == 0) return Napi::Number::New(info.Env(), -EBADF);
     if (queue_ >= 0) Poller::Remove(queue_, fd);
     return Napi::Number::New(info.Env(), ::close(fd) < 0 ? -errno : 0);
   }
@@ -263,15 +273,32 @@ class Transport : public Napi::ObjectWrap<Transport> {
   // destroy(): stops the poll handle and closes the queue (sockets are the caller's).
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
     if (poll_ != nullptr) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-      if (queue_ >= 0) ::close(queue_);
-      queue_ = -1;
+      Teardown();
       memoryRef_.Reset();
       Unref();
     }
     return info.Env().Undefined();
+  }
+
+  // Stops watching and closes the queue. Sockets stay open (the caller closes them),
+  // except at environment teardown, where CloseAll() runs first.
+  void Teardown() {
+    if (poll_ == nullptr) return;
+    uv_poll_stop(poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    poll_ = nullptr;
+    if (queue_ >= 0) ::close(queue_);
+    queue_ = -1;
+  }
+
+  // A worker thread that ends (or crashes) must not leave its sockets open: descriptors
+  // belong to the whole process, and a listener left behind would keep receiving
+  // connections (SO_REUSEPORT) that nobody accepts.
+  static void OnEnvCleanup(void* arg) {
+    Transport* self = static_cast<Transport*>(arg);
+    for (int fd : self->fds_) ::close(fd);
+    self->fds_.clear();
+    self->Teardown();
   }
 
   int queue_ = -1;
@@ -283,6 +310,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
   uint8_t* memory_ = nullptr;
   size_t memoryLen_ = 0;
   Napi::ObjectReference memoryRef_;
+  std::unordered_set<int> fds_;
+  bool hooked_ = false;
 };
 
 }  // namespace conduit

@@ -3,7 +3,10 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createServer, App } from '../http/server.js';
+import { nativeTransport } from '../net/native.js';
+import { startWorkers } from '../workers/supervisor.js';
 
 export const SERVE_HELP = `Usage: conduit serve [options]
 
@@ -13,7 +16,8 @@ Options:
   --config <file>    A JS module whose default export is an App (createServer()) or a
                      function (app) => void that adds routes; without it, the demo app:
                        GET /health, POST /echo, GET /events (an SSE clock)
-  --workers <n>      Worker instances (only 1 in this release)
+  --workers <n>      Worker instances, each with its own WASM core, sharing the port
+                     (default: the number of cores with the native transport, else 1)
   --help             Show this help
 `;
 
@@ -41,7 +45,10 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options | string {
-  const o: Options = { host: '127.0.0.1', port: 3000, config: undefined, workers: 1 };
+  const o: Options = {
+    host: '127.0.0.1', port: 3000, config: undefined,
+    workers: nativeTransport().module !== null ? availableParallelism() : 1,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const value = () => {
@@ -59,8 +66,10 @@ function parseArgs(args: string[]): Options | string {
       else if (a === '--workers') {
         const v = value();
         o.workers = Number(v);
-        if (!/^\d+$/.test(v) || o.workers < 1) return `--workers must be a positive integer, got '${v}'`;
-        if (o.workers > 1) return `--workers ${v}: worker instances are not in this release yet (use 1)`;
+        if (!/^\d+$/.test(v) || o.workers < 1 || o.workers > 256) return `--workers must be an integer from 1 to 256, got '${v}'`;
+        if (o.workers > 1 && nativeTransport().module === null) {
+          return `--workers ${v}: workers share the port through the native transport, which is not available (${nativeTransport().reason})`;
+        }
       } else return `unknown option '${a}' (try conduit serve --help)`;
     } catch (e) {
       return (e as Error).message;
@@ -69,7 +78,8 @@ function parseArgs(args: string[]): Options | string {
   return o;
 }
 
-async function loadApp(config: string | undefined): Promise<App> {
+/** The app of a config module, or the demo app (also used by each worker). */
+export async function loadApp(config: string | undefined): Promise<App> {
   if (config === undefined) {
     const app = createServer();
     demoApp(app);
@@ -104,6 +114,7 @@ export async function serve(args: string[]): Promise<number> {
     process.stderr.write(`conduit serve: ${o}\n`);
     return 2;
   }
+  if (o.workers > 1) return serveWorkers(o);
   let app: App;
   try {
     app = await loadApp(o.config);
@@ -116,11 +127,7 @@ export async function serve(args: string[]): Promise<number> {
   try {
     bound = await app.listen({ host: o.host, port: o.port });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'EADDRINUSE' ? 'the port is already in use'
-      : err.code === 'EACCES' ? 'permission denied'
-        : err.code === 'EADDRNOTAVAIL' ? 'the address is not available on this machine' : err.message;
-    process.stderr.write(`conduit serve: cannot listen on ${o.host}:${o.port}: ${why}\n`);
+    process.stderr.write(listenError(o, e as NodeJS.ErrnoException));
     return 1;
   }
   const shown = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
@@ -131,6 +138,35 @@ export async function serve(args: string[]): Promise<number> {
       const deadline = setTimeout(() => done(0), 5000);
       deadline.unref();
       void app.close().then(() => done(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function listenError(o: Options, e: NodeJS.ErrnoException): string {
+  const why = e.code === 'EADDRINUSE' ? 'the port is already in use'
+    : e.code === 'EACCES' ? 'permission denied'
+      : e.code === 'EADDRNOTAVAIL' ? 'the address is not available on this machine' : e.message;
+  return `conduit serve: cannot listen on ${o.host}:${o.port}: ${why}\n`;
+}
+
+async function serveWorkers(o: Options): Promise<number> {
+  let running;
+  try {
+    running = await startWorkers({ ...o, log: (line) => process.stderr.write(`conduit serve: ${line}\n`) });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(err.code !== undefined ? listenError(o, err) : `conduit serve: ${err.message}\n`);
+    return 1;
+  }
+  const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
+  process.stdout.write(`conduit serve: listening on http://${shown}:${running.port}/ (${o.workers} workers)` +
+    `${o.config === undefined ? ' (demo app: /health, /echo, /events)' : ''}\n`);
+  return new Promise((done) => {
+    const stop = (signal: string) => {
+      process.stdout.write(`conduit serve: ${signal}, closing\n`);
+      void running.stop().then(() => done(0));
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));

@@ -600,10 +600,15 @@ export class App {
   all(p: string, h: Handler): this { return this.route('*', p, h); }
 
   /** Listens (default 127.0.0.1, port 0 = any free one); resolves with the bound port. */
-  listen(options: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
+  listen(options: { host?: string; port?: number; reusePort?: boolean } = {}): Promise<{ host: string; port: number }> {
+    if (options.reusePort === true && this.transport !== 'native') {
+      return Promise.reject(new Error('sharing a port between workers (reusePort) needs the native transport'));
+    }
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;
-    return this.transport === 'native' ? this.listenNative(host, port, nativeTransport().module!) : this.listenNet(host, port);
+    return this.transport === 'native'
+      ? this.listenNative(host, port, nativeTransport().module!, options.reusePort === true)
+      : this.listenNet(host, port);
   }
 
   private listenNet(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -636,7 +641,7 @@ export class App {
     });
   }
 
-  private listenNative(host: string, port: number, mod: NativeModule): Promise<{ host: string; port: number }> {
+  private listenNative(host: string, port: number, mod: NativeModule, reusePort: boolean): Promise<{ host: string; port: number }> {
     const wires = new Map<number, NativeWire>();
     let listenFd = -1;
     const t: NativeTransport = new mod.Transport((count) => {
@@ -671,7 +676,7 @@ export class App {
     });
     t.setMemory(this.core.u8);
     try {
-      listenFd = t.listen(host, port, 511);
+      listenFd = t.listen(host, port, 511, reusePort);
     } catch (err) {
       t.destroy();
       const e = err as Error & { errno?: number; code?: string };

@@ -6,8 +6,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nativeTransport } from '../../src/net/native.js';
 
 const BIN = new URL('../../dist/cli/main.js', import.meta.url).pathname;
+const NATIVE = nativeTransport().module !== null;
 const INDEX = new URL('../../dist/index.js', import.meta.url).href;
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -92,5 +94,45 @@ describe('conduit serve', () => {
       'const app = createServer();\napp.get("/", () => ({ ok: true }));\nexport default app;\n');
     const { url } = await start(['--port', '0', '--config', file]);
     expect(await (await fetch(url)).json()).toEqual({ ok: true });
+  });
+
+  it.skipIf(!NATIVE)('--workers: a crashed worker is restarted while the other keeps serving', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(file, 'import { threadId } from "node:worker_threads";\n' +
+      'export default (app) => {\n' +
+      '  app.get("/who", () => ({ threadId }));\n' +
+      '  app.get("/crash", () => { setTimeout(() => process.exit(3), 10); return "bye"; });\n' +
+      '};\n');
+    const { child, url } = await start(['--port', '0', '--workers', '2', '--config', file]);
+    let stderr = '';
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.on('data', (d) => { stderr += d; });
+    // Both workers answer (the kernel spreads new connections between the listeners).
+    const seen = new Set<number>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      seen.add(((await (await fetch(`${url}who`, { headers: { connection: 'close' } })).json()) as { threadId: number }).threadId);
+    }
+    expect(seen.size).toBe(2);
+    await fetch(`${url}crash`, { headers: { connection: 'close' } });
+    // Once the crash is seen (the dead worker's sockets are closed by then; a connection
+    // the kernel had queued on its listener in the instant of the crash is reset: SO_REUSEPORT
+    // does not move it), every request is answered by the surviving worker while the
+    // crashed one restarts.
+    for (let i = 0; i < 100 && !/exited with code 3/.test(stderr); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 20; i++) {
+      expect((await fetch(`${url}who`, { headers: { connection: 'close' } })).status).toBe(200);
+    }
+    for (let i = 0; i < 100 && !/restarted/.test(stderr); i++) await new Promise((r) => setTimeout(r, 20));
+    // After the restart, every request is answered again, by both workers.
+    seen.clear();
+    for (let i = 0; i < 40; i++) {
+      const r = await fetch(`${url}who`, { headers: { connection: 'close' } });
+      expect(r.status).toBe(200);
+      seen.add(((await r.json()) as { threadId: number }).threadId);
+    }
+    expect(seen.size).toBe(2);
+    expect(stderr).toMatch(/worker \d exited with code 3; restarting/);
+    expect(stderr).toMatch(/worker \d restarted/);
   });
 });
