@@ -264,6 +264,17 @@ class Connection {
     wire.setIdle(app.keepAliveTimeout);
   }
 
+  /**
+   * Graceful shutdown: no further requests; responses already owed (in-flight handlers
+   * included) are sent, SSE streams end, then the connection closes.
+   */
+  shutdown(): void {
+    this.closing = true;
+    for (const r of this.queue) r.stream?.close();
+    if (this.queue.length === 0) this.wire.end();
+    else this.flush();
+  }
+
   /** Whether the connection takes no more input (framing error, close, timeout). */
   get done(): boolean {
     return this.closing;
@@ -543,6 +554,10 @@ class NativeWire implements Wire {
     if (this.out.length === 0) this.destroy();
   }
 
+  shutdown(): void {
+    this.conn?.shutdown();
+  }
+
   setIdle(ms: number): void {
     this.idleMs = ms;
     this.lastActive = now;
@@ -570,9 +585,11 @@ export class App {
   readonly transport: 'native' | 'net';
   /** The WASM core whose slots the connections' parsers use (one per connection). */
   readonly core: WasmCore;
-  readonly connections = new Set<{ end(): void }>();
+  /** Open connections: shutdown() ends one gracefully, destroy() at once. */
+  readonly connections = new Set<{ shutdown(): void; destroy(): void }>();
   onError: (err: unknown) => void = () => {};
-  private stopListening: (() => Promise<void>) | null = null;
+  /** Set while listening: stops accepting; then release() frees what is left. */
+  private listening: { stopAccepting(): void; release(): void } | null = null;
 
   constructor(options: ServerOptions = {}) {
     const { keepAliveTimeout = 5000, requestTimeout = 30_000, maxConnections = 1024, transport, ...limits } = options;
@@ -620,7 +637,7 @@ export class App {
           return;
         }
         const conn = new Connection(new NetWire(socket), this);
-        const handle = { end: () => socket.end() };
+        const handle = { shutdown: () => conn.shutdown(), destroy: () => socket.destroy() };
         this.connections.add(handle);
         socket.setNoDelay(true);
         socket.on('timeout', () => socket.destroy());
@@ -635,7 +652,7 @@ export class App {
       server.once('error', reject);
       server.listen(port, host, () => {
         server.off('error', reject);
-        this.stopListening = () => new Promise((r) => server.close(() => r()));
+        this.listening = { stopAccepting: () => server.close(), release: () => {} };
         resolve({ host, port: (server.address() as net.AddressInfo).port });
       });
     });
@@ -690,22 +707,32 @@ export class App {
       now = Date.now();
       for (const w of wires.values()) if (w.idleMs > 0 && now - w.lastActive > w.idleMs) w.destroy();
     }, Math.max(100, Math.min(1000, this.keepAliveTimeout / 4)));
-    this.stopListening = async () => {
-      clearInterval(sweep);
-      t.close(listenFd);
-      for (const w of wires.values()) w.destroy();
-      t.destroy();
+    this.listening = {
+      stopAccepting: () => t.close(listenFd),
+      release: () => {
+        clearInterval(sweep);
+        for (const w of wires.values()) w.destroy();
+        t.destroy();
+      },
     };
     return Promise.resolve({ host, port: t.localPort(listenFd) });
   }
 
-  /** Stops accepting, closes connections, and resolves when done. */
-  close(): Promise<void> {
-    const stop = this.stopListening;
-    if (stop === null) return Promise.resolve();
-    this.stopListening = null;
-    for (const c of this.connections) c.end();
-    return stop();
+  /**
+   * Graceful shutdown: stops accepting; idle connections close at once; requests in
+   * flight are answered; SSE streams end; whatever is still open at the deadline
+   * (default 5 s) is closed. Resolves when all connections are closed.
+   */
+  async close(options: { deadline?: number } = {}): Promise<void> {
+    const l = this.listening;
+    if (l === null) return;
+    this.listening = null;
+    l.stopAccepting();
+    for (const c of [...this.connections]) c.shutdown();
+    const until = Date.now() + (options.deadline ?? 5000);
+    while (this.connections.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+    for (const c of [...this.connections]) c.destroy();
+    l.release();
   }
 }
 

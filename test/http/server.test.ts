@@ -227,4 +227,44 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(body.length).toBe(big.length);
     expect(body.equals(big)).toBe(true);
   });
+
+  it('graceful shutdown: in-flight requests answered, SSE streams ended, new connections refused, deadline enforced', async () => {
+    const port = await start((a) => {
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow done'), 100)));
+      a.get('/events', (_req, res) => { res.sse({ heartbeatMs: 0 }).send({ data: 'hello' }); });
+      a.get('/never', () => new Promise(() => {}));
+    });
+    const sse = exchangeOpen(port, 'GET /events HTTP/1.1\r\nHost: a\r\n\r\n');
+    const slow = exchangeOpen(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    const never = exchangeOpen(port, 'GET /never HTTP/1.1\r\nHost: a\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 30));
+    const t0 = Date.now();
+    await app!.close({ deadline: 400 });
+    const took = Date.now() - t0;
+    app = null;
+    expect(await slow).toContain('slow done');
+    expect(await sse).toContain('data: hello');
+    expect(statuses(await never)).toEqual([]); // closed at the deadline, no response
+    expect(took).toBeGreaterThanOrEqual(350);
+    expect(took).toBeLessThan(2000);
+    await expect(new Promise((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => resolve('connected'));
+      s.on('error', reject);
+    })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
 });
+
+/** Writes a request and keeps the connection open; resolves with all bytes when the server closes it. */
+function exchangeOpen(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(port, '127.0.0.1', () => s.write(request));
+    s.on('data', (d) => chunks.push(d));
+    s.on('end', () => {
+      s.end();
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    s.on('error', reject);
+  });
+}
