@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+// Load benchmark of the HTTP server on 127.0.0.1: Conduit (native transport, node:net
+// transport) against node:http, "hello world", with wrk. Run: `node bench/server-load.mjs`
+// (needs wrk: `apt-get install wrk`; taskset pins the server to core 0 and wrk to core 1
+// when it is there). Bounded: a few 5-second runs against local ports only.
+//
+// Reported per server: req/s with keep-alive (c=64), the server's CPU time per request
+// (utime+stime from /proc/PID/stat over the run / requests), p99, and req/s with 8
+// pipelined requests per write. On 2 cores wrk saturates early; CPU per request is the
+// fair comparison when it does.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from './lib.mjs';
+
+const DIST = new URL('../dist/index.js', import.meta.url).href;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+if (!has('wrk')) {
+  console.error('server-load: wrk is not installed (apt-get install wrk)');
+  process.exit(2);
+}
+const pin = has('taskset');
+const TICK = 100; // USER_HZ on Linux
+
+const SERVERS = {
+  'Conduit, native transport': `import { createServer } from ${JSON.stringify(DIST)};
+const app = createServer({ keepAliveTimeout: 60000, transport: 'native' });
+app.get('/', (req, res) => { res.header('Content-Type', 'text/plain').send('hello world'); });
+const { port } = await app.listen({ port: 0 }); console.log(port);`,
+  'Conduit, node:net transport': `import { createServer } from ${JSON.stringify(DIST)};
+const app = createServer({ keepAliveTimeout: 60000, transport: 'net' });
+app.get('/', (req, res) => { res.header('Content-Type', 'text/plain').send('hello world'); });
+const { port } = await app.listen({ port: 0 }); console.log(port);`,
+  'node:http': `import http from 'node:http';
+const s = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('hello world'); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
+};
+
+const PIPELINE = `init = function(args)
+  local r = {}
+  for i = 1, 8 do r[i] = wrk.format(nil, "/") end
+  req = table.concat(r)
+end
+request = function() return req end
+`;
+const luaFile = fileURLToPath(new URL('./results/pipeline.lua', import.meta.url));
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(luaFile, PIPELINE);
+
+const cpuTicks = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+};
+const wrk = (args) => {
+  const cmd = pin ? ['taskset', '-c', '1', 'wrk', ...args] : ['wrk', ...args];
+  return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' }).stdout;
+};
+const reqPerSec = (out) => Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+const requests = (out) => Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+const p99 = (out) => /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
+
+async function measure(name, source) {
+  const args = ['--input-type=module', '-e', source];
+  const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args,
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('exit', (c) => reject(new Error(`${name} exited (${c})`)));
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  try {
+    wrk(['-t1', '-c64', '-d2s', url]); // warm-up
+    let t0 = cpuTicks(child.pid);
+    const ka = wrk(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
+    const kaTicks = cpuTicks(child.pid) - t0;
+    wrk(['-t1', '-c64', '-d2s', '-s', luaFile, url]);
+    t0 = cpuTicks(child.pid);
+    const pl = wrk(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
+    const plTicks = cpuTicks(child.pid) - t0;
+    return {
+      name,
+      keepAlive: reqPerSec(ka),
+      cpuUsPerReq: (kaTicks / TICK / requests(ka)) * 1e6,
+      p99: p99(ka),
+      pipelined: reqPerSec(pl),
+      cpuUsPerReqPipelined: (plTicks / TICK / requests(pl)) * 1e6,
+    };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const m = machineInfo();
+console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform}); wrk -t1 -c64 -d${SECONDS}s` +
+  `${pin ? '; server on core 0, wrk on core 1' : ''}`);
+const rows = [];
+for (const [name, source] of Object.entries(SERVERS)) rows.push(await measure(name, source));
+const base = rows.find((r) => r.name === 'node:http');
+const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.name} | ${f(r.keepAlive)} (${(r.keepAlive / base.keepAlive).toFixed(2)}x) | ${f(r.cpuUsPerReq, 1)} ` +
+    `(${(r.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x) | ${r.p99} | ${f(r.pipelined)} (${(r.pipelined / base.pipelined).toFixed(2)}x) | ` +
+    `${f(r.cpuUsPerReqPipelined, 1)} |`);
+}
+writeFileSync(new URL('./results/server-load.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, seconds: SECONDS, rows }, null, 2) + '\n');
