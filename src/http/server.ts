@@ -8,7 +8,7 @@
 
 import net from 'node:net';
 import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
-import { Router, type RouteParams } from './router.js';
+import { Router, type RouteParams, type RouteResult } from './router.js';
 import { buildErrorResponse, errorResponseFor } from './error-responses.js';
 import type { HttpParseError } from '../errors.js';
 import { SseFramer, type SseEvent } from '../sse/framer.js';
@@ -80,6 +80,40 @@ export interface SseStream {
 
 export type Handler = (req: Request, res: Response) => unknown;
 
+/**
+ * Lifecycle hooks, in order: onRequest (every request, before routing answers: it may
+ * answer itself, e.g. CORS preflight), preHandler (matched routes, just before the
+ * handler), onSend (synchronous: may change headers or replace the payload), onError (a
+ * handler or hook threw: may send a custom response; otherwise 500). A hook that sends a
+ * response ends the chain (short-circuit). onRequest / preHandler / onError may be async.
+ */
+export interface Hooks {
+  onRequest: Handler[];
+  preHandler: Handler[];
+  onSend: Array<(req: Request, res: Response, payload: string | Uint8Array) => string | Uint8Array | void>;
+  onError: Array<(err: unknown, req: Request, res: Response) => unknown>;
+}
+export type HookName = keyof Hooks;
+
+const NO_PARAMS: RouteParams = Object.freeze({}) as RouteParams;
+
+/** Runs hooks in order until one sends a response; resolves when done. */
+async function runHooks(hooks: Handler[], req: Request, res: Response): Promise<void> {
+  for (const h of hooks) {
+    const r = h(req, res);
+    if (r instanceof Promise) await r;
+    if (res.sent) return;
+  }
+}
+
+function runOnSend(hooks: Hooks['onSend'], req: Request, res: Response, payload: string | Uint8Array): string | Uint8Array {
+  for (const h of hooks) {
+    const r = h(req, res, payload);
+    if (r !== undefined) payload = r;
+  }
+  return payload;
+}
+
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
   304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found',
@@ -105,6 +139,8 @@ class Res implements Response {
   out: Buffer | null = null;
   /** Set when the response is an SSE stream: it holds the connection until it closes. */
   stream: Stream | null = null;
+  /** onSend hooks (may replace the payload). */
+  onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
   constructor(readonly keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void) {}
 
   get sent(): boolean {
@@ -137,6 +173,12 @@ class Res implements Response {
 
   send(body: string | Uint8Array = ''): void {
     if (this.out !== null) throw new Error('response already sent');
+    if (this.onSend !== null) {
+      const hook = this.onSend;
+      this.onSend = null; // (a hook that sends does not run the hooks again)
+      body = hook(body);
+      if (this.out !== null) return;
+    }
     const noBody = this.code === 204 || this.code === 304;
     let head = statusLine(this.code);
     for (let i = 0; i < this.headers.length; i++) head += `${this.headers[i][0]}: ${this.headers[i][1]}\r\n`;
@@ -372,6 +414,26 @@ class Connection {
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
     const found = this.app.router.find(h.method, path);
+    const req = new Req(h, path, q < 0 ? '' : target.slice(q + 1), found.kind === 'found' ? found.match.params : NO_PARAMS, body);
+    const hooks = this.app.hooks;
+    if (hooks.onSend.length > 0) res.onSend = (payload) => runOnSend(hooks.onSend, req, res, payload);
+    if (hooks.onRequest.length === 0 && hooks.preHandler.length === 0) {
+      this.route(found, req, res); // the common case: no hooks, no promise
+      return;
+    }
+    runHooks(hooks.onRequest, req, res)
+      .then(() => {
+        if (res.sent) return; // a hook answered (short-circuit)
+        if (found.kind !== 'found') return this.route(found, req, res);
+        return runHooks(hooks.preHandler, req, res).then(() => {
+          if (!res.sent) this.route(found, req, res);
+        });
+      })
+      .catch((e) => this.crash(res, e, req));
+  }
+
+  /** Answers from the route lookup: the handler, or 404 / 405 / OPTIONS / 400. */
+  private route(found: RouteResult<Handler>, req: Req, res: Res): void {
     if (found.kind !== 'found') {
       if (found.kind === 'method-not-allowed') res.status(405).header('Allow', found.allow.join(', ')).send('Method Not Allowed\n');
       else if (found.kind === 'options') res.status(204).header('Allow', found.allow.join(', ')).send();
@@ -379,16 +441,15 @@ class Connection {
       else res.status(404).send('Not Found\n');
       return;
     }
-    const req = new Req(h, path, q < 0 ? '' : target.slice(q + 1), found.match.params, body);
     try {
       const ret = found.match.handler(req, res);
       if (ret instanceof Promise) {
-        ret.then((v) => this.finish(res, v), (e) => this.crash(res, e));
+        ret.then((v) => this.finish(res, v), (e) => this.crash(res, e, req));
       } else {
         this.finish(res, ret);
       }
     } catch (e) {
-      this.crash(res, e);
+      this.crash(res, e, req);
     }
   }
 
@@ -400,13 +461,22 @@ class Connection {
     else res.json(value);
   }
 
-  private crash(res: Res, e: unknown): void {
+  private crash(res: Res, e: unknown, req?: Req): void {
     this.app.onError(e);
-    if (!res.sent) {
-      res.code = 500;
-      res.headers = [];
-      res.send('Internal Server Error\n');
+    const fallback = () => {
+      if (!res.sent) {
+        res.code = 500;
+        res.headers = [];
+        res.send('Internal Server Error\n');
+      }
+    };
+    const onError = this.app.hooks.onError;
+    if (onError.length === 0 || req === undefined || res.sent) {
+      fallback();
+      return;
     }
+    // onError hooks may answer (a custom error response); otherwise the 500.
+    runHooks(onError.map((fn) => (q: Request, r: Response) => fn(e, q, r)), req, res).then(fallback, fallback);
   }
 
   /** Writes the responses that are ready, in request order. */
@@ -588,6 +658,7 @@ export class App {
   /** Open connections: shutdown() ends one gracefully, destroy() at once. */
   readonly connections = new Set<{ shutdown(): void; destroy(): void }>();
   onError: (err: unknown) => void = () => {};
+  readonly hooks: Hooks = { onRequest: [], preHandler: [], onSend: [], onError: [] };
   /** Set while listening: stops accepting; then release() frees what is left. */
   private listening: { stopAccepting(): void; release(): void } | null = null;
 
@@ -605,6 +676,13 @@ export class App {
 
   route(method: string | string[], pattern: string, handler: Handler): this {
     this.router.add(method, pattern, handler);
+    return this;
+  }
+
+  /** Adds a lifecycle hook (see Hooks). */
+  addHook<K extends HookName>(name: K, hook: Hooks[K][number]): this {
+    if (!(name in this.hooks)) throw new TypeError(`unknown hook '${String(name)}' (onRequest, preHandler, onSend, onError)`);
+    (this.hooks[name] as Array<Hooks[K][number]>).push(hook);
     return this;
   }
   get(p: string, h: Handler): this { return this.route('GET', p, h); }

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, SseDecoder, type App } from '../../src/index.js';
+import { createServer, cors, SseDecoder, type App } from '../../src/index.js';
 import { nativeTransport } from '../../src/net/native.js';
 
 // One suite, both transports (the native one when the addon is built here).
@@ -252,7 +252,72 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
       s.on('error', reject);
     })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
+
+  it('hooks run in order, may be async, and short-circuit when one answers; onSend and onError shape the response', async () => {
+    const order: string[] = [];
+    const port = await start((a) => {
+      a.addHook('onRequest', async (req) => {
+        order.push(`onRequest ${req.path}`);
+        await new Promise((r) => setTimeout(r, 5));
+      });
+      a.addHook('onRequest', (req, res) => {
+        if (req.header('x-block') !== undefined) res.status(403).send('blocked\n');
+      });
+      a.addHook('preHandler', (req) => {
+        order.push(`preHandler ${req.path}`);
+      });
+      a.addHook('onSend', (_req, res, payload) => {
+        res.header('X-Hooked', 'yes');
+        return typeof payload === 'string' ? payload.toUpperCase() : payload;
+      });
+      a.addHook('onError', (err, _req, res) => {
+        res.status(503).send(`custom: ${(err as Error).message}`);
+      });
+      a.get('/hi', () => 'hi');
+      a.get('/boom', () => {
+        throw new Error('nope');
+      });
+    });
+    const raw = await exchange(port,
+      'GET /hi HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'GET /hi HTTP/1.1\r\nHost: a\r\nX-Block: 1\r\n\r\n' +
+      'GET /boom HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'GET /missing HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(raw)).toEqual([200, 403, 503, 404]);
+    expect(raw).toContain('\r\n\r\nHI');
+    expect(raw).toContain('BLOCKED');
+    expect(raw).toContain('CUSTOM: NOPE');
+    expect(raw.match(/X-Hooked: yes/g)).toHaveLength(4);
+    // (pipelined requests run their async hooks concurrently; each request's own hooks are in order)
+    expect([...order].sort()).toEqual(['onRequest /boom', 'onRequest /hi', 'onRequest /hi', 'onRequest /missing', 'preHandler /boom', 'preHandler /hi']);
+    expect(order.indexOf('onRequest /boom')).toBeLessThan(order.indexOf('preHandler /boom'));
+    expect(() => app!.addHook('nope' as never, () => {})).toThrow(/unknown hook/);
+  });
+
+  it('cors(): preflight answered with the allowed methods and headers; simple requests get the origin; others nothing', async () => {
+    const port = await start((a) => {
+      a.addHook('onRequest', cors({ origin: ['https://app.example'], credentials: true, exposeHeaders: ['X-Total'] }));
+      a.post('/api', () => ({ ok: true }));
+    });
+    const raw = await exchange(port,
+      'OPTIONS /api HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n' +
+      'Access-Control-Request-Headers: content-type\r\n\r\n' +
+      'POST /api HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\nContent-Length: 0\r\n\r\n' +
+      'POST /api HTTP/1.1\r\nHost: a\r\nOrigin: https://evil.example\r\nContent-Length: 0\r\n\r\n');
+    const [pre, ok, evil] = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(pre).toMatch(/^HTTP\/1\.1 204/);
+    expect(pre).toContain('Access-Control-Allow-Origin: https://app.example\r\n');
+    expect(pre).toContain('Access-Control-Allow-Methods: GET, HEAD, PUT, PATCH, POST, DELETE\r\n');
+    expect(pre).toContain('Access-Control-Allow-Headers: content-type\r\n');
+    expect(pre).toContain('Access-Control-Allow-Credentials: true\r\n');
+    expect(ok).toMatch(/^HTTP\/1\.1 200/);
+    expect(ok).toContain('Access-Control-Expose-Headers: X-Total\r\n');
+    expect(ok).toContain('Vary: Origin\r\n');
+    expect(evil).toMatch(/^HTTP\/1\.1 200/);
+    expect(evil).not.toContain('Access-Control');
+  });
 });
+
 
 /** Writes a request and keeps the connection open; resolves with all bytes when the server closes it. */
 function exchangeOpen(port: number, request: string): Promise<string> {
