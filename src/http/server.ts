@@ -1,10 +1,10 @@
-// Conduit's HTTP/1.1 server (issue 4, first cut): the WASM parser, the radix router and
-// prebuilt error responses over node:net. Keep-alive, pipelining with responses in
-// request order, Expect: 100-continue, bodies up to a limit, handler errors as 500s.
+// Conduit's HTTP/1.1 server: the WASM parser, the radix router and prebuilt error
+// responses, over the native epoll/kqueue transport (reading straight into the parser's
+// WASM slot) or node:net. Keep-alive, pipelining with responses in request order,
+// Expect: 100-continue, bodies up to a limit, hooks, handler errors as 500s, SSE and
+// chunked streamed responses, headers/request/idle timeouts, graceful shutdown.
 //
-// Not here yet (issue 4): the native transport path, hooks, streaming bodies and
-// responses, SSE responses, header/request timeouts beyond idle, worker instances,
-// graceful shutdown with deadlines.
+// Not here yet (issue 4): request bodies as streams (bodies are buffered up to the limit).
 
 import net from 'node:net';
 import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
@@ -23,6 +23,11 @@ export interface ServerOptions extends HttpLimits {
    * close. Default 30000. Trickling bytes (slowloris) does not extend it.
    */
   requestTimeout?: number;
+  /**
+   * Time (ms) from a request's first byte until its head (request line and headers) has
+   * arrived; then 408 and close. Default 10000 (capped by requestTimeout).
+   */
+  headersTimeout?: number;
   /** Most open connections; more are closed at once. Default 1,024. */
   maxConnections?: number;
   /**
@@ -36,6 +41,10 @@ export interface ServerOptions extends HttpLimits {
 /** What a connection writes to: a node:net socket or a native descriptor. */
 interface Wire {
   write(b: Uint8Array): void;
+  /** Bytes written but not yet taken by the kernel. */
+  buffered(): number;
+  /** Calls cb once when everything buffered has gone to the kernel. */
+  onDrain(cb: () => void): void;
   /** Closes once everything written so far is out. */
   end(): void;
   /** Closes the connection after `ms` without traffic (0: never). */
@@ -65,7 +74,28 @@ export interface Response {
   json(value: unknown): void;
   /** Starts a Server-Sent Events stream (200, text/event-stream) on this response. */
   sse(options?: { heartbeatMs?: number }): SseStream;
+  /**
+   * Starts a streamed body (Transfer-Encoding: chunked; close-delimited for HTTP/1.0)
+   * with the status and headers set so far.
+   */
+  stream(options?: { highWaterMark?: number }): BodyStream;
   readonly sent: boolean;
+}
+
+/** A streamed response body. */
+export interface BodyStream {
+  /**
+   * Queues a chunk. Returns false once the connection holds highWaterMark bytes (default
+   * 64 KiB) not yet taken by the client: wait for drained() before writing more.
+   */
+  write(chunk: string | Uint8Array): boolean;
+  /** Resolves when the connection can take more (at once when it can, or when closed). */
+  drained(): Promise<void>;
+  /** Ends the body (the last chunk), optionally writing a final chunk first. */
+  end(chunk?: string | Uint8Array): void;
+  readonly closed: boolean;
+  /** Called once when the stream ends (by end(), or because the client went away). */
+  onClose(cb: () => void): void;
 }
 
 /** An open SSE response. Events are framed by the WASM framer. */
@@ -137,11 +167,13 @@ class Res implements Response {
   code = 200;
   headers: Array<[string, string]> = [];
   out: Buffer | null = null;
-  /** Set when the response is an SSE stream: it holds the connection until it closes. */
-  stream: Stream | null = null;
+  /** Set when the response is streamed (SSE or chunked): it holds the connection until it ends. */
+  held: HeldStream | null = null;
   /** onSend hooks (may replace the payload). */
   onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
-  constructor(readonly keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void) {}
+  constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void,
+    /** The client speaks HTTP/1.1: a streamed body can be chunked (else it ends with the connection). */
+    private readonly canChunk = true) {}
 
   get sent(): boolean {
     return this.out !== null;
@@ -162,13 +194,27 @@ class Res implements Response {
   }
   sse(options: { heartbeatMs?: number } = {}): SseStream {
     if (this.out !== null) throw new Error('response already sent');
-    let head = 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n';
+    const s = new SseStreamImpl(options.heartbeatMs ?? 15_000, this.canChunk, this.isHead);
+    this.startStream(s, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n');
+    return s;
+  }
+
+  stream(options: { highWaterMark?: number } = {}): BodyStream {
+    if (this.out !== null) throw new Error('response already sent');
+    if (this.code === 204 || this.code === 304) throw new Error(`a ${this.code} response has no body to stream`);
+    const s = new ChunkedStream(options.highWaterMark ?? 64 * 1024, this.canChunk, this.isHead);
+    this.startStream(s, statusLine(this.code));
+    return s;
+  }
+
+  private startStream(s: HeldStream, head: string): void {
     for (const [n, v] of this.headers) head += `${n}: ${v}\r\n`;
-    head += '\r\n';
-    this.stream = new Stream(options.heartbeatMs ?? 15_000);
-    this.out = Buffer.from(head, 'latin1');
+    if (this.canChunk) head += 'Transfer-Encoding: chunked\r\n';
+    else this.keepAlive = false; // HTTP/1.0: the body ends when the connection does
+    if (!this.keepAlive) head += 'Connection: close\r\n';
+    this.held = s;
+    this.out = Buffer.from(`${head}\r\n`, 'latin1');
     this.done(this);
-    return this.stream;
   }
 
   send(body: string | Uint8Array = ''): void {
@@ -202,55 +248,140 @@ class Res implements Response {
 let sharedFramer: SseFramer | null = null;
 const framer = () => (sharedFramer ??= new SseFramer());
 
-/** An SSE stream: events are held until the connection reaches it (pipelining order). */
-class Stream implements SseStream {
+const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+const CRLF = Buffer.from('\r\n', 'latin1');
+
+/**
+ * A streamed response body. Its bytes are held until the connection reaches the response
+ * (pipelining order), then written as they come: chunked for HTTP/1.1 clients, raw (the
+ * connection closes at its end) for HTTP/1.0, nothing for HEAD.
+ */
+abstract class HeldStream {
   closed = false;
-  private wire: Wire | null = null;
+  protected wire: Wire | null = null;
   private held: Buffer[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  protected heldBytes = 0;
   private closers: Array<() => void> = [];
-  ended: (() => void) | null = null;
+  private ended: (() => void) | null = null;
 
-  constructor(private readonly heartbeatMs: number) {}
+  constructor(private readonly chunked: boolean, private readonly bodyless: boolean) {}
 
-  /** The connection got to this response: write what is held, then keep it alive. */
+  /** The connection got to this response: write what is held. */
   attach(wire: Wire, ended: () => void): void {
     this.wire = wire;
     this.ended = ended;
     for (const b of this.held) wire.write(b);
     this.held = [];
-    if (this.closed) {
-      ended();
-      return;
+    this.heldBytes = 0;
+    if (this.closed) ended();
+    else this.attached();
+  }
+
+  protected attached(): void {}
+
+  protected put(b: Uint8Array): void {
+    if (this.closed || this.bodyless || b.length === 0) return;
+    const framed = this.chunked ? Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`, 'latin1'), b, CRLF]) : Buffer.from(b);
+    if (this.wire === null) {
+      this.held.push(framed);
+      this.heldBytes += framed.length;
+    } else {
+      this.wire.write(framed);
     }
+  }
+
+  onClose(cb: () => void): void {
+    if (this.closed) cb();
+    else this.closers.push(cb);
+  }
+
+  /** Ends the body: the last chunk, then the connection moves on. */
+  close(): void {
+    if (this.closed) return;
+    if (this.chunked && !this.bodyless) {
+      if (this.wire === null) this.held.push(LAST_CHUNK);
+      else this.wire.write(LAST_CHUNK);
+    }
+    this.finish();
+  }
+
+  /** The connection is gone: no last chunk. */
+  abort(): void {
+    if (this.closed) return;
+    this.held = [];
+    this.finish();
+  }
+
+  protected finish(): void {
+    this.closed = true;
+    this.stopped();
+    for (const cb of this.closers.splice(0)) cb();
+    this.ended?.();
+  }
+
+  protected stopped(): void {}
+}
+
+
+/** An SSE stream, with keepalive comments on a timer. */
+class SseStreamImpl extends HeldStream implements SseStream {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean) {
+    super(chunked, bodyless);
+  }
+
+  protected override attached(): void {
     if (this.heartbeatMs > 0) {
       this.timer = setInterval(() => this.comment('keepalive'), this.heartbeatMs);
       this.timer.unref();
     }
   }
 
-  private write(b: Buffer): void {
-    if (this.closed) return;
-    if (this.wire === null) this.held.push(b);
-    else this.wire.write(b);
+  protected override stopped(): void {
+    if (this.timer !== null) clearInterval(this.timer);
   }
 
   send(event: SseEvent): void {
-    this.write(framer().frame(event));
+    this.put(framer().frame(event));
   }
   comment(text: string): void {
-    this.write(framer().comment(text));
+    this.put(framer().comment(text));
   }
-  onClose(cb: () => void): void {
-    if (this.closed) cb();
-    else this.closers.push(cb);
+}
+
+/** A chunked body with backpressure (write() / drained()). */
+class ChunkedStream extends HeldStream implements BodyStream {
+  constructor(private readonly highWaterMark: number, chunked: boolean, bodyless: boolean) {
+    super(chunked, bodyless);
   }
-  close(): void {
+
+  private get pending(): number {
+    return this.wire === null ? this.heldBytes : this.wire.buffered();
+  }
+
+  write(chunk: string | Uint8Array): boolean {
+    if (this.closed) throw new Error('write after the stream ended');
+    this.put(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    return this.pending < this.highWaterMark;
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.closed || this.pending < this.highWaterMark) resolve();
+        else if (this.wire === null) setTimeout(check, 5); // still queued behind earlier responses
+        else this.wire.onDrain(check);
+      };
+      this.onClose(resolve);
+      check();
+    });
+  }
+
+  end(chunk?: string | Uint8Array): void {
     if (this.closed) return;
-    this.closed = true;
-    if (this.timer !== null) clearInterval(this.timer);
-    for (const cb of this.closers.splice(0)) cb();
-    this.ended?.();
+    if (chunk !== undefined) this.write(chunk);
+    this.close();
   }
 }
 
@@ -280,8 +411,11 @@ class Connection {
   private closing = false;
   /** The client half-closed: answer what was received, then close. */
   private inputEnded = false;
-  private streaming: Stream | null = null;
+  private streaming: HeldStream | null = null;
   private requestTimer: NodeJS.Timeout | null = null;
+  /** When the request under way sent its first byte, and whether its head has arrived. */
+  private requestStart = 0;
+  private timingHead = false;
   /** While one read is parsed, responses ready at once are written together after it. */
   private batching = false;
 
@@ -294,6 +428,12 @@ class Connection {
       onHead: (h) => {
         this.head = h;
         this.body = [];
+        // The head arrived within headersTimeout: the body gets the rest of requestTimeout.
+        if (this.timingHead && this.requestTimer !== null) {
+          clearTimeout(this.requestTimer);
+          this.timingHead = false;
+          this.requestTimer = setTimeout(() => this.timeout(), Math.max(0, app.requestTimeout - (Date.now() - this.requestStart)));
+        }
         // 100 Continue only when nothing is owed before it (responses go in order; a
         // client that gets no 100 sends the body after a while anyway, RFC 9110 §10.1.1).
         if (h.expectContinue && h.hasBody && this.queue.length === 0) wire.write(CONTINUE);
@@ -312,7 +452,7 @@ class Connection {
    */
   shutdown(): void {
     this.closing = true;
-    for (const r of this.queue) r.stream?.close();
+    for (const r of this.queue) if (r.held instanceof SseStreamImpl) r.held.close();
     if (this.queue.length === 0) this.wire.end();
     else this.flush();
   }
@@ -325,7 +465,7 @@ class Connection {
   /** The transport closed: end any SSE stream (handlers see onClose) and free the slot. */
   closed(): void {
     if (this.requestTimer !== null) clearTimeout(this.requestTimer);
-    for (const r of this.queue) r.stream?.close();
+    for (const r of this.queue) r.held?.abort();
     this.parser.destroy();
   }
 
@@ -354,10 +494,16 @@ class Connection {
       this.fail(err);
       return;
     }
-    // A request is under way (bytes of it arrived, it has not completed): it must finish
-    // within requestTimeout of its first byte, however slowly its bytes trickle in.
+    // A request is under way (bytes of it arrived, it has not completed): its head must
+    // arrive within headersTimeout of its first byte and its body within requestTimeout,
+    // however slowly its bytes trickle in.
     if (this.parser.midMessage) {
-      if (this.requestTimer === null) this.requestTimer = setTimeout(() => this.timeout(), this.app.requestTimeout);
+      if (this.requestTimer === null) {
+        const { headersTimeout, requestTimeout } = this.app;
+        this.requestStart = Date.now();
+        this.timingHead = this.head === null && headersTimeout < requestTimeout;
+        this.requestTimer = setTimeout(() => this.timeout(), this.timingHead ? headersTimeout : requestTimeout);
+      }
     } else if (this.requestTimer !== null) {
       clearTimeout(this.requestTimer);
       this.requestTimer = null;
@@ -379,7 +525,8 @@ class Connection {
     // The client half-closed: finish the responses owed, then close.
     this.inputEnded = true;
     // An SSE client never half-closes while it listens: its end means it has gone.
-    this.streaming?.close();
+    // (It is ended properly, so that responses pipelined behind it stay framed.)
+    if (this.streaming instanceof SseStreamImpl) this.streaming.close();
     if (this.queue.length === 0) this.wire.end();
   }
 
@@ -398,7 +545,7 @@ class Connection {
     const body = this.body.length === 0 ? EMPTY : this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
     this.head = null;
     const keepAlive = h.keepAlive && !this.closing;
-    const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush());
+    const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush(), h.version === '1.1');
     this.queue.push(res);
     let target = h.target;
     if (target.charCodeAt(0) !== 0x2f /* / */) {
@@ -490,14 +637,14 @@ class Connection {
     };
     while (this.queue.length > 0 && this.queue[0].out !== null) {
       const r = this.queue[0];
-      if (r.stream !== null) {
+      if (r.held !== null) {
         writeOut();
-        // An SSE stream holds the connection: later responses wait until it ends.
-        if (this.streaming === r.stream) return;
+        // A streamed response holds the connection: later responses wait until it ends.
+        if (this.streaming === r.held) return;
         this.wire.write(r.out!);
-        this.streaming = r.stream;
-        this.wire.setIdle(0); // the stream's heartbeats keep it alive, not the idle timer
-        r.stream.attach(this.wire, () => {
+        this.streaming = r.held;
+        this.wire.setIdle(0); // a stream may be quiet for a while (SSE sends heartbeats)
+        r.held.attach(this.wire, () => {
           this.streaming = null;
           this.queue.shift();
           this.wire.setIdle(this.app.keepAliveTimeout);
@@ -536,6 +683,13 @@ class NetWire implements Wire {
   write(b: Uint8Array): void {
     this.socket.write(b);
   }
+  buffered(): number {
+    return this.socket.writableLength;
+  }
+  onDrain(cb: () => void): void {
+    if (this.socket.writableLength === 0 || this.socket.destroyed) cb();
+    else this.socket.once('drain', cb);
+  }
   end(): void {
     this.socket.end();
   }
@@ -548,6 +702,8 @@ class NetWire implements Wire {
 class NativeWire implements Wire {
   conn: Connection | null = null;
   private out: Uint8Array[] = [];
+  private outBytes = 0;
+  private drainers: Array<() => void> = [];
   private ending = false;
   private closed = false;
   idleMs = 0;
@@ -561,6 +717,7 @@ class NativeWire implements Wire {
     this.lastActive = now;
     if (this.out.length > 0) {
       this.out.push(b);
+      this.outBytes += b.length;
       return;
     }
     const n = this.t.writeBuffer(this.fd, b);
@@ -571,7 +728,17 @@ class NativeWire implements Wire {
       this.destroy();
       return;
     }
+    this.outBytes += b.length - Math.max(0, n);
     this.t.wantWritable(this.fd, true); // tell us when the kernel has room
+  }
+
+  buffered(): number {
+    return this.outBytes;
+  }
+
+  onDrain(cb: () => void): void {
+    if (this.outBytes === 0 || this.closed) cb();
+    else this.drainers.push(cb);
   }
 
   /** The kernel has room again. */
@@ -581,8 +748,10 @@ class NativeWire implements Wire {
       const n = this.t.writeBuffer(this.fd, b);
       if (n === b.length) {
         this.out.shift();
+        this.outBytes -= n;
       } else if (n >= 0) {
         this.out[0] = b.subarray(n);
+        this.outBytes -= n;
         return;
       } else if (n === -this.eagain) {
         return;
@@ -594,6 +763,7 @@ class NativeWire implements Wire {
     if (this.closed) return;
     this.t.wantWritable(this.fd, false);
     if (this.ending) this.destroy();
+    else for (const cb of this.drainers.splice(0)) cb();
   }
 
   /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */
@@ -637,9 +807,11 @@ class NativeWire implements Wire {
     if (this.closed) return;
     this.closed = true;
     this.out = [];
+    this.outBytes = 0;
     this.t.close(this.fd);
     this.conn?.closed();
     this.onClosed(this);
+    for (const cb of this.drainers.splice(0)) cb();
   }
 }
 
@@ -651,6 +823,7 @@ export class App {
   readonly limits: HttpLimits;
   readonly keepAliveTimeout: number;
   readonly requestTimeout: number;
+  readonly headersTimeout: number;
   readonly maxConnections: number;
   readonly transport: 'native' | 'net';
   /** The WASM core whose slots the connections' parsers use (one per connection). */
@@ -663,10 +836,14 @@ export class App {
   private listening: { stopAccepting(): void; release(): void } | null = null;
 
   constructor(options: ServerOptions = {}) {
-    const { keepAliveTimeout = 5000, requestTimeout = 30_000, maxConnections = 1024, transport, ...limits } = options;
+    const { keepAliveTimeout = 5000, requestTimeout = 30_000, headersTimeout = 10_000, maxConnections = 1024, transport, ...limits } = options;
+    for (const [name, v] of [['keepAliveTimeout', keepAliveTimeout], ['requestTimeout', requestTimeout], ['headersTimeout', headersTimeout], ['maxConnections', maxConnections]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+    }
     this.limits = limits;
     this.keepAliveTimeout = keepAliveTimeout;
     this.requestTimeout = requestTimeout;
+    this.headersTimeout = headersTimeout;
     this.maxConnections = maxConnections;
     const native = nativeTransport();
     if (transport === 'native' && native.module === null) throw new Error(`transport 'native' is not available: ${native.reason}`);

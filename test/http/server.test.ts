@@ -39,6 +39,43 @@ function exchange(port: number, ...pieces: Array<string | Buffer>): Promise<stri
   });
 }
 
+/**
+ * Decodes a chunked body strictly as bytes arrive (RFC 9112 §7.1); returns the payloads of
+ * the chunks completed so far, and `done` after the last chunk.
+ */
+function dechunker() {
+  let buf = Buffer.alloc(0);
+  const st = { done: false };
+  return Object.assign(st, {
+    push(b: Buffer): Buffer[] {
+      buf = Buffer.concat([buf, b]);
+      const out: Buffer[] = [];
+      for (;;) {
+        if (st.done) {
+          if (buf.length > 0) throw new Error('bytes after the last chunk');
+          return out;
+        }
+        const eol = buf.indexOf('\r\n');
+        if (eol < 0) return out;
+        const size = buf.subarray(0, eol).toString('latin1');
+        if (!/^[0-9a-f]+$/.test(size)) throw new Error(`bad chunk size line ${JSON.stringify(size)}`);
+        const n = parseInt(size, 16);
+        if (n === 0) {
+          if (buf.length < eol + 4) return out;
+          if (buf.subarray(eol + 2, eol + 4).toString('latin1') !== '\r\n') throw new Error('bad last chunk');
+          buf = buf.subarray(eol + 4);
+          st.done = true;
+          continue;
+        }
+        if (buf.length < eol + 2 + n + 2) return out;
+        if (buf.subarray(eol + 2 + n, eol + 4 + n).toString('latin1') !== '\r\n') throw new Error('chunk without CRLF');
+        out.push(buf.subarray(eol + 2, eol + 2 + n));
+        buf = buf.subarray(eol + 4 + n);
+      }
+    },
+  });
+}
+
 const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
 describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
@@ -134,25 +171,27 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     const events: Array<{ type: string; data: string; lastEventId: string }> = [];
     let raw = '';
     const d = new SseDecoder({ onEvent: (e) => events.push(e) });
+    const chunks = dechunker();
     await new Promise<void>((resolve, reject) => {
       const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /events HTTP/1.1\r\nHost: a\r\nLast-Event-ID: 6\r\n\r\n'));
       let headDone = false;
       sock.on('data', (b) => {
         raw += b.toString('latin1');
+        let body = b;
         if (!headDone) {
           const i = raw.indexOf('\r\n\r\n');
           if (i < 0) return;
           headDone = true;
-          d.push(Buffer.from(raw.slice(i + 4), 'latin1'));
-        } else {
-          d.push(b);
+          body = Buffer.from(raw.slice(i + 4), 'latin1');
         }
+        for (const c of chunks.push(body)) d.push(c);
         if (events.length === 2) sock.destroy();
       });
       sock.on('close', () => resolve());
       sock.on('error', reject);
     });
     expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\nContent-Type: text\/event-stream\r\n/);
+    expect(raw).toMatch(/\r\nTransfer-Encoding: chunked\r\n/);
     expect(raw).toContain(': keepalive');
     expect(events).toEqual([
       { type: 'tick', data: 'resumed after 6', lastEventId: '7' },
@@ -172,8 +211,13 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
       a.get('/after', () => 'after');
     });
     const raw = await exchange(port, 'GET /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n');
-    expect(raw.indexOf('data: only')).toBeGreaterThan(0);
-    expect(raw.indexOf('after')).toBeGreaterThan(raw.indexOf('data: only'));
+    // The stream is chunked, so its end is visible and the connection carries on.
+    const i = raw.indexOf('\r\n\r\n') + 4;
+    const second = raw.indexOf('HTTP/1.1 200', i);
+    const body = dechunker();
+    expect(Buffer.concat(body.push(Buffer.from(raw.slice(i, second), 'latin1'))).toString()).toBe('data: only\n\n');
+    expect(body.done).toBe(true);
+    expect(raw.slice(second)).toMatch(/\r\n\r\nafter$/);
   });
 
   it('slowloris: trickling connections get 408 after requestTimeout, while a normal client is served', async () => {
@@ -201,6 +245,113 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(Date.now() - t0).toBeLessThan(250);
     const slow = await Promise.all(trickle);
     for (const r of slow) expect(statuses(r)).toEqual([408]);
+  });
+
+  it('res.stream(): chunked bodies (fetch reads them), raw for HTTP/1.0 with close, none for HEAD; later responses follow', async () => {
+    const port = await start((a) => {
+      a.get('/count', async (_req, res) => {
+        const s = res.status(201).header('Content-Type', 'text/plain').stream();
+        for (let i = 0; i < 1000; i++) if (!s.write(`line ${i}\n`)) await s.drained();
+        s.end('end\n');
+      });
+      a.get('/after', () => 'after');
+    });
+    const expected = Array.from({ length: 1000 }, (_, i) => `line ${i}\n`).join('') + 'end\n';
+    const r = await fetch(`http://127.0.0.1:${port}/count`);
+    expect(r.status).toBe(201);
+    expect(r.headers.get('transfer-encoding')).toBe('chunked');
+    expect(await r.text()).toBe(expected);
+
+    const raw = await exchange(port, 'GET /count HTTP/1.1\r\nHost: a\r\n\r\nHEAD /count HTTP/1.1\r\nHost: a\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n');
+    const i = raw.indexOf('\r\n\r\n') + 4;
+    const d = dechunker();
+    const second = raw.indexOf('HTTP/1.1 201', i);
+    expect(Buffer.concat(d.push(Buffer.from(raw.slice(i, second), 'latin1'))).toString()).toBe(expected);
+    expect(d.done).toBe(true);
+    // HEAD: the head only (no chunks), then the pipelined GET /after.
+    expect(raw.slice(second)).toMatch(/^HTTP\/1\.1 201 Created\r\nContent-Type: text\/plain\r\nTransfer-Encoding: chunked\r\n\r\nHTTP\/1\.1 200 OK\r\nContent-Length: 5\r\n\r\nafter$/);
+
+    const old = await exchange(port, 'GET /count HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    expect(old).toMatch(/\r\nConnection: close\r\n/);
+    expect(old).not.toMatch(/Transfer-Encoding/);
+    expect(old.slice(old.indexOf('\r\n\r\n') + 4)).toBe(expected);
+  });
+
+  it('res.stream() backpressure: a writer that waits for drained() is held back by a client that does not read', async () => {
+    const CHUNK = 64 * 1024;
+    const TOTAL = 48 * 1024 * 1024;
+    let written = 0;
+    let finished = false;
+    const port = await start((a) => a.get('/big', async (_req, res) => {
+      const s = res.stream();
+      const c = Buffer.alloc(CHUNK, 0x61);
+      while (written < TOTAL && !s.closed) {
+        written += CHUNK;
+        if (!s.write(c)) await s.drained();
+      }
+      s.end();
+      finished = true;
+    }));
+    const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n'));
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 300));
+    // Held back: what it wrote is bounded by the socket buffers plus the high-water mark,
+    // far short of the whole body.
+    const whilePaused = written;
+    expect(whilePaused).toBeLessThan(20 * 1024 * 1024);
+    expect(finished).toBe(false);
+    const d = dechunker();
+    let got = 0;
+    let head = true;
+    let pending = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      sock.on('data', (b: Buffer) => {
+        if (head) {
+          pending = Buffer.concat([pending, b]);
+          const i = pending.indexOf('\r\n\r\n');
+          if (i < 0) return;
+          head = false;
+          b = pending.subarray(i + 4);
+        }
+        for (const c of d.push(b)) got += c.length;
+        if (d.done) {
+          sock.destroy();
+          resolve();
+        }
+      });
+      sock.on('error', reject);
+      sock.resume();
+    });
+    expect(got).toBe(TOTAL);
+    expect(finished).toBe(true);
+  });
+
+  it('headersTimeout: a head that trickles in is cut with 408; a slow body gets the longer requestTimeout', async () => {
+    const port = await start((a) => a.post('/', (req) => `got ${req.body.length}`), { headersTimeout: 200, requestTimeout: 900 });
+    const t0 = Date.now();
+    const timed = (p: Promise<string>) => p.then((raw) => ({ raw, ms: Date.now() - t0 }));
+    const slowHead = timed(new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write('POST / HTTP/1.1\r\nHost: a\r\n'));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    }));
+    const slowBody = timed(new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n12'));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    }));
+    // A body that arrives after the headers timeout, but within the request timeout, is served.
+    const okBody = exchange(port, 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n', Buffer.alloc(0),
+      ...Array.from({ length: 60 }, () => Buffer.alloc(0)), 'abcd');
+    const [h, b, ok] = await Promise.all([slowHead, slowBody, okBody]);
+    expect(statuses(h.raw)).toEqual([408]);
+    expect(h.ms).toBeLessThan(700);
+    expect(statuses(b.raw)).toEqual([408]);
+    expect(b.ms).toBeGreaterThanOrEqual(800);
+    expect(ok).toContain('got 4');
+    expect(() => createServer({ headersTimeout: 0 })).toThrow(/headersTimeout must be a positive integer/);
   });
 
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
