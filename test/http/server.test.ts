@@ -1,7 +1,7 @@
 // The HTTP server on node:net (127.0.0.1): routing, keep-alive, pipelining in order,
 // bodies, Expect: 100-continue, framing errors, handler errors.
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, cors, SseDecoder, type App } from '../../src/index.js';
 import { nativeTransport } from '../../src/net/native.js';
@@ -353,6 +353,27 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(ok).toContain('got 4');
     expect(() => createServer({ headersTimeout: 0 })).toThrow(/headersTimeout must be a positive integer/);
   });
+
+  it.runIf(process.platform === 'linux')('no descriptor leaks after thousands of connections (answered, reset, half-closed, idle)', async () => {
+    const port = await start((a) => a.get('/', () => 'ok'), { keepAliveTimeout: 100 });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const one = (i: number) => new Promise<void>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        if (i % 4 === 0) s.end('GET / HTTP/1.1\r\nHost: a\r\n\r\n'); // answered, then half-closed
+        else if (i % 4 === 1) s.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'); // server closes
+        else if (i % 4 === 2) s.resetAndDestroy(); // RST
+        else s.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n'); // kept alive, closed by the idle timeout
+      });
+      s.resume(); // (reads, so that the server's FIN is seen)
+      s.on('close', () => resolve());
+      s.on('error', () => {});
+    });
+    for (let i = 0; i < 2000; i += 200) await Promise.all(Array.from({ length: 200 }, (_, j) => one(i + j)));
+    for (let i = 0; i < 100 && (app!.connections.size > 0 || fds() > before); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(app!.connections.size).toBe(0);
+    expect(fds()).toBeLessThanOrEqual(before);
+  }, 20_000);
 
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
     const port = await start((a) => a.get('/', () => 'first'));
