@@ -20,6 +20,6 @@ export { SseErrorCodes, SseStatus } from './sse/errors.js';
 export { Router } from './http/router.js';
 export type { RouteParams, RouteMatch, RouteResult } from './http/router.js';
 export { createServer, App } from './http/server.js';
-export type { ServerOptions, Request, Response, Handler, SseStream, BodyStream, Hooks, HookName } from './http/server.js';
+export type { ServerOptions, Request, Response, Handler, SseStream, BodyStream, Hooks, HookName, RouteOptions } from './http/server.js';
 export { cors } from './http/cors.js';
 export type { CorsOptions } from './http/cors.js';

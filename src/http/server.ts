@@ -49,6 +49,70 @@ interface Wire {
   end(): void;
   /** Closes the connection after `ms` without traffic (0: never). */
   setIdle(ms: number): void;
+  /** Stops reading from the client (backpressure from a streamed body), then resumes. */
+  pauseInput(): void;
+  resumeInput(): void;
+}
+
+/** A streamed request body: chunks as they arrive; input pauses while highWaterMark bytes wait. */
+class BodyReader implements AsyncIterable<Uint8Array> {
+  private chunks: Uint8Array[] = [];
+  private bytes = 0;
+  private ended = false;
+  private error: Error | null = null;
+  private wake: (() => void) | null = null;
+  private paused = false;
+  private taken = false;
+
+  constructor(private readonly wire: Wire, private readonly highWaterMark = 64 * 1024) {}
+
+  push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= this.highWaterMark && !this.paused) {
+      this.paused = true;
+      this.wire.pauseInput();
+    }
+    this.notify();
+  }
+  end(): void {
+    this.ended = true;
+    this.notify();
+  }
+  fail(e: Error): void {
+    if (this.ended) return;
+    this.error = e;
+    this.ended = true;
+    this.notify();
+  }
+  get done(): boolean {
+    return this.ended;
+  }
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (this.taken) throw new Error('the request body stream is read once');
+    this.taken = true;
+    for (;;) {
+      const c = this.chunks.shift();
+      if (c !== undefined) {
+        this.bytes -= c.length;
+        if (this.paused && this.bytes < this.highWaterMark) {
+          this.paused = false;
+          this.wire.resumeInput();
+        }
+        yield c;
+        continue;
+      }
+      if (this.error !== null) throw this.error;
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wake = r));
+    }
+  }
 }
 
 export interface Request {
@@ -59,12 +123,19 @@ export interface Request {
   readonly search: string;
   readonly params: RouteParams;
   readonly head: RequestHead;
-  /** The body (empty when there is none). */
+  /** The body (empty when there is none, or when the route streams it). */
   readonly body: Uint8Array;
   /** A header value (case-insensitive name). */
   header(name: string): string | undefined;
   text(): string;
   json(): unknown;
+  /**
+   * The body as chunks. On a route added with `{ stream: true }` they arrive as the client
+   * sends them, and reading is paused while 64 KiB wait unread (backpressure to the
+   * socket); elsewhere the buffered body is one chunk. It throws when the connection fails
+   * before the body ends. One reader only.
+   */
+  stream(): AsyncIterable<Uint8Array>;
 }
 
 export interface Response {
@@ -109,6 +180,11 @@ export interface SseStream {
 }
 
 export type Handler = (req: Request, res: Response) => unknown;
+
+export interface RouteOptions {
+  /** Run the handler when the head arrives; it reads the body with req.stream(). */
+  stream?: boolean;
+}
 
 /**
  * Lifecycle hooks, in order: onRequest (every request, before routing answers: it may
@@ -387,7 +463,14 @@ class ChunkedStream extends HeldStream implements BodyStream {
 
 class Req implements Request {
   constructor(readonly head: RequestHead, readonly path: string, readonly search: string,
-    readonly params: RouteParams, readonly body: Uint8Array) {}
+    readonly params: RouteParams, readonly body: Uint8Array, private readonly reader: BodyReader | null = null) {}
+  stream(): AsyncIterable<Uint8Array> {
+    if (this.reader !== null) return this.reader;
+    const body = this.body;
+    return (async function* () {
+      if (body.length > 0) yield body;
+    })();
+  }
   get method(): string {
     return this.head.method;
   }
@@ -395,10 +478,15 @@ class Req implements Request {
     return this.head.get(name);
   }
   text(): string {
+    this.buffered();
     return utf8.decode(this.body);
   }
   json(): unknown {
+    this.buffered();
     return JSON.parse(utf8.decode(this.body));
+  }
+  private buffered(): void {
+    if (this.reader !== null) throw new Error('this route streams its body: read it with req.stream()');
   }
 }
 
@@ -407,6 +495,8 @@ class Connection {
   private readonly queue: Res[] = [];
   private head: RequestHead | null = null;
   private body: Buffer[] = [];
+  /** The body of a request on a streaming route, handed to its handler as it arrives. */
+  private reader: BodyReader | null = null;
   /** After a framing error or a `close` response: no further requests are processed. */
   private closing = false;
   /** The client half-closed: answer what was received, then close. */
@@ -437,11 +527,30 @@ class Connection {
         // 100 Continue only when nothing is owed before it (responses go in order; a
         // client that gets no 100 sends the body after a while anyway, RFC 9110 §10.1.1).
         if (h.expectContinue && h.hasBody && this.queue.length === 0) wire.write(CONTINUE);
+        // A route that streams its body gets the request now, and the body as it comes.
+        if (h.hasBody && app.streamHandlers.size > 0) {
+          const path = pathOf(h.target);
+          const found = path === null ? null : app.router.find(h.method, path);
+          if (found?.kind === 'found' && app.streamHandlers.has(found.match.handler)) {
+            this.reader = new BodyReader(wire);
+            this.dispatch(h, this.reader);
+          }
+        }
       },
       onBody: (chunk) => {
-        this.body.push(Buffer.from(chunk));
+        if (this.reader !== null) this.reader.push(Buffer.from(chunk));
+        else this.body.push(Buffer.from(chunk));
       },
-      onMessageComplete: () => this.dispatch(),
+      onMessageComplete: () => {
+        const h = this.head!;
+        this.head = null;
+        if (this.reader !== null) {
+          this.reader.end();
+          this.reader = null;
+        } else {
+          this.dispatch(h, null);
+        }
+      },
     });
     wire.setIdle(app.keepAliveTimeout);
   }
@@ -465,6 +574,7 @@ class Connection {
   /** The transport closed: end any SSE stream (handlers see onClose) and free the slot. */
   closed(): void {
     if (this.requestTimer !== null) clearTimeout(this.requestTimer);
+    this.reader?.fail(new Error('the connection closed before the request body ended'));
     for (const r of this.queue) r.held?.abort();
     this.parser.destroy();
   }
@@ -514,9 +624,22 @@ class Connection {
     this.requestTimer = null;
     if (this.closing) return;
     this.closing = true;
-    const r = new Res(false, false, () => this.flush());
-    r.out = REQUEST_TIMEOUT;
-    this.queue.push(r);
+    this.abortWith(REQUEST_TIMEOUT, new Error('the request body did not arrive within requestTimeout'));
+  }
+
+  /**
+   * No further input: `out` (a prebuilt error response) after the responses owed, then
+   * close. A streamed request whose body failed gets `out` as its answer, unless its
+   * handler has already answered.
+   */
+  private abortWith(out: Buffer, err: Error): void {
+    const last = this.queue[this.queue.length - 1];
+    const owner = this.reader !== null && last !== undefined && !last.sent ? last : null;
+    this.reader?.fail(err);
+    const r = owner ?? new Res(false, false, () => this.flush());
+    r.out = out;
+    r.keepAlive = false;
+    if (owner === null) this.queue.push(r);
     this.flush();
   }
 
@@ -524,6 +647,8 @@ class Connection {
   ended(): void {
     // The client half-closed: finish the responses owed, then close.
     this.inputEnded = true;
+    // A streamed body that was under way can no longer end.
+    this.reader?.fail(new Error('the client ended its input before the request body ended'));
     // An SSE client never half-closes while it listens: its end means it has gone.
     // (It is ended properly, so that responses pipelined behind it stay framed.)
     if (this.streaming instanceof SseStreamImpl) this.streaming.close();
@@ -533,35 +658,25 @@ class Connection {
   /** A framing error: the prebuilt response for it, after the ones owed, then close. */
   private fail(err: HttpParseError): void {
     this.closing = true;
-    const out = errorResponseFor(err.parserStatus) ?? buildErrorResponse(400, err.reason);
-    const r = new Res(false, false, () => this.flush());
-    r.out = out;
-    this.queue.push(r);
-    this.flush();
+    this.abortWith(errorResponseFor(err.parserStatus) ?? buildErrorResponse(400, err.reason), err);
   }
 
-  private dispatch(): void {
-    const h = this.head!;
-    const body = this.body.length === 0 ? EMPTY : this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
-    this.head = null;
+  private dispatch(h: RequestHead, reader: BodyReader | null): void {
+    const body = reader !== null || this.body.length === 0 ? EMPTY : this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
+    this.body = [];
     const keepAlive = h.keepAlive && !this.closing;
     const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush(), h.version === '1.1');
     this.queue.push(res);
-    let target = h.target;
-    if (target.charCodeAt(0) !== 0x2f /* / */) {
-      if (target === '*') {
-        // OPTIONS * (RFC 9110 §9.3.7): about the server as a whole.
-        res.status(204).header('Allow', 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT').send();
-        return;
-      }
-      // absolute-form (the parser checked it is http(s)://authority...): route its path.
-      const slash = target.indexOf('/', target.indexOf('//') + 2);
-      target = slash < 0 ? '/' : target.slice(slash);
+    const target = originForm(h.target);
+    if (target === null) {
+      // OPTIONS * (RFC 9110 §9.3.7): about the server as a whole.
+      res.status(204).header('Allow', 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT').send();
+      return;
     }
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
     const found = this.app.router.find(h.method, path);
-    const req = new Req(h, path, q < 0 ? '' : target.slice(q + 1), found.kind === 'found' ? found.match.params : NO_PARAMS, body);
+    const req = new Req(h, path, q < 0 ? '' : target.slice(q + 1), found.kind === 'found' ? found.match.params : NO_PARAMS, body, reader);
     const hooks = this.app.hooks;
     if (hooks.onSend.length > 0) res.onSend = (payload) => runOnSend(hooks.onSend, req, res, payload);
     if (hooks.onRequest.length === 0 && hooks.preHandler.length === 0) {
@@ -675,6 +790,23 @@ class Connection {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** The target as path[?query]: absolute-form reduced to its path; null for `*`. */
+function originForm(target: string): string | null {
+  if (target.charCodeAt(0) === 0x2f /* / */) return target;
+  if (target === '*') return null;
+  // absolute-form (the parser checked it is http(s)://authority...): its path.
+  const slash = target.indexOf('/', target.indexOf('//') + 2);
+  return slash < 0 ? '/' : target.slice(slash);
+}
+
+/** The path of a target, without the query; null for `*`. */
+function pathOf(target: string): string | null {
+  const t = originForm(target);
+  if (t === null) return null;
+  const q = t.indexOf('?');
+  return q < 0 ? t : t.slice(0, q);
+}
 const REQUEST_TIMEOUT = buildErrorResponse(408, 'the request did not arrive in time');
 
 /** A node:net socket as a Wire. */
@@ -696,6 +828,12 @@ class NetWire implements Wire {
   setIdle(ms: number): void {
     this.socket.setTimeout(ms);
   }
+  pauseInput(): void {
+    this.socket.pause();
+  }
+  resumeInput(): void {
+    this.socket.resume();
+  }
 }
 
 /** A native descriptor as a Wire: writes that do not fit wait for WRITABLE. */
@@ -706,6 +844,7 @@ class NativeWire implements Wire {
   private drainers: Array<() => void> = [];
   private ending = false;
   private closed = false;
+  private inputPaused = false;
   idleMs = 0;
   lastActive = 0;
 
@@ -769,7 +908,7 @@ class NativeWire implements Wire {
   /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */
   readable(): void {
     const conn = this.conn!;
-    while (!this.closed && !conn.done) {
+    while (!this.closed && !conn.done && !this.inputPaused) {
       const room = conn.parser.readRoom();
       if (room <= 0) return;
       const n = this.t.read(this.fd, conn.parser.readPtr(), room);
@@ -803,6 +942,18 @@ class NativeWire implements Wire {
     this.lastActive = now;
   }
 
+  pauseInput(): void {
+    this.inputPaused = true;
+  }
+
+  /** Reads what arrived meanwhile (edge-triggered: no new edge would report it). */
+  resumeInput(): void {
+    if (!this.inputPaused) return;
+    this.inputPaused = false;
+    this.lastActive = Date.now();
+    this.readable();
+  }
+
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
@@ -832,6 +983,8 @@ export class App {
   readonly connections = new Set<{ shutdown(): void; destroy(): void }>();
   onError: (err: unknown) => void = () => {};
   readonly hooks: Hooks = { onRequest: [], preHandler: [], onSend: [], onError: [] };
+  /** Handlers of routes added with `{ stream: true }`. */
+  readonly streamHandlers = new Set<Handler>();
   /** Set while listening: stops accepting; then release() frees what is left. */
   private listening: { stopAccepting(): void; release(): void } | null = null;
 
@@ -851,8 +1004,18 @@ export class App {
     this.core = new WasmCore({ slotSize: 32 * 1024, slotCount: maxConnections });
   }
 
-  route(method: string | string[], pattern: string, handler: Handler): this {
-    this.router.add(method, pattern, handler);
+  /**
+   * Adds a route. With `{ stream: true }` the handler runs as soon as the head has arrived
+   * and reads the body with `req.stream()` (for large uploads); otherwise the body is
+   * buffered (up to maxBodySize) before the handler runs.
+   */
+  route(method: string | string[], pattern: string, handler: Handler, options: RouteOptions = {}): this {
+    let h = handler;
+    if (options.stream === true) {
+      h = (req, res) => handler(req, res); // (its own identity marks the route)
+      this.streamHandlers.add(h);
+    }
+    this.router.add(method, pattern, h);
     return this;
   }
 
@@ -862,14 +1025,14 @@ export class App {
     (this.hooks[name] as Array<Hooks[K][number]>).push(hook);
     return this;
   }
-  get(p: string, h: Handler): this { return this.route('GET', p, h); }
-  post(p: string, h: Handler): this { return this.route('POST', p, h); }
-  put(p: string, h: Handler): this { return this.route('PUT', p, h); }
-  patch(p: string, h: Handler): this { return this.route('PATCH', p, h); }
-  delete(p: string, h: Handler): this { return this.route('DELETE', p, h); }
-  head(p: string, h: Handler): this { return this.route('HEAD', p, h); }
-  options(p: string, h: Handler): this { return this.route('OPTIONS', p, h); }
-  all(p: string, h: Handler): this { return this.route('*', p, h); }
+  get(p: string, h: Handler, o?: RouteOptions): this { return this.route('GET', p, h, o); }
+  post(p: string, h: Handler, o?: RouteOptions): this { return this.route('POST', p, h, o); }
+  put(p: string, h: Handler, o?: RouteOptions): this { return this.route('PUT', p, h, o); }
+  patch(p: string, h: Handler, o?: RouteOptions): this { return this.route('PATCH', p, h, o); }
+  delete(p: string, h: Handler, o?: RouteOptions): this { return this.route('DELETE', p, h, o); }
+  head(p: string, h: Handler, o?: RouteOptions): this { return this.route('HEAD', p, h, o); }
+  options(p: string, h: Handler, o?: RouteOptions): this { return this.route('OPTIONS', p, h, o); }
+  all(p: string, h: Handler, o?: RouteOptions): this { return this.route('*', p, h, o); }
 
   /** Listens (default 127.0.0.1, port 0 = any free one); resolves with the bound port. */
   listen(options: { host?: string; port?: number; reusePort?: boolean } = {}): Promise<{ host: string; port: number }> {

@@ -1,6 +1,7 @@
 // The HTTP server on node:net (127.0.0.1): routing, keep-alive, pipelining in order,
 // bodies, Expect: 100-continue, framing errors, handler errors.
 import net from 'node:net';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, cors, SseDecoder, type App } from '../../src/index.js';
@@ -374,6 +375,132 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(app!.connections.size).toBe(0);
     expect(fds()).toBeLessThanOrEqual(before);
   }, 20_000);
+
+  it('streamed request bodies: the handler runs at the head, reads chunks as they come, and pipelining stays in order', async () => {
+    const port = await start((a) => {
+      a.post('/upload', async (req, res) => {
+        expect(() => req.text()).toThrow(/streams its body/);
+        const h = createHash('sha256');
+        let n = 0;
+        for await (const c of req.stream()) {
+          h.update(c);
+          n += c.length;
+        }
+        res.json({ n, sha: h.digest('hex') });
+      }, { stream: true });
+      a.post('/buffered', async (req) => {
+        let n = 0;
+        for await (const c of req.stream()) n += c.length; // one chunk: the buffered body
+        return `${n} ${req.text()}`;
+      });
+    });
+    const body = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+    const r = await fetch(`http://127.0.0.1:${port}/upload`, { method: 'POST', body });
+    expect(await r.json()).toEqual({ n: body.length, sha: createHash('sha256').update(body).digest('hex') });
+    // chunked upload, then a pipelined buffered request: answered in order
+    const raw = await exchange(port,
+      'POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n', '2\r\nde\r\n0\r\n\r\n',
+      'POST /buffered HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi');
+    expect(statuses(raw)).toEqual([200, 200]);
+    expect(raw).toContain(`{"n":5,"sha":"${createHash('sha256').update('abcde').digest('hex')}"}`);
+    expect(raw.indexOf('"n":5')).toBeLessThan(raw.indexOf('2 hi'));
+  });
+
+  it('streamed request bodies: a client that stops mid-body makes the reader throw; a framing error too', async () => {
+    const errors: string[] = [];
+    const port = await start((a) => a.post('/upload', async (req) => {
+      try {
+        for await (const _ of req.stream());
+        return 'complete';
+      } catch (e) {
+        errors.push((e as Error).message);
+        throw e;
+      }
+    }, { stream: true }));
+    await exchange(port, 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly part');
+    const raw = await exchange(port, 'POST /upload HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n');
+    expect(statuses(raw)).toEqual([400]);
+    for (let i = 0; i < 50 && errors.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/before the request body ended/);
+    expect(errors[1]).toMatch(/chunk/i);
+  });
+
+  it('streamed request bodies: a body that stalls past requestTimeout gets 408 as its answer (not a 500)', async () => {
+    let failed: unknown = null;
+    const port = await start((a) => a.post('/upload', async (req) => {
+      try {
+        for await (const _ of req.stream());
+      } catch (e) {
+        failed = e;
+        throw e;
+      }
+      return 'complete';
+    }, { stream: true }), { requestTimeout: 200 });
+    const raw = await new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write('POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nsome'));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    });
+    expect(statuses(raw)).toEqual([408]);
+    expect(String(failed)).toMatch(/requestTimeout/);
+  });
+
+  it('a large streamed upload to a slow reader keeps memory bounded (reading pauses; backpressure reaches the client)', async () => {
+    const TOTAL = 128 * 1024 * 1024;
+    let received = 0;
+    let peak = 0;
+    let sent = 0;
+    let sentWhenStalled = -1;
+    const port = await start((a) => a.post('/upload', async (req) => {
+      let unpaced = 0;
+      for await (const c of req.stream()) {
+        // A reader that stalls for a while (the client could send the whole body meanwhile),
+        // then reads at 512 KiB per 10 ms, slower than loopback.
+        if (received === 0) {
+          await new Promise((r) => setTimeout(r, 600));
+          sentWhenStalled = sent;
+        }
+        received += c.length;
+        unpaced += c.length;
+        if (unpaced >= 512 * 1024) {
+          unpaced = 0;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      return String(received);
+    }, { stream: true }), { maxBodySize: TOTAL });
+    global.gc?.();
+    const base = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - base)), 10);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', async () => {
+        s.write(`POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: ${TOTAL}\r\n\r\n`);
+        const block = Buffer.alloc(256 * 1024, 0x5a);
+        for (; sent < TOTAL; sent += block.length) {
+          if (!s.write(block)) await new Promise((r) => s.once('drain', r)); // the client honours backpressure too
+        }
+      });
+      s.on('data', (d) => {
+        chunks.push(d);
+        if (Buffer.concat(chunks).toString().endsWith(String(TOTAL))) s.destroy();
+      });
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      s.on('error', reject);
+    });
+    clearInterval(sampler);
+    expect(statuses(answer)).toEqual([200]);
+    expect(received).toBe(TOTAL);
+    // Unbounded buffering would hold most of the 128 MiB; with backpressure the server
+    // holds the high-water mark plus socket buffers.
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
+    // ...and the client was held back while the reader stalled.
+    expect(sentWhenStalled).toBeGreaterThan(0);
+    expect(sentWhenStalled).toBeLessThan(32 * 1024 * 1024);
+  }, 30_000);
 
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
     const port = await start((a) => a.get('/', () => 'first'));
