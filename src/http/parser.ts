@@ -212,6 +212,8 @@ export class HttpParser {
   readonly core: WasmCore;
   private slot: Slot | null;
   private readonly token: object;
+  /** The core was given (not the shared ones): its slots may be given back while idle. */
+  private readonly ownCore: boolean;
   private pending: number;
   private head: number;
   private consumedTotal: number;
@@ -219,6 +221,12 @@ export class HttpParser {
   private upgradeRest: Uint8Array | null;
   private paused: boolean;
   private inMessage: boolean;
+  /** The limits given to http_init (again when an idle parser leases a slot anew). */
+  private readonly limits: [number, number, number, number, number];
+  /** releaseIfIdle() gave the slot back; the next input leases one. */
+  private idle = false;
+  /** Messages counted in slots given back. */
+  private messagesBefore = 0;
   onHead: ((head: RequestHead) => void) | undefined;
   onBody: ((chunk: Uint8Array) => void) | undefined;
   onMessageComplete: ((trailers: HeaderList | null) => void) | undefined;
@@ -235,6 +243,7 @@ export class HttpParser {
     }
     this.core = core;
     this.slot = slot;
+    this.ownCore = options.core !== undefined;
     this.token = {};
     const cap = slot.capacity;
     try {
@@ -243,7 +252,8 @@ export class HttpParser {
       const maxHeaders = limit('maxHeaders', options.maxHeaders, DEFAULT_LIMITS.maxHeaders, 1, ABI.MAX_FIELDS);
       const maxChunkExtensions = limit('maxChunkExtensions', options.maxChunkExtensions, DEFAULT_LIMITS.maxChunkExtensions, 0, cap - 64);
       const maxBodySize = limit('maxBodySize', options.maxBodySize, DEFAULT_LIMITS.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
-      core.exports.http_init(slot.state, maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize);
+      this.limits = [maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize];
+      core.exports.http_init(slot.state, ...this.limits);
     } catch (err) {
       core.pool.release(slot);
       throw err;
@@ -273,7 +283,39 @@ export class HttpParser {
 
   /** Messages completed on this stream. */
   get messages(): number {
-    return this.slot === null ? 0 : this.core.u32[(this.slot.state + ABI.STATE_MESSAGES) >>> 2];
+    return this.messagesBefore + (this.slot === null ? 0 : this.core.u32[(this.slot.state + ABI.STATE_MESSAGES) >>> 2]);
+  }
+
+  /**
+   * Between messages, gives the slot back to the pool so that an idle connection holds
+   * none (a server with many idle keep-alive connections touches few slots); the next
+   * input leases one again. Only with a `core` given to the constructor, and only when
+   * nothing is pending: no partial message, no paused or upgraded input, no error, and
+   * the last message did not end the stream (Connection: close). Returns whether it did.
+   */
+  releaseIfIdle(): boolean {
+    const slot = this.slot;
+    if (slot === null || !this.ownCore || this.inMessage || this.pending !== 0 || this.paused || this.stashed !== null ||
+      this.failure !== null || this.upgradeRest !== null) return false;
+    const u32 = this.core.u32;
+    if (u32[(slot.state + ABI.STATE_PHASE) >>> 2] !== PHASE_HEAD) return false;
+    this.messagesBefore += u32[(slot.state + ABI.STATE_MESSAGES) >>> 2];
+    this.core.pool.release(slot);
+    this.slot = null;
+    this.idle = true;
+    this.head = 0;
+    return true;
+  }
+
+  /** The slot, leased again (and the state reset) after releaseIfIdle(). */
+  private live(): Slot {
+    if (this.slot !== null) return this.slot;
+    if (!this.idle) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
+    const slot = this.core.pool.lease();
+    this.core.exports.http_init(slot.state, ...this.limits);
+    this.slot = slot;
+    this.idle = false;
+    return slot;
   }
 
   /** The error that stopped the parser, if any. */
@@ -305,8 +347,7 @@ export class HttpParser {
    */
   execute(input: Uint8Array): HttpParseError | null {
     if (this.failure !== null) return this.failure;
-    const slot = this.slot;
-    if (slot === null) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
+    if (this.slot === null && !this.idle) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
     if (this.upgradeRest !== null) {
       this.upgradeRest = concat(this.upgradeRest, input);
       return null;
@@ -316,6 +357,7 @@ export class HttpParser {
       if (input.length > 0) this.stash(input);
       return null;
     }
+    const slot = this.live();
     const core = this.core;
     const u8 = core.u8;
     const data = slot.data;
@@ -363,8 +405,7 @@ export class HttpParser {
    * Put bytes there, then call commit(n). Not while paused or after an upgrade.
    */
   readPtr(): number {
-    const slot = this.slot;
-    if (slot === null) throw new ConduitError(ErrorCodes.STALE_SLOT, 'HttpParser used after destroy()');
+    const slot = this.live();
     if (this.head !== 0 && this.pending > 0) {
       // Make room at the end: the pending bytes move to the start of the slot.
       this.core.u8.copyWithin(slot.data, slot.data + this.head, slot.data + this.head + this.pending);
@@ -375,7 +416,8 @@ export class HttpParser {
 
   /** Free bytes at readPtr(). */
   readRoom(): number {
-    return this.slot === null ? 0 : this.slot.capacity - 8 - this.pending;
+    if (this.slot === null && !this.idle) return 0;
+    return this.live().capacity - 8 - this.pending;
   }
 
   /** Parses n bytes the caller placed at readPtr(); returns like execute(). */
@@ -446,6 +488,7 @@ export class HttpParser {
 
   /** Releases the parser's slot. */
   destroy(): void {
+    this.idle = false;
     if (this.slot !== null) {
       finalizer.unregister(this.token);
       if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
@@ -509,7 +552,8 @@ export class HttpParser {
 
 const EMPTY = new Uint8Array(0);
 
-/** Phase.UPGRADED in assembly/http/parser.ts. */
+/** Phase.HEAD and Phase.UPGRADED in assembly/http/parser.ts. */
+const PHASE_HEAD = 0;
 const PHASE_UPGRADED = 7;
 
 function readFields(core: WasmCore, input: number): HeaderList {

@@ -553,6 +553,8 @@ class Connection {
       },
     });
     wire.setIdle(app.keepAliveTimeout);
+    // Between requests a connection holds no pool slot: it leases one when bytes come.
+    this.parser.releaseIfIdle();
   }
 
   /**
@@ -587,6 +589,7 @@ class Connection {
     this.batching = false;
     this.parsed(err);
     this.flush();
+    this.parser.releaseIfIdle();
   }
 
   /** Bytes from node:net. */
@@ -597,6 +600,7 @@ class Connection {
     this.batching = false;
     this.parsed(err);
     this.flush();
+    this.parser.releaseIfIdle();
   }
 
   private parsed(err: HttpParseError | null): void {
@@ -923,6 +927,7 @@ class NativeWire implements Wire {
         return;
       } else {
         if (n !== -this.eagain) this.destroy();
+        else conn.parser.releaseIfIdle(); // (read found nothing: the slot it leased goes back)
         return;
       }
     }

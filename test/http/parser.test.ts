@@ -111,6 +111,44 @@ describe('parseHttpRequest', () => {
 });
 
 describe('HttpParser (streaming)', () => {
+  it('releaseIfIdle(): gives the slot back between messages only, leases again on input, keeps limits and counts', () => {
+    const core = new WasmCore({ slotSize: 4096, slotCount: 2 });
+    const heads: string[] = [];
+    const p = new HttpParser({ core, maxHeaderBytes: 64, onHead: (h) => heads.push(h.target) });
+    expect(core.pool.available).toBe(1);
+    expect(p.execute(b('GET /1 HTTP/1.1\r\nHost: a\r\n\r\n'))).toBeNull();
+    expect(p.releaseIfIdle()).toBe(true);
+    expect(p.releaseIfIdle()).toBe(false); // (already)
+    expect(core.pool.available).toBe(2);
+    // The slot is free for another parser meanwhile.
+    const other = new HttpParser({ core });
+    expect(other.execute(b('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toBeNull();
+    // The idle parser leases again (the last slot) and goes on; messages keep counting.
+    expect(p.readRoom()).toBe(4096 - 8);
+    expect(p.execute(b('GET /2 HTTP/1.1\r\nHost: a\r\n'))).toBeNull();
+    expect(core.pool.available).toBe(0);
+    expect(p.releaseIfIdle()).toBe(false); // mid-message: it keeps its slot
+    expect(p.execute(b('\r\n'))).toBeNull();
+    expect(heads).toEqual(['/1', '/2']);
+    expect(p.messages).toBe(2);
+    expect(p.releaseIfIdle()).toBe(true);
+    // Its limits survive the new lease.
+    const tooBig = p.execute(b(`GET /3 HTTP/1.1\r\nHost: a\r\nX: ${'y'.repeat(80)}\r\n\r\n`));
+    expect(tooBig?.status).toBe(431);
+    expect(p.releaseIfIdle()).toBe(false); // after an error: no
+    // After Connection: close the stream takes nothing more, so the slot is kept (it holds that state).
+    const c = new HttpParser({ core: new WasmCore({ slotSize: 4096, slotCount: 1 }) });
+    expect(c.execute(b('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'))).toBeNull();
+    expect(c.releaseIfIdle()).toBe(false);
+    expect(c.execute(b('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))).not.toBeNull();
+    // Parsers on the shared cores keep their slot; a destroyed one is stale.
+    expect(new HttpParser().releaseIfIdle()).toBe(false);
+    expect(other.releaseIfIdle()).toBe(true);
+    other.destroy();
+    expect(() => other.execute(b('GET'))).toThrow(/after destroy/);
+    expect(other.readRoom()).toBe(0);
+  });
+
   it('streams a body much larger than its slot, byte-exact, in any piece size', () => {
     const core = new WasmCore({ slotSize: 4096, slotCount: 2 });
     const body = Buffer.alloc(300_000);

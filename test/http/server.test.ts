@@ -502,6 +502,28 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(sentWhenStalled).toBeLessThan(32 * 1024 * 1024);
   }, 30_000);
 
+  it('idle keep-alive connections hold no pool slot; a connection mid-request holds one', async () => {
+    const port = await start((a) => a.get('/', () => 'ok'), { maxConnections: 64 });
+    const pool = app!.core.pool;
+    const open = () => new Promise<net.Socket>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+      s.once('data', () => resolve(s));
+    });
+    const idle = await Promise.all(Array.from({ length: 40 }, open));
+    expect(app!.connections.size).toBe(40);
+    expect(pool.available).toBe(64);
+    const partial = net.connect(port, '127.0.0.1', () => partial.write('GET / HTTP/1.1\r\nHo'));
+    for (let i = 0; i < 100 && pool.available === 64; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(pool.available).toBe(63);
+    // The idle ones still work (each leases a slot again for its next request).
+    const again = await new Promise<string>((resolve) => {
+      idle[0].once('data', (d) => resolve(d.toString()));
+      idle[0].write('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    });
+    expect(again).toMatch(/\r\n\r\nok$/);
+    for (const s of [...idle, partial]) s.destroy();
+  });
+
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
     const port = await start((a) => a.get('/', () => 'first'));
     const second = createServer({ transport });
