@@ -31,6 +31,12 @@ export interface ServerOptions extends HttpLimits {
   /** Most open connections; more are closed at once. Default 1,024. */
   maxConnections?: number;
   /**
+   * Bytes a streamed response (SSE or res.stream()) may have waiting for a client that
+   * does not read them; past this the connection is closed, and the stream's onClose
+   * runs. Default 8 MiB. (Kernel socket buffers come on top.)
+   */
+  maxBufferedOutput?: number;
+  /**
    * 'native' (the epoll/kqueue addon, reading straight into WASM memory) or 'net'
    * (node:net). Default: native when the addon is built and CONDUIT_TRANSPORT is not
    * 'net', else net.
@@ -49,6 +55,8 @@ interface Wire {
   end(): void;
   /** Closes the connection after `ms` without traffic (0: never). */
   setIdle(ms: number): void;
+  /** Closes the connection now, dropping what is unsent. */
+  destroy(): void;
   /** Stops reading from the client (backpressure from a streamed body), then resumes. */
   pauseInput(): void;
   resumeInput(): void;
@@ -245,6 +253,8 @@ class Res implements Response {
   out: Buffer | null = null;
   /** Set when the response is streamed (SSE or chunked): it holds the connection until it ends. */
   held: HeldStream | null = null;
+  /** Bytes a streamed body may leave unread by the client before the connection is closed. */
+  maxBuffered = 8 * 1024 * 1024;
   /** onSend hooks (may replace the payload). */
   onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
   constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void,
@@ -270,7 +280,7 @@ class Res implements Response {
   }
   sse(options: { heartbeatMs?: number } = {}): SseStream {
     if (this.out !== null) throw new Error('response already sent');
-    const s = new SseStreamImpl(options.heartbeatMs ?? 15_000, this.canChunk, this.isHead);
+    const s = new SseStreamImpl(options.heartbeatMs ?? 15_000, this.canChunk, this.isHead, this.maxBuffered);
     this.startStream(s, 'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n');
     return s;
   }
@@ -278,7 +288,7 @@ class Res implements Response {
   stream(options: { highWaterMark?: number } = {}): BodyStream {
     if (this.out !== null) throw new Error('response already sent');
     if (this.code === 204 || this.code === 304) throw new Error(`a ${this.code} response has no body to stream`);
-    const s = new ChunkedStream(options.highWaterMark ?? 64 * 1024, this.canChunk, this.isHead);
+    const s = new ChunkedStream(options.highWaterMark ?? 64 * 1024, this.canChunk, this.isHead, this.maxBuffered);
     this.startStream(s, statusLine(this.code));
     return s;
   }
@@ -340,12 +350,19 @@ abstract class HeldStream {
   private closers: Array<() => void> = [];
   private ended: (() => void) | null = null;
 
-  constructor(private readonly chunked: boolean, private readonly bodyless: boolean) {}
+  /** More than maxBuffered bytes waited while the stream was queued: the client is dropped. */
+  private overflowed = false;
+
+  constructor(private readonly chunked: boolean, private readonly bodyless: boolean, private readonly maxBuffered: number) {}
 
   /** The connection got to this response: write what is held. */
   attach(wire: Wire, ended: () => void): void {
     this.wire = wire;
     this.ended = ended;
+    if (this.overflowed) {
+      wire.destroy();
+      return;
+    }
     for (const b of this.held) wire.write(b);
     this.held = [];
     this.heldBytes = 0;
@@ -361,8 +378,15 @@ abstract class HeldStream {
     if (this.wire === null) {
       this.held.push(framed);
       this.heldBytes += framed.length;
+      if (this.heldBytes > this.maxBuffered) {
+        // (The client is not even reading the responses before this one.)
+        this.overflowed = true;
+        this.abort();
+      }
     } else {
       this.wire.write(framed);
+      // A client this far behind (or not reading at all) is dropped: memory stays bounded.
+      if (this.wire.buffered() > this.maxBuffered) this.wire.destroy();
     }
   }
 
@@ -403,8 +427,8 @@ abstract class HeldStream {
 class SseStreamImpl extends HeldStream implements SseStream {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean) {
-    super(chunked, bodyless);
+  constructor(private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean, maxBuffered: number) {
+    super(chunked, bodyless, maxBuffered);
   }
 
   protected override attached(): void {
@@ -428,8 +452,8 @@ class SseStreamImpl extends HeldStream implements SseStream {
 
 /** A chunked body with backpressure (write() / drained()). */
 class ChunkedStream extends HeldStream implements BodyStream {
-  constructor(private readonly highWaterMark: number, chunked: boolean, bodyless: boolean) {
-    super(chunked, bodyless);
+  constructor(private readonly highWaterMark: number, chunked: boolean, bodyless: boolean, maxBuffered: number) {
+    super(chunked, bodyless, maxBuffered);
   }
 
   private get pending(): number {
@@ -670,6 +694,7 @@ class Connection {
     this.body = [];
     const keepAlive = h.keepAlive && !this.closing;
     const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush(), h.version === '1.1');
+    res.maxBuffered = this.app.maxBufferedOutput;
     this.queue.push(res);
     const target = originForm(h.target);
     if (target === null) {
@@ -832,6 +857,9 @@ class NetWire implements Wire {
   setIdle(ms: number): void {
     this.socket.setTimeout(ms);
   }
+  destroy(): void {
+    this.socket.destroy();
+  }
   pauseInput(): void {
     this.socket.pause();
   }
@@ -981,6 +1009,7 @@ export class App {
   readonly requestTimeout: number;
   readonly headersTimeout: number;
   readonly maxConnections: number;
+  readonly maxBufferedOutput: number;
   readonly transport: 'native' | 'net';
   /** The WASM core whose slots the connections' parsers use (one per connection). */
   readonly core: WasmCore;
@@ -994,8 +1023,10 @@ export class App {
   private listening: { stopAccepting(): void; release(): void } | null = null;
 
   constructor(options: ServerOptions = {}) {
-    const { keepAliveTimeout = 5000, requestTimeout = 30_000, headersTimeout = 10_000, maxConnections = 1024, transport, ...limits } = options;
-    for (const [name, v] of [['keepAliveTimeout', keepAliveTimeout], ['requestTimeout', requestTimeout], ['headersTimeout', headersTimeout], ['maxConnections', maxConnections]] as const) {
+    const { keepAliveTimeout = 5000, requestTimeout = 30_000, headersTimeout = 10_000, maxConnections = 1024,
+      maxBufferedOutput = 8 * 1024 * 1024, transport, ...limits } = options;
+    for (const [name, v] of [['keepAliveTimeout', keepAliveTimeout], ['requestTimeout', requestTimeout], ['headersTimeout', headersTimeout],
+      ['maxConnections', maxConnections], ['maxBufferedOutput', maxBufferedOutput]] as const) {
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be a positive integer, got ${v}`);
     }
     this.limits = limits;
@@ -1003,6 +1034,7 @@ export class App {
     this.requestTimeout = requestTimeout;
     this.headersTimeout = headersTimeout;
     this.maxConnections = maxConnections;
+    this.maxBufferedOutput = maxBufferedOutput;
     const native = nativeTransport();
     if (transport === 'native' && native.module === null) throw new Error(`transport 'native' is not available: ${native.reason}`);
     this.transport = transport ?? (native.module !== null ? 'native' : 'net');

@@ -524,6 +524,31 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     for (const s of [...idle, partial]) s.destroy();
   });
 
+  it('slow readers: an SSE client that never reads is dropped once maxBufferedOutput waits (memory stays bounded)', async () => {
+    let sent = 0;
+    let closedAt = -1;
+    const port = await start((a) => a.get('/firehose', async (_req, res) => {
+      const s = res.sse({ heartbeatMs: 0 });
+      s.onClose(() => (closedAt = sent));
+      const data = 'x'.repeat(64 * 1024);
+      while (!s.closed && sent < 512 * 1024 * 1024) {
+        s.send({ data });
+        sent += data.length;
+        await new Promise((r) => setImmediate(r));
+      }
+    }), { maxBufferedOutput: 1024 * 1024 });
+    const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /firehose HTTP/1.1\r\nHost: a\r\n\r\n'));
+    sock.pause(); // never reads
+    sock.on('error', () => {});
+    for (let i = 0; i < 500 && closedAt < 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // Dropped after the socket buffers and 1 MiB filled up, not after 512 MiB.
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt).toBeLessThan(64 * 1024 * 1024);
+    expect(app!.connections.size).toBe(0);
+    sock.destroy();
+    expect(() => createServer({ maxBufferedOutput: -1 })).toThrow(/maxBufferedOutput/);
+  });
+
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
     const port = await start((a) => a.get('/', () => 'first'));
     const second = createServer({ transport });
