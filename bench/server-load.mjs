@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Load benchmark of the HTTP server on 127.0.0.1: Conduit (native transport, node:net
-// transport) against node:http, "hello world", with wrk. Run: `node bench/server-load.mjs`
+// transport) against node:http and fastify, "hello world", with wrk. Run: `node bench/server-load.mjs`
 // (needs wrk: `apt-get install wrk`; taskset pins the server to core 0 and wrk to core 1
 // when it is there). Bounded: a few 5-second runs against local ports only.
 //
@@ -10,7 +10,8 @@
 // fair comparison when it does.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { machineInfo } from './lib.mjs';
 
 const DIST = new URL('../dist/index.js', import.meta.url).href;
@@ -36,6 +37,16 @@ const { port } = await app.listen({ port: 0 }); console.log(port);`,
 const s = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('hello world'); });
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));`,
 };
+// fastify (a devDependency), when it is installed.
+try {
+  const url = pathToFileURL(createRequire(import.meta.url).resolve('fastify')).href;
+  SERVERS.fastify = `import Fastify from ${JSON.stringify(url)};
+const f = Fastify({ logger: false });
+f.get('/', (req, reply) => { reply.type('text/plain').send('hello world'); });
+await f.listen({ port: 0, host: '127.0.0.1' }); console.log(f.server.address().port);`;
+} catch {
+  console.error('server-load: fastify is not installed; measuring without it');
+}
 
 const PIPELINE = `init = function(args)
   local r = {}
@@ -97,6 +108,7 @@ console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})
 const rows = [];
 for (const [name, source] of Object.entries(SERVERS)) rows.push(await measure(name, source));
 const base = rows.find((r) => r.name === 'node:http');
+const fast = rows.find((r) => r.name === 'fastify');
 const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
 console.log('|---|---:|---:|---:|---:|---:|');
@@ -104,5 +116,13 @@ for (const r of rows) {
   console.log(`| ${r.name} | ${f(r.keepAlive)} (${(r.keepAlive / base.keepAlive).toFixed(2)}x) | ${f(r.cpuUsPerReq, 1)} ` +
     `(${(r.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x) | ${r.p99} | ${f(r.pipelined)} (${(r.pipelined / base.pipelined).toFixed(2)}x) | ` +
     `${f(r.cpuUsPerReqPipelined, 1)} |`);
+}
+if (fast !== undefined) {
+  console.log('\nratios to fastify (same run):');
+  for (const r of rows) {
+    if (r === fast) continue;
+    console.log(`  ${r.name}: keep-alive ${(r.keepAlive / fast.keepAlive).toFixed(2)}x, CPU/req ${(r.cpuUsPerReq / fast.cpuUsPerReq).toFixed(2)}x, ` +
+      `pipelined ${(r.pipelined / fast.pipelined).toFixed(2)}x`);
+  }
 }
 writeFileSync(new URL('./results/server-load.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, seconds: SECONDS, rows }, null, 2) + '\n');
