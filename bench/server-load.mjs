@@ -12,6 +12,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
 import { machineInfo } from './lib.mjs';
 
 const DIST = new URL('../dist/index.js', import.meta.url).href;
@@ -100,6 +102,89 @@ async function measure(name, source) {
   } finally {
     child.kill('SIGKILL');
   }
+}
+
+// --all-cores: every server with one worker per core, no pinning (wrk shares the cores).
+// Conduit: `conduit serve --workers N` (worker_threads, SO_REUSEPORT); node:http and
+// fastify: node:cluster with N workers. CPU per request sums the server's processes.
+const ALL_CORES = process.argv.includes('--all-cores');
+if (ALL_CORES) {
+  const N = os.availableParallelism();
+  const appFile = fileURLToPath(new URL('./results/hello-app.mjs', import.meta.url));
+  writeFileSync(appFile, `export default (app) => { app.get('/', (req, res) => { res.header('Content-Type', 'text/plain').send('hello world'); }); };\n`);
+  const cluster = (server) => `import cluster from 'node:cluster';
+if (cluster.isPrimary) {
+  for (let i = 0; i < ${N}; i++) cluster.fork();
+  let up = 0;
+  cluster.on('message', (w, port) => { if (++up === ${N}) console.log(port); });
+} else {
+  ${server}
+}`;
+  const fastifyUrl = SERVERS.fastify === undefined ? null : pathToFileURL(createRequire(import.meta.url).resolve('fastify')).href;
+  const ALL = {
+    [`Conduit, native transport, ${N} workers`]: { cmd: [process.execPath, fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)), 'serve', '--workers', String(N), '--port', 'PORT', '--config', appFile] },
+    [`node:http, cluster of ${N}`]: { src: cluster(`const http = await import('node:http');
+  const s = http.createServer((req, res) => { res.setHeader('Content-Type', 'text/plain'); res.end('hello world'); });
+  s.listen(PORT, '127.0.0.1', () => process.send(PORT));`) },
+    ...(fastifyUrl === null ? {} : { [`fastify, cluster of ${N}`]: { src: cluster(`const { default: Fastify } = await import(${JSON.stringify(fastifyUrl)});
+  const f = Fastify({ logger: false });
+  f.get('/', (req, reply) => { reply.type('text/plain').send('hello world'); });
+  await f.listen({ port: PORT, host: '127.0.0.1' }); process.send(PORT);`) } }),
+  };
+  const freePort = () => new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+  const treeTicks = (pid) => {
+    let t = cpuTicks(pid);
+    const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const k of kids) t += treeTicks(Number(k));
+    return t;
+  };
+  const wrkFree = (args) => spawnSync('wrk', args, { encoding: 'utf8' }).stdout;
+  const mm = machineInfo();
+  console.log(`machine: ${mm.cpu}, ${mm.cores} cores, node ${mm.node}; all cores: ${N} workers per server, wrk -t1 -c64 -d${SECONDS}s, no pinning (wrk shares the cores)`);
+  const out = [];
+  for (const [name, spec] of Object.entries(ALL)) {
+    const port = await freePort();
+    const child = spec.cmd !== undefined
+      ? spawn(spec.cmd[0], spec.cmd.slice(1).map((a) => (a === 'PORT' ? String(port) : a)), { stdio: ['ignore', 'pipe', 'inherit'] })
+      : (() => {
+        // (cluster workers re-run the primary's script: it must be a file)
+        const file = fileURLToPath(new URL(`./results/cluster-${port}.mjs`, import.meta.url));
+        writeFileSync(file, spec.src.replaceAll('PORT', String(port)));
+        return spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      })();
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve);
+      child.once('exit', (c) => reject(new Error(`${name} exited (${c})`)));
+    });
+    const url = `http://127.0.0.1:${port}/`;
+    try {
+      wrkFree(['-t1', '-c64', '-d2s', url]);
+      let t0 = treeTicks(child.pid);
+      const ka = wrkFree(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
+      const kaTicks = treeTicks(child.pid) - t0;
+      t0 = treeTicks(child.pid);
+      const pl = wrkFree(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
+      const plTicks = treeTicks(child.pid) - t0;
+      out.push({ name, keepAlive: reqPerSec(ka), cpu: (kaTicks / TICK / requests(ka)) * 1e6, p99: p99(ka), pipelined: reqPerSec(pl), cpuPl: (plTicks / TICK / requests(pl)) * 1e6 });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGKILL');
+    }
+  }
+  const b = out.find((r) => r.name.startsWith('node:http'));
+  console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of out) {
+    console.log(`| ${r.name} | ${Math.round(r.keepAlive).toLocaleString('en-US')} (${(r.keepAlive / b.keepAlive).toFixed(2)}x) | ${r.cpu.toFixed(1)} (${(r.cpu / b.cpu).toFixed(2)}x) | ` +
+      `${r.p99} | ${Math.round(r.pipelined).toLocaleString('en-US')} (${(r.pipelined / b.pipelined).toFixed(2)}x) | ${r.cpuPl.toFixed(1)} |`);
+  }
+  process.exit(0);
 }
 
 const m = machineInfo();
