@@ -16,6 +16,10 @@ export const ErrorCodes = {
   HTTP_INCOMPLETE: 'CONDUIT_ERR_HTTP_INCOMPLETE',
   /** Router.add: the route pattern or method is invalid, or already registered. */
   INVALID_ROUTE: 'CONDUIT_ERR_INVALID_ROUTE',
+  /** An error a handler throws to answer with a given HTTP status (HttpError). */
+  HTTP_ERROR: 'CONDUIT_ERR_HTTP',
+  /** req.json(): the body is not valid JSON. */
+  INVALID_JSON_BODY: 'CONDUIT_ERR_INVALID_JSON_BODY',
 } as const;
 
 export class ConduitError extends Error {
@@ -24,6 +28,20 @@ export class ConduitError extends Error {
     super(message);
     this.name = 'ConduitError';
     this.code = code;
+  }
+}
+
+/**
+ * Thrown by a handler or hook (or by req.json()) to answer with `status` (400..599) and
+ * `message` as the text body, instead of a 500. Messages of 5xx errors are not sent.
+ */
+export class HttpError extends ConduitError {
+  readonly status: number;
+  constructor(status: number, message: string, code: string = ErrorCodes.HTTP_ERROR) {
+    super(code, message);
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`HttpError status must be 400..599, got ${status}`);
+    this.name = 'HttpError';
+    this.status = status;
   }
 }
 

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
 import { Router, type RouteParams, type RouteResult } from './router.js';
 import { buildErrorResponse, errorResponseFor } from './error-responses.js';
-import type { HttpParseError } from '../errors.js';
+import { ErrorCodes, HttpError, type HttpParseError } from '../errors.js';
 import { SseFramer, type SseEvent } from '../sse/framer.js';
 import { WasmCore } from '../wasm/loader.js';
 import { nativeTransport, type NativeModule, type NativeTransport } from '../net/native.js';
@@ -129,6 +129,8 @@ export interface Request {
   readonly path: string;
   /** The query string without '?', or ''. */
   readonly search: string;
+  /** The query string, decoded (parsed once, on first use). */
+  readonly query: URLSearchParams;
   readonly params: RouteParams;
   readonly head: RequestHead;
   /** The body (empty when there is none, or when the route streams it). */
@@ -136,6 +138,7 @@ export interface Request {
   /** A header value (case-insensitive name). */
   header(name: string): string | undefined;
   text(): string;
+  /** The body parsed as JSON; invalid JSON throws an HttpError 400 (the client gets a 400). */
   json(): unknown;
   /**
    * The body as chunks. On a route added with `{ stream: true }` they arrive as the client
@@ -507,7 +510,15 @@ class Req implements Request {
   }
   json(): unknown {
     this.buffered();
-    return JSON.parse(utf8.decode(this.body));
+    try {
+      return JSON.parse(utf8.decode(this.body));
+    } catch (e) {
+      throw new HttpError(400, `the request body is not valid JSON (${(e as Error).message})`, ErrorCodes.INVALID_JSON_BODY);
+    }
+  }
+  private _query: URLSearchParams | undefined;
+  get query(): URLSearchParams {
+    return (this._query ??= new URLSearchParams(this.search));
   }
   private buffered(): void {
     if (this.reader !== null) throw new Error('this route streams its body: read it with req.stream()');
@@ -753,11 +764,16 @@ class Connection {
   }
 
   private crash(res: Res, e: unknown, req?: Req): void {
-    this.app.onError(e);
+    const client = e instanceof HttpError && e.status < 500;
+    if (!client) this.app.onError(e); // (a client's mistake is not the server's error)
     const fallback = () => {
-      if (!res.sent) {
+      if (res.sent) return;
+      res.headers = [];
+      if (e instanceof HttpError) {
+        res.code = e.status;
+        res.send(client ? `${e.message}\n` : `${STATUS_TEXT[e.status] ?? 'Server Error'}\n`);
+      } else {
         res.code = 500;
-        res.headers = [];
         res.send('Internal Server Error\n');
       }
     };

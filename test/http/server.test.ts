@@ -4,7 +4,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, cors, SseDecoder, type App } from '../../src/index.js';
+import { createServer, cors, HttpError, SseDecoder, type App } from '../../src/index.js';
 import { nativeTransport } from '../../src/net/native.js';
 
 // One suite, both transports (the native one when the addon is built here).
@@ -547,6 +547,32 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(app!.connections.size).toBe(0);
     sock.destroy();
     expect(() => createServer({ maxBufferedOutput: -1 })).toThrow(/maxBufferedOutput/);
+  });
+
+  it('invalid JSON bodies get 400, HttpError picks the status, the query is decoded; IPv6 loopback works', async () => {
+    const logged: unknown[] = [];
+    app = createServer({ transport });
+    app.onError = (e) => logged.push(e);
+    app.post('/json', (req) => ({ got: req.json() }));
+    app.get('/find', (req) => {
+      if (req.query.get('q') === null) throw new HttpError(404, 'nothing to find');
+      if (req.query.get('q') === 'down') throw new HttpError(503, 'secret detail');
+      return { q: req.query.get('q'), tags: req.query.getAll('t') };
+    });
+    const { port } = await app.listen({ host: '::1' });
+    const base = `http://[::1]:${port}`;
+    const bad = await fetch(`${base}/json`, { method: 'POST', body: '{"a":' });
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toMatch(/^the request body is not valid JSON/);
+    expect(await (await fetch(`${base}/json`, { method: 'POST', body: '{"a":1}' })).json()).toEqual({ got: { a: 1 } });
+    const missing = await fetch(`${base}/find`);
+    expect([missing.status, await missing.text()]).toEqual([404, 'nothing to find\n']);
+    const down = await fetch(`${base}/find?q=down`);
+    expect([down.status, await down.text()]).toEqual([503, 'Service Unavailable\n']); // 5xx details stay private
+    expect(await (await fetch(`${base}/find?q=caf%C3%A9+au+lait&t=a&t=b%2Fc`)).json()).toEqual({ q: 'café au lait', tags: ['a', 'b/c'] });
+    // Only the 5xx reached the server's error log.
+    expect(logged).toHaveLength(1);
+    expect(() => new HttpError(200, 'no')).toThrow(RangeError);
   });
 
   it('a second server on a port in use is refused with EADDRINUSE (no silent port sharing)', async () => {
