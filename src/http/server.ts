@@ -1,10 +1,9 @@
 // Conduit's HTTP/1.1 server: the WASM parser, the radix router and prebuilt error
 // responses, over the native epoll/kqueue transport (reading straight into the parser's
 // WASM slot) or node:net. Keep-alive, pipelining with responses in request order,
-// Expect: 100-continue, bodies up to a limit, hooks, handler errors as 500s, SSE and
-// chunked streamed responses, headers/request/idle timeouts, graceful shutdown.
-//
-// Not here yet (issue 4): request bodies as streams (bodies are buffered up to the limit).
+// Expect: 100-continue, buffered or streamed request bodies, hooks, handler errors as
+// 500s (or an HttpError's status), SSE and chunked streamed responses with backpressure,
+// headers/request/idle timeouts, output limits for slow readers, graceful shutdown.
 
 import net from 'node:net';
 import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
