@@ -1,8 +1,10 @@
 // `conduit serve`: the HTTP server with a user's app module, or the built-in demo app.
 
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createServer, App } from '../http/server.js';
 import { nativeTransport } from '../net/native.js';
@@ -13,7 +15,7 @@ export const SERVE_HELP = `Usage: conduit serve [options]
 Options:
   --host <addr>      Address to bind (default 127.0.0.1)
   --port <n>         Port (default 3000; 0 = any free port)
-  --config <file>    A JS module whose default export is an App (createServer()) or a
+  --config <file>    A JS or TS module whose default export is an App (createServer()) or a
                      function (app) => void that adds routes; without it, the demo app:
                        GET /health, POST /echo, GET /events (an SSE clock)
   --workers <n>      Worker instances, each with its own WASM core, sharing the port
@@ -78,6 +80,37 @@ function parseArgs(args: string[]): Options | string {
   return o;
 }
 
+/**
+ * A TypeScript config: transpiled with the `typescript` package (the project's own, else
+ * Conduit's) to a temporary .mjs beside it, so that its imports resolve as they would from
+ * the .ts file, imported, and removed. Types are not checked.
+ */
+async function importTypeScript(file: string): Promise<unknown> {
+  let ts: typeof import('typescript');
+  try {
+    let at: string;
+    try {
+      at = createRequire(file).resolve('typescript');
+    } catch {
+      at = createRequire(import.meta.url).resolve('typescript');
+    }
+    ts = ((await import(pathToFileURL(at).href)) as { default: typeof import('typescript') }).default;
+  } catch {
+    throw new Error("a TypeScript config needs the 'typescript' package (npm install -D typescript), or compile it to .js");
+  }
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+  });
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.conduit.mjs`);
+  writeFileSync(tmp, out.outputText);
+  try {
+    return await import(pathToFileURL(tmp).href);
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
 /** The app of a config module, or the demo app (also used by each worker). */
 export async function loadApp(config: string | undefined): Promise<App> {
   if (config === undefined) {
@@ -89,7 +122,7 @@ export async function loadApp(config: string | undefined): Promise<App> {
   if (!existsSync(file)) throw new Error(`cannot read config ${config}: no such file`);
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (e) {
     throw new Error(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
   }

@@ -1,7 +1,7 @@
 // `conduit serve`, started as a user starts it: the demo app, a config module, signals,
 // and one-line errors.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +60,18 @@ describe('conduit serve', () => {
     const { url } = await start(['--port', '0', '--config', file]);
     expect(await (await fetch(`${url}hi/ana`)).text()).toBe('hi ana');
     expect((await fetch(`${url}health`)).status).toBe(404);
+  });
+
+  it('loads a TypeScript config (transpiled, types not checked) and leaves no temporary file behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.ts');
+    writeFileSync(file, `import type { App, Request } from ${JSON.stringify(INDEX)};\n` +
+      'interface Greeting { text: string }\n' +
+      'const greet = (req: Request): Greeting => ({ text: `hi ${req.params.name as string}` });\n' +
+      'export default (app: App): void => { app.get("/hi/:name", (req) => greet(req)); };\n');
+    const { url } = await start(['--port', '0', '--workers', '1', '--config', file]);
+    expect(await (await fetch(`${url}hi/ts`)).json()).toEqual({ text: 'hi ts' });
+    expect(readdirSync(dir)).toEqual(['app.ts']);
   });
 
   it('says in one line what is wrong: busy port, missing or invalid config, bad options', async () => {
