@@ -19,7 +19,8 @@ Options:
                      function (app) => void that adds routes; without it, the demo app:
                        GET /health, POST /echo, GET /events (an SSE clock)
   --workers <n>      Worker instances, each with its own WASM core, sharing the port
-                     (default: the number of cores with the native transport, else 1)
+                     (default: the number of cores). Threads sharing the port with the
+                     native transport; processes behind one acceptor with node:net
   --help             Show this help
 `;
 
@@ -49,7 +50,7 @@ interface Options {
 function parseArgs(args: string[]): Options | string {
   const o: Options = {
     host: '127.0.0.1', port: 3000, config: undefined,
-    workers: nativeTransport().module !== null ? availableParallelism() : 1,
+    workers: availableParallelism(),
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -69,9 +70,6 @@ function parseArgs(args: string[]): Options | string {
         const v = value();
         o.workers = Number(v);
         if (!/^\d+$/.test(v) || o.workers < 1 || o.workers > 256) return `--workers must be an integer from 1 to 256, got '${v}'`;
-        if (o.workers > 1 && nativeTransport().module === null) {
-          return `--workers ${v}: workers share the port through the native transport, which is not available (${nativeTransport().reason})`;
-        }
       } else return `unknown option '${a}' (try conduit serve --help)`;
     } catch (e) {
       return (e as Error).message;
@@ -187,7 +185,10 @@ function listenError(o: Options, e: NodeJS.ErrnoException): string {
 async function serveWorkers(o: Options): Promise<number> {
   let running;
   try {
-    running = await startWorkers({ ...o, log: (line) => process.stderr.write(`conduit serve: ${line}\n`) });
+    // Threads sharing the port (SO_REUSEPORT) need the native transport; on node:net the
+    // workers are processes behind one acceptor.
+    const mode = nativeTransport().module !== null ? 'threads' : 'processes';
+    running = await startWorkers({ ...o, mode, log: (line) => process.stderr.write(`conduit serve: ${line}\n`) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(err.code !== undefined ? listenError(o, err) : `conduit serve: ${err.message}\n`);

@@ -1,5 +1,11 @@
-// Worker instances (worker_threads), each with its own WASM instance, pool and listener
-// on the shared port; a crashed worker is restarted while the others keep serving.
+// Worker instances, each with its own WASM instance, pool and listener on the shared port;
+// a crashed worker is restarted while the others keep serving.
+//
+// With the native transport they are worker_threads, each listening with SO_REUSEPORT (the
+// kernel spreads connections). Without it (node:net) they are node:cluster processes: the
+// primary is the one acceptor and hands each connection to a worker (round-robin), since
+// worker_threads cannot receive sockets.
+import cluster from 'node:cluster';
 import { Worker } from 'node:worker_threads';
 
 export interface WorkersOptions {
@@ -9,6 +15,39 @@ export interface WorkersOptions {
   config: string | undefined;
   /** One line per event (start, crash, restart). */
   log: (line: string) => void;
+  /** 'threads' (SO_REUSEPORT, native transport) or 'processes' (one acceptor, node:net). Default threads. */
+  mode?: 'threads' | 'processes';
+}
+
+/** A worker thread or a cluster process, seen the same way. */
+interface Unit {
+  on(event: 'message', cb: (m: Message) => void): void;
+  on(event: 'error', cb: (err: Error) => void): void;
+  on(event: 'exit', cb: (code: number | null) => void): void;
+  once(event: 'exit', cb: () => void): void;
+  post(m: { type: 'stop' }): void;
+  kill(): void;
+}
+type Message = { type: string; port?: number; code?: string; message?: string };
+
+const PROCESS = new URL('./process.js', import.meta.url);
+
+function unit(mode: 'threads' | 'processes', data: { index: number; host: string; port: number; config: string | undefined }): Unit {
+  if (mode === 'threads') {
+    const w = new Worker(WORKER, { workerData: data });
+    return Object.assign(w as unknown as Unit, {
+      post: (m: { type: 'stop' }) => w.postMessage(m),
+      kill: () => void w.terminate(),
+    });
+  }
+  cluster.setupPrimary({ exec: PROCESS.pathname, silent: false });
+  const w = cluster.fork({ CONDUIT_WORKER: JSON.stringify(data) });
+  return Object.assign(w as unknown as Unit, {
+    post: (m: { type: 'stop' }) => {
+      if (w.isConnected()) w.send(m);
+    },
+    kill: () => w.process.kill('SIGKILL'),
+  });
 }
 
 export interface RunningWorkers {
@@ -26,13 +65,14 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
   let port = o.port;
   let stopping = false;
   let restarts = 0;
-  const workers: Array<Worker | null> = new Array(o.workers).fill(null);
+  const workers: Array<Unit | null> = new Array(o.workers).fill(null);
+  const mode = o.mode ?? 'threads';
 
   const spawn = (index: number): Promise<number> => new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { workerData: { index, host: o.host, port, config: o.config } });
+    const w = unit(mode, { index, host: o.host, port, config: o.config });
     workers[index] = w;
     let listening = false;
-    w.on('message', (m: { type: string; port?: number; code?: string; message?: string }) => {
+    w.on('message', (m: Message) => {
       if (m.type === 'listening') {
         listening = true;
         resolve(m.port!);
@@ -64,19 +104,23 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
     });
   });
 
+  let bound = port;
   try {
     for (let i = 0; i < o.workers; i++) {
-      const p = await spawn(i);
-      port = p; // the first worker may have picked a free port: the others share it
+      bound = await spawn(i);
+      // Threads: the first worker may have picked a free port, and the others listen on it
+      // too. Processes ask the primary's acceptor for the same address as the first (port
+      // 0 included), which gives them its one listener.
+      if (mode === 'threads') port = bound;
     }
   } catch (e) {
     stopping = true;
-    await Promise.all(workers.map((w) => w?.terminate()));
+    for (const w of workers) w?.kill();
     throw e;
   }
 
   return {
-    port,
+    port: bound,
     get restarts() {
       return restarts;
     },
@@ -84,8 +128,8 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
       stopping = true;
       await Promise.all(workers.map((w) => (w === null ? undefined : new Promise<void>((r) => {
         w.once('exit', () => r());
-        w.postMessage({ type: 'stop' });
-        setTimeout(() => void w.terminate(), 5000).unref();
+        w.post({ type: 'stop' });
+        setTimeout(() => w.kill(), 5000).unref();
       }))));
     },
   };

@@ -17,8 +17,8 @@ afterEach(() => {
 });
 
 /** Starts `conduit serve ...args` and resolves with its URL once it listens. */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function start(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
@@ -146,5 +146,36 @@ describe('conduit serve', () => {
     expect(seen.size).toBe(2);
     expect(stderr).toMatch(/worker \d exited with code 3; restarting/);
     expect(stderr).toMatch(/worker \d restarted/);
+  });
+
+  it('--workers on node:net: processes behind one acceptor share the connections; a crashed one is restarted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(file, 'export default (app) => {\n' +
+      '  app.get("/who", () => String(process.pid));\n' +
+      '  app.get("/crash", () => { setTimeout(() => process.exit(3), 10); return "bye"; });\n' +
+      '};\n');
+    const { child, url, exit } = await start(['--port', '0', '--workers', '2', '--config', file], { CONDUIT_TRANSPORT: 'net' });
+    let stderr = '';
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const who = async () => {
+      const r = await fetch(`${url}who`, { headers: { connection: 'close' } });
+      expect(r.status).toBe(200);
+      return Number(await r.text());
+    };
+    const seen = new Set<number>();
+    for (let i = 0; i < 10; i++) seen.add(await who());
+    expect(seen.size).toBe(2); // round-robin by the acceptor
+    expect(seen.has(child.pid!)).toBe(false); // (the primary only accepts)
+    await fetch(`${url}crash`, { headers: { connection: 'close' } });
+    for (let i = 0; i < 100 && !/restarted/.test(stderr); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toMatch(/worker \d exited with code 3; restarting/);
+    const after = new Set<number>();
+    for (let i = 0; i < 10; i++) after.add(await who());
+    expect(after.size).toBe(2);
+    expect([...after].filter((p) => !seen.has(p))).toHaveLength(1); // one new process
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
   });
 });
