@@ -6,6 +6,7 @@
 // primary is the one acceptor and hands each connection to a worker (round-robin), since
 // worker_threads cannot receive sockets.
 import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
 export interface WorkersOptions {
@@ -40,7 +41,7 @@ function unit(mode: 'threads' | 'processes', data: { index: number; host: string
       kill: () => void w.terminate(),
     });
   }
-  cluster.setupPrimary({ exec: PROCESS.pathname, silent: false });
+  cluster.setupPrimary({ exec: fileURLToPath(PROCESS), silent: false });
   const w = cluster.fork({ CONDUIT_WORKER: JSON.stringify(data) });
   return Object.assign(w as unknown as Unit, {
     post: (m: { type: 'stop' }) => {
