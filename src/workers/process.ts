@@ -12,7 +12,15 @@ interface Data {
 
 const data = JSON.parse(process.env.CONDUIT_WORKER ?? '{}') as Data;
 const send = (m: object) => process.send?.(m);
-const app = await loadApp(data.config);
+let app: Awaited<ReturnType<typeof loadApp>>;
+try {
+  app = await loadApp(data.config);
+} catch (err) {
+  // A config that cannot load: the supervisor reports it in one line.
+  process.send?.({ type: 'listen-failed', index: data.index, message: (err as Error).message }, () => process.exit(1));
+  await new Promise(() => {});
+  throw err; // (not reached)
+}
 app.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
 try {
   const bound = await app.listen({ host: data.host, port: data.port });
