@@ -550,8 +550,7 @@ class Connection {
       ...app.limits,
       core: app.core,
       onHead: (h) => {
-        this.head = h;
-        this.body = [];
+        this.head = h; // (this.body is empty: dispatch took the last one's)
         // The head arrived within headersTimeout: the body gets the rest of requestTimeout.
         if (this.timingHead && this.requestTimer !== null) {
           clearTimeout(this.requestTimer);
@@ -700,8 +699,11 @@ class Connection {
   }
 
   private dispatch(h: RequestHead, reader: BodyReader | null): void {
-    const body = reader !== null || this.body.length === 0 ? EMPTY : this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
-    this.body = [];
+    let body: Buffer = EMPTY;
+    if (this.body.length > 0) {
+      body = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
+      this.body = []; // (no new array for the common bodiless request)
+    }
     const keepAlive = h.keepAlive && !this.closing;
     const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush(), h.version === '1.1');
     res.maxBuffered = this.app.maxBufferedOutput;
