@@ -1,25 +1,6 @@
-// One worker instance: its own WASM core and pool, the user's app, and a listener that
-// shares the port with the other workers (SO_REUSEPORT: the kernel spreads connections).
+// One worker thread (native transport): its own listener on the shared port (SO_REUSEPORT:
+// the kernel spreads connections between the workers).
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadApp } from '../cli/serve.js';
+import { runInstance, type InstanceData } from './instance.js';
 
-interface Data {
-  index: number;
-  host: string;
-  port: number;
-  config: string | undefined;
-}
-
-const data = workerData as Data;
-const app = await loadApp(data.config);
-app.onError = (err) => parentPort!.postMessage({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
-try {
-  const bound = await app.listen({ host: data.host, port: data.port, reusePort: true });
-  parentPort!.postMessage({ type: 'listening', index: data.index, port: bound.port });
-} catch (err) {
-  const e = err as NodeJS.ErrnoException;
-  parentPort!.postMessage({ type: 'listen-failed', index: data.index, code: e.code, message: e.message });
-}
-parentPort!.on('message', (m: { type: string }) => {
-  if (m.type === 'stop') void app.close().then(() => process.exit(0));
-});
+await runInstance(workerData as InstanceData, (m) => parentPort!.postMessage(m), (cb) => parentPort!.on('message', cb), true);
