@@ -73,6 +73,51 @@ const reqPerSec = (out) => Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 
 const requests = (out) => Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
 const p99 = (out) => /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
 
+/**
+ * The two measured runs against a listening server, each after a 2 s warm-up: keep-alive
+ * c=64 and pipelined ×8. `run` runs wrk; `ticks` reads the server's CPU ticks so far.
+ */
+function loadRuns(name, url, run, ticks) {
+  run(['-t1', '-c64', '-d2s', url]);
+  let t0 = ticks();
+  const ka = run(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
+  const kaTicks = ticks() - t0;
+  run(['-t1', '-c64', '-d2s', '-s', luaFile, url]);
+  t0 = ticks();
+  const pl = run(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
+  const plTicks = ticks() - t0;
+  return {
+    name,
+    keepAlive: reqPerSec(ka),
+    cpuUsPerReq: (kaTicks / TICK / requests(ka)) * 1e6,
+    p99: p99(ka),
+    pipelined: reqPerSec(pl),
+    cpuUsPerReqPipelined: (plTicks / TICK / requests(pl)) * 1e6,
+  };
+}
+
+/** The table, with ratios to node:http (and to fastify when it ran). */
+function report(rows) {
+  const base = rows.find((r) => r.name.startsWith('node:http'));
+  const fast = rows.find((r) => r.name.startsWith('fastify'));
+  const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${f(r.keepAlive)} (${(r.keepAlive / base.keepAlive).toFixed(2)}x) | ${f(r.cpuUsPerReq, 1)} ` +
+      `(${(r.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x) | ${r.p99} | ${f(r.pipelined)} (${(r.pipelined / base.pipelined).toFixed(2)}x) | ` +
+      `${f(r.cpuUsPerReqPipelined, 1)} |`);
+  }
+  if (fast !== undefined) {
+    console.log('\nratios to fastify (same run):');
+    for (const r of rows) {
+      if (r === fast) continue;
+      console.log(`  ${r.name}: keep-alive ${(r.keepAlive / fast.keepAlive).toFixed(2)}x, CPU/req ${(r.cpuUsPerReq / fast.cpuUsPerReq).toFixed(2)}x, ` +
+        `pipelined ${(r.pipelined / fast.pipelined).toFixed(2)}x`);
+    }
+  }
+}
+
 async function measure(name, source) {
   const args = ['--input-type=module', '-e', source];
   const child = spawn(pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args,
@@ -83,22 +128,7 @@ async function measure(name, source) {
   });
   const url = `http://127.0.0.1:${port}/`;
   try {
-    wrk(['-t1', '-c64', '-d2s', url]); // warm-up
-    let t0 = cpuTicks(child.pid);
-    const ka = wrk(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
-    const kaTicks = cpuTicks(child.pid) - t0;
-    wrk(['-t1', '-c64', '-d2s', '-s', luaFile, url]);
-    t0 = cpuTicks(child.pid);
-    const pl = wrk(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
-    const plTicks = cpuTicks(child.pid) - t0;
-    return {
-      name,
-      keepAlive: reqPerSec(ka),
-      cpuUsPerReq: (kaTicks / TICK / requests(ka)) * 1e6,
-      p99: p99(ka),
-      pipelined: reqPerSec(pl),
-      cpuUsPerReqPipelined: (plTicks / TICK / requests(pl)) * 1e6,
-    };
+    return loadRuns(name, url, wrk, () => cpuTicks(child.pid));
   } finally {
     child.kill('SIGKILL');
   }
@@ -163,27 +193,14 @@ if (cluster.isPrimary) {
     });
     const url = `http://127.0.0.1:${port}/`;
     try {
-      wrkFree(['-t1', '-c64', '-d2s', url]);
-      let t0 = treeTicks(child.pid);
-      const ka = wrkFree(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
-      const kaTicks = treeTicks(child.pid) - t0;
-      t0 = treeTicks(child.pid);
-      const pl = wrkFree(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
-      const plTicks = treeTicks(child.pid) - t0;
-      out.push({ name, keepAlive: reqPerSec(ka), cpu: (kaTicks / TICK / requests(ka)) * 1e6, p99: p99(ka), pipelined: reqPerSec(pl), cpuPl: (plTicks / TICK / requests(pl)) * 1e6 });
+      out.push(loadRuns(name, url, wrkFree, () => treeTicks(child.pid)));
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGKILL');
     }
   }
-  const b = out.find((r) => r.name.startsWith('node:http'));
-  console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const r of out) {
-    console.log(`| ${r.name} | ${Math.round(r.keepAlive).toLocaleString('en-US')} (${(r.keepAlive / b.keepAlive).toFixed(2)}x) | ${r.cpu.toFixed(1)} (${(r.cpu / b.cpu).toFixed(2)}x) | ` +
-      `${r.p99} | ${Math.round(r.pipelined).toLocaleString('en-US')} (${(r.pipelined / b.pipelined).toFixed(2)}x) | ${r.cpuPl.toFixed(1)} |`);
-  }
+  report(out);
   process.exit(0);
 }
 
@@ -192,22 +209,5 @@ console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})
   `${pin ? '; server on core 0, wrk on core 1' : ''}`);
 const rows = [];
 for (const [name, source] of Object.entries(SERVERS)) rows.push(await measure(name, source));
-const base = rows.find((r) => r.name === 'node:http');
-const fast = rows.find((r) => r.name === 'fastify');
-const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
-console.log('|---|---:|---:|---:|---:|---:|');
-for (const r of rows) {
-  console.log(`| ${r.name} | ${f(r.keepAlive)} (${(r.keepAlive / base.keepAlive).toFixed(2)}x) | ${f(r.cpuUsPerReq, 1)} ` +
-    `(${(r.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x) | ${r.p99} | ${f(r.pipelined)} (${(r.pipelined / base.pipelined).toFixed(2)}x) | ` +
-    `${f(r.cpuUsPerReqPipelined, 1)} |`);
-}
-if (fast !== undefined) {
-  console.log('\nratios to fastify (same run):');
-  for (const r of rows) {
-    if (r === fast) continue;
-    console.log(`  ${r.name}: keep-alive ${(r.keepAlive / fast.keepAlive).toFixed(2)}x, CPU/req ${(r.cpuUsPerReq / fast.cpuUsPerReq).toFixed(2)}x, ` +
-      `pipelined ${(r.pipelined / fast.pipelined).toFixed(2)}x`);
-  }
-}
+report(rows);
 writeFileSync(new URL('./results/server-load.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, seconds: SECONDS, rows }, null, 2) + '\n');
