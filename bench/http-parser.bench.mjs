@@ -23,7 +23,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain } from './lib.mjs';
+import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { WasmCore, ABI, Events, DEFAULT_LIMITS, STATUS_INFO } from '../dist/index.js';
 import { createLlhttp, STAT_HEADER_FIELD, STAT_BODY_BYTES, STAT_MESSAGE_BEGINS } from '../test/support/llhttp-oracle.mjs';
@@ -244,15 +244,11 @@ export async function run(options = {}) {
     }
   }
 
-  const started = Date.now();
-  await bench.run();
-  const elapsed = (Date.now() - started) / 1000;
+  const { elapsed, results } = await runTasks(bench);
 
   const rows = [];
-  for (const task of bench.tasks) {
-    const r = task.result;
-    if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
-    const { entry, parser, label, reps, mode } = meta.get(task.name);
+  for (const { name: taskName, r } of results) {
+    const { entry, parser, label, reps, mode } = meta.get(taskName);
     const lat = r.latency; // ms per batch
     const parseNs = (lat.p50 * 1e6) / reps;
     rows.push({

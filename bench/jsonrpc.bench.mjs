@@ -25,7 +25,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain } from './lib.mjs';
+import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { parseJsonRpc, validateJson, WasmCore } from '../dist/index.js';
 import { jsonrpcCorpus } from './corpus/jsonrpc.mjs';
@@ -155,15 +155,11 @@ export async function run(options = {}) {
     }
   }
 
-  const started = Date.now();
-  await bench.run();
-  const elapsed = (Date.now() - started) / 1000;
+  const { elapsed, results } = await runTasks(bench);
 
   const rows = [];
-  for (const task of bench.tasks) {
-    const r = task.result;
-    if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
-    const { group, entry, parser, label, reps } = meta.get(task.name);
+  for (const { name: taskName, r } of results) {
+    const { group, entry, parser, label, reps } = meta.get(taskName);
     const ns = (r.latency.p50 * 1e6) / reps;
     rows.push({
       group,

@@ -26,3 +26,19 @@ export async function runIfMain(moduleUrl, run) {
   // Standalone: arguments are corpus filters (use bench/run.mjs for --time etc.).
   await run({ corpusFilter: process.argv.slice(2).filter((a) => !a.startsWith('-')) });
 }
+
+/**
+ * Runs a tinybench Bench. Returns the seconds it took and each task's name and result,
+ * throwing when a task did not complete (so no table is built from a failed task).
+ */
+export async function runTasks(bench) {
+  const started = Date.now();
+  await bench.run();
+  const elapsed = (Date.now() - started) / 1000;
+  const results = bench.tasks.map((task) => {
+    const r = task.result;
+    if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
+    return { name: task.name, r };
+  });
+  return { elapsed, results };
+}

@@ -21,7 +21,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain } from './lib.mjs';
+import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { WasmCore } from '../dist/index.js';
 import { SseFramer } from '../dist/sse/framer.js';
@@ -168,15 +168,11 @@ export async function run(options = {}) {
     }
   }
 
-  const started = Date.now();
-  await bench.run();
-  const elapsed = (Date.now() - started) / 1000;
+  const { elapsed, results } = await runTasks(bench);
 
   const rows = [];
-  for (const task of bench.tasks) {
-    const r = task.result;
-    if (r.state !== 'completed') throw new Error(`task ${task.name} did not complete: ${r.state} ${r.error?.stack ?? ''}`);
-    const m = meta.get(task.name);
+  for (const { name: taskName, r } of results) {
+    const m = meta.get(taskName);
     const opNs = (r.latency.p50 * 1e6) / m.reps;
     const row = { ...m, samples: r.latency.samplesCount, nsPerOp: opNs, rmePercent: r.latency.rme };
     if (m.table === 'fan-out') {
