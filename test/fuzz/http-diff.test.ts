@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as conduit from '../../src/index.js';
 // @ts-ignore -- plain ESM with JSDoc types
 import { createDiffer, signature, CATEGORIES, seedCorpus } from './http-diff.mjs';
+import { unexplainedCollector } from '../support/unexplained.js';
 
 const SEED = 0xc0ffee;
 const ITERATIONS = 100_000;
@@ -65,19 +66,12 @@ describe('differential fuzzing against llhttp', () => {
 
   it(`${ITERATIONS} mutated inputs (seed ${SEED}): every disagreement explained`, () => {
     // Up to two examples of each kind of UNEXPLAINED disagreement (what each side said).
-    const examples: string[] = [];
-    const perKind = new Map<string, number>();
+    const { examples, onDisagreement } = unexplainedCollector(signature);
     const t0 = performance.now();
     const result = differ.fuzz({
       seed: SEED,
       iterations: ITERATIONS,
-      onDisagreement(d: { category: string; report: string; iteration: number }) {
-        if (d.category !== 'UNEXPLAINED') return;
-        const kind = signature(d);
-        const n = perKind.get(kind) ?? 0;
-        perKind.set(kind, n + 1);
-        if (n < 2 && examples.length < 16) examples.push(`#${d.iteration} [${kind}]\n${d.report}`);
-      },
+      onDisagreement,
     });
     const secs = (performance.now() - t0) / 1000;
     const { counts, stats } = result;

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as conduit from '../../src/index.js';
 // @ts-ignore -- plain ESM with JSDoc types
 import { createDiffer, signature, CATEGORIES, seedCorpus, MAX_DEPTH, memberLists, nestingDepth, firstInvalidUtf8 } from './json-diff.mjs';
+import { unexplainedCollector } from '../support/unexplained.js';
 
 const SEED = 0x15_0a_2026;
 const ITERATIONS = 100_000;
@@ -70,19 +71,12 @@ describe('differential fuzzing against JSON.parse', () => {
   });
 
   it(`${ITERATIONS} mutated inputs (seed ${SEED}): every disagreement explained`, () => {
-    const examples: string[] = [];
-    const perKind = new Map<string, number>();
+    const { examples, onDisagreement } = unexplainedCollector(signature);
     const t0 = performance.now();
     const { counts, stats } = differ.fuzz({
       seed: SEED,
       iterations: ITERATIONS,
-      onDisagreement(d: { category: string; report: string; iteration: number }) {
-        if (d.category !== 'UNEXPLAINED') return;
-        const kind = signature(d);
-        const n = perKind.get(kind) ?? 0;
-        perKind.set(kind, n + 1);
-        if (n < 2 && examples.length < 16) examples.push(`#${d.iteration} [${kind}]\n${d.report}`);
-      },
+      onDisagreement,
     });
     const secs = (performance.now() - t0) / 1000;
     const lines = Object.entries(counts as Record<string, number>).sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k.padEnd(34)} ${v}`);
