@@ -414,7 +414,7 @@ export class HttpParser {
     return slot.data + this.pending;
   }
 
-  /** Free bytes at readPtr(). */
+  /** Free bytes at readPtr() (after releaseIfIdle(), this leases a slot again). */
   readRoom(): number {
     if (this.slot === null && !this.idle) return 0;
     return this.live().capacity - 8 - this.pending;

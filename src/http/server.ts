@@ -92,9 +92,6 @@ class BodyReader implements AsyncIterable<Uint8Array> {
     this.ended = true;
     this.notify();
   }
-  get done(): boolean {
-    return this.ended;
-  }
   private notify(): void {
     const w = this.wake;
     this.wake = null;
