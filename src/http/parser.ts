@@ -36,12 +36,14 @@ export type HeaderList = Array<[name: string, value: string]>;
 export interface HttpParserOptions extends HttpLimits {
   /** The WASM core whose pool the parser leases its slot from; default: a shared one. */
   core?: WasmCore;
+  // Each callback gets the parser last, so one set of functions can serve many parsers
+  // (a server's connections) without a closure per parser.
   /** A request head completed. */
-  onHead?: (head: RequestHead) => void;
+  onHead?: (head: RequestHead, parser: HttpParser) => void;
   /** Body bytes (de-chunked). A view into WASM memory, valid only during the call. */
-  onBody?: (chunk: Uint8Array) => void;
+  onBody?: (chunk: Uint8Array, parser: HttpParser) => void;
   /** A message completed; `trailers` holds a chunked body's trailer fields, if any. */
-  onMessageComplete?: (trailers: HeaderList | null) => void;
+  onMessageComplete?: (trailers: HeaderList | null, parser: HttpParser) => void;
 }
 
 const latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
@@ -208,10 +210,18 @@ function limit(name: string, value: number | undefined, def: number, min: number
   return v;
 }
 
+type Limits = readonly [number, number, number, number, number];
+let lastLimits: Limits = [0, 0, 0, 0, 0];
+/** The limits as an array shared by the parsers that have the same ones (a server's connections). */
+function sharedLimits(a: number, b: number, c: number, d: number, e: number): Limits {
+  const l = lastLimits;
+  if (l[0] !== a || l[1] !== b || l[2] !== c || l[3] !== d || l[4] !== e) lastLimits = [a, b, c, d, e];
+  return lastLimits;
+}
+
 export class HttpParser {
   readonly core: WasmCore;
   private slot: Slot | null;
-  private readonly token: object;
   /** The core was given (not the shared ones): its slots may be given back while idle. */
   private readonly ownCore: boolean;
   private pending: number;
@@ -222,14 +232,14 @@ export class HttpParser {
   private paused: boolean;
   private inMessage: boolean;
   /** The limits given to http_init (again when an idle parser leases a slot anew). */
-  private readonly limits: [number, number, number, number, number];
+  private readonly limits: Limits;
   /** releaseIfIdle() gave the slot back; the next input leases one. */
   private idle = false;
   /** Messages counted in slots given back. */
   private messagesBefore = 0;
-  onHead: ((head: RequestHead) => void) | undefined;
-  onBody: ((chunk: Uint8Array) => void) | undefined;
-  onMessageComplete: ((trailers: HeaderList | null) => void) | undefined;
+  onHead: HttpParserOptions['onHead'];
+  onBody: HttpParserOptions['onBody'];
+  onMessageComplete: HttpParserOptions['onMessageComplete'];
 
   constructor(options: HttpParserOptions = {}) {
     let core = options.core;
@@ -244,7 +254,6 @@ export class HttpParser {
     this.core = core;
     this.slot = slot;
     this.ownCore = options.core !== undefined;
-    this.token = {};
     const cap = slot.capacity;
     try {
       const maxRequestLine = limit('maxRequestLine', options.maxRequestLine, DEFAULT_LIMITS.maxRequestLine, 16, cap - 64);
@@ -252,13 +261,13 @@ export class HttpParser {
       const maxHeaders = limit('maxHeaders', options.maxHeaders, DEFAULT_LIMITS.maxHeaders, 1, ABI.MAX_FIELDS);
       const maxChunkExtensions = limit('maxChunkExtensions', options.maxChunkExtensions, DEFAULT_LIMITS.maxChunkExtensions, 0, cap - 64);
       const maxBodySize = limit('maxBodySize', options.maxBodySize, DEFAULT_LIMITS.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
-      this.limits = [maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize];
+      this.limits = sharedLimits(maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize);
       core.exports.http_init(slot.state, ...this.limits);
     } catch (err) {
       core.pool.release(slot);
       throw err;
     }
-    if (options.core === undefined) finalizer.register(this, { core, slot }, this.token);
+    if (options.core === undefined) finalizer.register(this, { core, slot }, this);
     this.pending = 0;
     this.head = 0;
     this.consumedTotal = 0;
@@ -490,7 +499,7 @@ export class HttpParser {
   destroy(): void {
     this.idle = false;
     if (this.slot !== null) {
-      finalizer.unregister(this.token);
+      finalizer.unregister(this);
       if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
       this.slot = null;
     }
@@ -521,21 +530,21 @@ export class HttpParser {
       if ((events & Events.HEAD) !== 0) {
         this.inMessage = true;
         const head = new RequestHead(core, input, u32[w + ABI.RESULT_HEAD_LEN / 4]);
-        this.onHead?.(head);
+        this.onHead?.(head, this);
       }
       if ((events & Events.BODY) !== 0 && this.onBody !== undefined) {
         const count = u32[w + ABI.RESULT_BODY_COUNT / 4];
         const spans = (core.scratch + ABI.BODY_SPANS_OFFSET) >>> 2;
         for (let i = 0; i < count; i++) {
           const at = input + u32[spans + i * 2];
-          this.onBody(core.u8.subarray(at, at + u32[spans + i * 2 + 1]));
+          this.onBody(core.u8.subarray(at, at + u32[spans + i * 2 + 1]), this);
         }
       }
       if ((events & Events.MESSAGE_COMPLETE) !== 0) {
         this.inMessage = false;
         let trailers: HeaderList | null = null;
         if ((events & Events.TRAILERS) !== 0) trailers = readFields(core, input);
-        this.onMessageComplete?.(trailers);
+        this.onMessageComplete?.(trailers, this);
         start += ret;
         const phase = u32[(slot.state + ABI.STATE_PHASE) >>> 2];
         if (phase === PHASE_UPGRADED) {

@@ -6,7 +6,7 @@
 // headers/request/idle timeouts, output limits for slow readers, graceful shutdown.
 
 import net from 'node:net';
-import { HttpParser, RequestHead, type HttpLimits } from './parser.js';
+import { HttpParser, RequestHead, type HttpLimits, type HttpParserOptions } from './parser.js';
 import { Router, type RouteParams, type RouteResult } from './router.js';
 import { buildErrorResponse, errorResponseFor } from './error-responses.js';
 import { ErrorCodes, HttpError, type HttpParseError } from '../errors.js';
@@ -248,7 +248,8 @@ const utf8 = new TextDecoder();
 
 class Res implements Response {
   code = 200;
-  headers: Array<[string, string]> = [];
+  /** Headers set so far (none: null); dropped once the head is built. */
+  headers: Array<[string, string]> | null = null;
   out: Buffer | null = null;
   /** Set when the response is streamed (SSE or chunked): it holds the connection until it ends. */
   held: HeldStream | null = null;
@@ -256,7 +257,7 @@ class Res implements Response {
   maxBuffered = 8 * 1024 * 1024;
   /** onSend hooks (may replace the payload). */
   onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
-  constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly done: (r: Res) => void,
+  constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly conn: Connection,
     /** The client speaks HTTP/1.1: a streamed body can be chunked (else it ends with the connection). */
     private readonly canChunk = true) {}
 
@@ -270,11 +271,11 @@ class Res implements Response {
   }
   header(name: string, value: string): this {
     if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} contains CR or LF`);
-    this.headers.push([name, value]);
+    (this.headers ??= []).push([name, value]);
     return this;
   }
   json(value: unknown): void {
-    if (!this.headers.some(([n]) => n.toLowerCase() === 'content-type')) this.header('Content-Type', 'application/json');
+    if (!this.headers?.some(([n]) => n.toLowerCase() === 'content-type')) this.header('Content-Type', 'application/json');
     this.send(JSON.stringify(value));
   }
   sse(options: { heartbeatMs?: number } = {}): SseStream {
@@ -293,13 +294,23 @@ class Res implements Response {
   }
 
   private startStream(s: HeldStream, head: string): void {
-    for (const [n, v] of this.headers) head += `${n}: ${v}\r\n`;
+    head += this.headerLines();
     if (this.canChunk) head += 'Transfer-Encoding: chunked\r\n';
     else this.keepAlive = false; // HTTP/1.0: the body ends when the connection does
     if (!this.keepAlive) head += 'Connection: close\r\n';
     this.held = s;
     this.out = Buffer.from(`${head}\r\n`, 'latin1');
-    this.done(this);
+    this.conn.flush();
+  }
+
+  /** The header lines set so far; the list is dropped (the response is being sent). */
+  private headerLines(): string {
+    const hs = this.headers;
+    if (hs === null) return '';
+    this.headers = null;
+    let lines = '';
+    for (let i = 0; i < hs.length; i++) lines += `${hs[i][0]}: ${hs[i][1]}\r\n`;
+    return lines;
   }
 
   send(body: string | Uint8Array = ''): void {
@@ -311,8 +322,7 @@ class Res implements Response {
       if (this.out !== null) return;
     }
     const noBody = this.code === 204 || this.code === 304;
-    let head = statusLine(this.code);
-    for (let i = 0; i < this.headers.length; i++) head += `${this.headers[i][0]}: ${this.headers[i][1]}\r\n`;
+    let head = statusLine(this.code) + this.headerLines();
     if (!this.keepAlive) head += 'Connection: close\r\n';
     const withBody = !this.isHead && !noBody;
     if (typeof body === 'string') {
@@ -326,7 +336,7 @@ class Res implements Response {
       const h = Buffer.from(`${head}\r\n`, 'latin1');
       this.out = withBody && body.length > 0 ? Buffer.concat([h, body]) : h;
     }
-    this.done(this);
+    this.conn.flush();
   }
 }
 
@@ -344,10 +354,12 @@ const CRLF = Buffer.from('\r\n', 'latin1');
 abstract class HeldStream {
   closed = false;
   protected wire: Wire | null = null;
-  private held: Buffer[] = [];
+  /** Bytes waiting for the connection to reach this response (none: null). */
+  private held: Buffer[] | null = null;
   protected heldBytes = 0;
-  private closers: Array<() => void> = [];
-  private ended: (() => void) | null = null;
+  private closers: Array<() => void> | null = null;
+  /** The connection, once it reached this response; told when the stream ends. */
+  private conn: Connection | null = null;
 
   /** More than maxBuffered bytes waited while the stream was queued: the client is dropped. */
   private overflowed = false;
@@ -355,17 +367,17 @@ abstract class HeldStream {
   constructor(private readonly chunked: boolean, private readonly bodyless: boolean, private readonly maxBuffered: number) {}
 
   /** The connection got to this response: write what is held. */
-  attach(wire: Wire, ended: () => void): void {
+  attach(wire: Wire, conn: Connection): void {
     this.wire = wire;
-    this.ended = ended;
+    this.conn = conn;
     if (this.overflowed) {
       wire.destroy();
       return;
     }
-    for (const b of this.held) wire.write(b);
-    this.held = [];
+    if (this.held !== null) for (const b of this.held) wire.write(b);
+    this.held = null;
     this.heldBytes = 0;
-    if (this.closed) ended();
+    if (this.closed) conn.streamEnded(this);
     else this.attached();
   }
 
@@ -375,7 +387,7 @@ abstract class HeldStream {
     if (this.closed || this.bodyless || b.length === 0) return;
     const framed = this.chunked ? Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`, 'latin1'), b, CRLF]) : Buffer.from(b);
     if (this.wire === null) {
-      this.held.push(framed);
+      (this.held ??= []).push(framed);
       this.heldBytes += framed.length;
       if (this.heldBytes > this.maxBuffered) {
         // (The client is not even reading the responses before this one.)
@@ -391,14 +403,14 @@ abstract class HeldStream {
 
   onClose(cb: () => void): void {
     if (this.closed) cb();
-    else this.closers.push(cb);
+    else (this.closers ??= []).push(cb);
   }
 
   /** Ends the body: the last chunk, then the connection moves on. */
   close(): void {
     if (this.closed) return;
     if (this.chunked && !this.bodyless) {
-      if (this.wire === null) this.held.push(LAST_CHUNK);
+      if (this.wire === null) (this.held ??= []).push(LAST_CHUNK);
       else this.wire.write(LAST_CHUNK);
     }
     this.finish();
@@ -407,15 +419,17 @@ abstract class HeldStream {
   /** The connection is gone: no last chunk. */
   abort(): void {
     if (this.closed) return;
-    this.held = [];
+    this.held = null;
     this.finish();
   }
 
   protected finish(): void {
     this.closed = true;
     this.stopped();
-    for (const cb of this.closers.splice(0)) cb();
-    this.ended?.();
+    const closers = this.closers;
+    this.closers = null;
+    if (closers !== null) for (const cb of closers) cb();
+    this.conn?.streamEnded(this);
   }
 
   protected stopped(): void {}
@@ -525,7 +539,8 @@ class Req implements Request {
 class Connection {
   private readonly queue: Res[] = [];
   private head: RequestHead | null = null;
-  private body: Buffer[] = [];
+  /** Body chunks of the request under way (none: null). */
+  private body: Buffer[] | null = null;
   /** The body of a request on a streaming route, handed to its handler as it arrives. */
   private reader: BodyReader | null = null;
   /** After a framing error or a `close` response: no further requests are processed. */
@@ -540,51 +555,52 @@ class Connection {
   /** While one read is parsed, responses ready at once are written together after it. */
   private batching = false;
 
-  readonly parser: HttpParser;
+  readonly parser: ConnectionParser;
 
   constructor(private readonly wire: Wire, private readonly app: App) {
-    this.parser = new HttpParser({
-      ...app.limits,
-      core: app.core,
-      onHead: (h) => {
-        this.head = h; // (this.body is empty: dispatch took the last one's)
-        // The head arrived within headersTimeout: the body gets the rest of requestTimeout.
-        if (this.timingHead && this.requestTimer !== null) {
-          clearTimeout(this.requestTimer);
-          this.timingHead = false;
-          this.requestTimer = setTimeout(() => this.timeout(), Math.max(0, app.requestTimeout - (Date.now() - this.requestStart)));
-        }
-        // 100 Continue only when nothing is owed before it (responses go in order; a
-        // client that gets no 100 sends the body after a while anyway, RFC 9110 §10.1.1).
-        if (h.expectContinue && h.hasBody && this.queue.length === 0) wire.write(CONTINUE);
-        // A route that streams its body gets the request now, and the body as it comes.
-        if (h.hasBody && app.streamHandlers.size > 0) {
-          const path = pathOf(h.target);
-          const found = path === null ? null : app.router.find(h.method, path);
-          if (found?.kind === 'found' && app.streamHandlers.has(found.match.handler)) {
-            this.reader = new BodyReader(wire);
-            this.dispatch(h, this.reader);
-          }
-        }
-      },
-      onBody: (chunk) => {
-        if (this.reader !== null) this.reader.push(Buffer.from(chunk));
-        else this.body.push(Buffer.from(chunk));
-      },
-      onMessageComplete: () => {
-        const h = this.head!;
-        this.head = null;
-        if (this.reader !== null) {
-          this.reader.end();
-          this.reader = null;
-        } else {
-          this.dispatch(h, null);
-        }
-      },
-    });
+    this.parser = new ConnectionParser(this, app.parserOptions);
     wire.setIdle(app.keepAliveTimeout);
     // Between requests a connection holds no pool slot: it leases one when bytes come.
     this.parser.releaseIfIdle();
+  }
+
+  headArrived(h: RequestHead): void {
+    const app = this.app;
+    this.head = h; // (this.body is null: dispatch took the last one's)
+    // The head arrived within headersTimeout: the body gets the rest of requestTimeout.
+    if (this.timingHead && this.requestTimer !== null) {
+      clearTimeout(this.requestTimer);
+      this.timingHead = false;
+      this.requestTimer = setTimeout(() => this.timeout(), Math.max(0, app.requestTimeout - (Date.now() - this.requestStart)));
+    }
+    // 100 Continue only when nothing is owed before it (responses go in order; a
+    // client that gets no 100 sends the body after a while anyway, RFC 9110 §10.1.1).
+    if (h.expectContinue && h.hasBody && this.queue.length === 0) this.wire.write(CONTINUE);
+    // A route that streams its body gets the request now, and the body as it comes.
+    if (h.hasBody && app.streamHandlers.size > 0) {
+      const path = pathOf(h.target);
+      const found = path === null ? null : app.router.find(h.method, path);
+      if (found?.kind === 'found' && app.streamHandlers.has(found.match.handler)) {
+        this.reader = new BodyReader(this.wire);
+        this.dispatch(h, this.reader);
+      }
+    }
+  }
+
+  bodyArrived(chunk: Uint8Array): void {
+    if (this.reader !== null) this.reader.push(Buffer.from(chunk));
+    else (this.body ??= []).push(Buffer.from(chunk));
+  }
+
+  messageComplete(): void {
+    const h = this.head!;
+    this.head = null;
+    if (this.reader !== null) {
+      this.reader.end();
+      this.reader = null;
+    } else {
+      this.dispatch(h, null);
+    }
   }
 
   /**
@@ -670,7 +686,7 @@ class Connection {
     const last = this.queue[this.queue.length - 1];
     const owner = this.reader !== null && last !== undefined && !last.sent ? last : null;
     this.reader?.fail(err);
-    const r = owner ?? new Res(false, false, () => this.flush());
+    const r = owner ?? new Res(false, false, this);
     r.out = out;
     r.keepAlive = false;
     if (owner === null) this.queue.push(r);
@@ -697,12 +713,12 @@ class Connection {
 
   private dispatch(h: RequestHead, reader: BodyReader | null): void {
     let body: Buffer = EMPTY;
-    if (this.body.length > 0) {
+    if (this.body !== null) {
       body = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
-      this.body = []; // (no new array for the common bodiless request)
+      this.body = null;
     }
     const keepAlive = h.keepAlive && !this.closing;
-    const res = new Res(keepAlive, h.method === 'HEAD', () => this.flush(), h.version === '1.1');
+    const res = new Res(keepAlive, h.method === 'HEAD', this, h.version === '1.1');
     res.maxBuffered = this.app.maxBufferedOutput;
     this.queue.push(res);
     const target = originForm(h.target);
@@ -766,7 +782,7 @@ class Connection {
     if (!client) this.app.onError(e); // (a client's mistake is not the server's error)
     const fallback = () => {
       if (res.sent) return;
-      res.headers = [];
+      res.headers = null;
       if (e instanceof HttpError) {
         res.code = e.status;
         res.send(client ? `${e.message}\n` : `${STATUS_TEXT[e.status] ?? 'Server Error'}\n`);
@@ -785,7 +801,7 @@ class Connection {
   }
 
   /** Writes the responses that are ready, in request order. */
-  private flush(): void {
+  flush(): void {
     if (this.batching) return;
     const out: Buffer[] = [];
     const writeOut = () => {
@@ -800,21 +816,10 @@ class Connection {
         // A streamed response holds the connection: later responses wait until it ends.
         if (this.streaming === r.held) return;
         this.wire.write(r.out!);
+        r.out = EMPTY; // (written: a stream may live long, its head need not)
         this.streaming = r.held;
         this.wire.setIdle(0); // a stream may be quiet for a while (SSE sends heartbeats)
-        r.held.attach(this.wire, () => {
-          this.streaming = null;
-          this.queue.shift();
-          this.wire.setIdle(this.app.keepAliveTimeout);
-          if (!r.keepAlive) this.closing = true;
-          if (this.closing) {
-            this.queue.length = 0;
-            this.wire.end();
-          } else {
-            this.flush();
-          }
-          if (this.inputEnded && this.queue.length === 0) this.wire.end();
-        });
+        r.held.attach(this.wire, this);
         return;
       }
       this.queue.shift();
@@ -830,7 +835,40 @@ class Connection {
     writeOut();
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
   }
+
+  /** The streamed response at the head of the queue ended: the connection moves on. */
+  streamEnded(stream: HeldStream): void {
+    const r = this.queue[0];
+    if (r === undefined || r.held !== stream) return;
+    this.streaming = null;
+    this.queue.shift();
+    this.wire.setIdle(this.app.keepAliveTimeout);
+    if (!r.keepAlive) this.closing = true;
+    if (this.closing) {
+      this.queue.length = 0;
+      this.wire.end();
+    } else {
+      this.flush();
+    }
+    if (this.inputEnded && this.queue.length === 0) this.wire.end();
+  }
 }
+
+/**
+ * A connection's parser. Its callbacks are the same functions for every connection (see
+ * App.parserOptions): they find the connection here, so a connection costs no closures.
+ */
+class ConnectionParser extends HttpParser {
+  constructor(readonly conn: Connection, options: HttpParserOptions) {
+    super(options);
+  }
+}
+
+const CONNECTION_CALLBACKS: Pick<HttpParserOptions, 'onHead' | 'onBody' | 'onMessageComplete'> = {
+  onHead: (h, p) => (p as ConnectionParser).conn.headArrived(h),
+  onBody: (chunk, p) => (p as ConnectionParser).conn.bodyArrived(chunk),
+  onMessageComplete: (_t, p) => (p as ConnectionParser).conn.messageComplete(),
+};
 
 const EMPTY = Buffer.alloc(0);
 
@@ -885,9 +923,10 @@ class NetWire implements Wire {
 /** A native descriptor as a Wire: writes that do not fit wait for WRITABLE. */
 class NativeWire implements Wire {
   conn: Connection | null = null;
-  private out: Uint8Array[] = [];
+  /** Bytes the kernel has not taken yet, in order (none: null). */
+  private out: Uint8Array[] | null = null;
   private outBytes = 0;
-  private drainers: Array<() => void> = [];
+  private drainers: Array<() => void> | null = null;
   private ending = false;
   private closed = false;
   private inputPaused = false;
@@ -900,15 +939,15 @@ class NativeWire implements Wire {
   write(b: Uint8Array): void {
     if (this.closed) return;
     this.lastActive = now;
-    if (this.out.length > 0) {
+    if (this.out !== null) {
       this.out.push(b);
       this.outBytes += b.length;
       return;
     }
     const n = this.t.writeBuffer(this.fd, b);
     if (n === b.length) return;
-    if (n >= 0) this.out.push(b.subarray(n));
-    else if (n === -this.eagain) this.out.push(b);
+    if (n >= 0) this.out = [b.subarray(n)];
+    else if (n === -this.eagain) this.out = [b];
     else {
       this.destroy();
       return;
@@ -923,19 +962,20 @@ class NativeWire implements Wire {
 
   onDrain(cb: () => void): void {
     if (this.outBytes === 0 || this.closed) cb();
-    else this.drainers.push(cb);
+    else (this.drainers ??= []).push(cb);
   }
 
   /** The kernel has room again. */
   writable(): void {
-    while (this.out.length > 0 && !this.closed) {
-      const b = this.out[0];
+    const out = this.out;
+    while (out !== null && out.length > 0 && !this.closed) {
+      const b = out[0];
       const n = this.t.writeBuffer(this.fd, b);
       if (n === b.length) {
-        this.out.shift();
+        out.shift();
         this.outBytes -= n;
       } else if (n >= 0) {
-        this.out[0] = b.subarray(n);
+        out[0] = b.subarray(n);
         this.outBytes -= n;
         return;
       } else if (n === -this.eagain) {
@@ -946,9 +986,10 @@ class NativeWire implements Wire {
       }
     }
     if (this.closed) return;
+    this.out = null;
     this.t.wantWritable(this.fd, false);
     if (this.ending) this.destroy();
-    else for (const cb of this.drainers.splice(0)) cb();
+    else this.drained();
   }
 
   /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */
@@ -977,7 +1018,7 @@ class NativeWire implements Wire {
 
   end(): void {
     this.ending = true;
-    if (this.out.length === 0) this.destroy();
+    if (this.out === null) this.destroy();
   }
 
   shutdown(): void {
@@ -1004,12 +1045,18 @@ class NativeWire implements Wire {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.out = [];
+    this.out = null;
     this.outBytes = 0;
     this.t.close(this.fd);
     this.conn?.closed();
     this.onClosed(this);
-    for (const cb of this.drainers.splice(0)) cb();
+    this.drained();
+  }
+
+  private drained(): void {
+    const cbs = this.drainers;
+    this.drainers = null;
+    if (cbs !== null) for (const cb of cbs) cb();
   }
 }
 
@@ -1019,6 +1066,8 @@ let now = Date.now();
 export class App {
   readonly router = new Router<Handler>();
   readonly limits: HttpLimits;
+  /** What every connection's parser is made with (one object for all of them). */
+  readonly parserOptions: HttpParserOptions;
   readonly keepAliveTimeout: number;
   readonly requestTimeout: number;
   readonly headersTimeout: number;
@@ -1053,6 +1102,7 @@ export class App {
     if (transport === 'native' && native.module === null) throw new Error(`transport 'native' is not available: ${native.reason}`);
     this.transport = transport ?? (native.module !== null ? 'native' : 'net');
     this.core = new WasmCore({ slotSize: 32 * 1024, slotCount: maxConnections });
+    this.parserOptions = { ...limits, core: this.core, ...CONNECTION_CALLBACKS };
   }
 
   /**
@@ -1130,6 +1180,10 @@ export class App {
   private listenNative(host: string, port: number, mod: NativeModule, reusePort: boolean): Promise<{ host: string; port: number }> {
     const wires = new Map<number, NativeWire>();
     let listenFd = -1;
+    const onClosed = (w: NativeWire) => {
+      wires.delete(w.fd);
+      this.connections.delete(w);
+    };
     const t: NativeTransport = new mod.Transport((count) => {
       now = Date.now();
       const ev = t.events;
@@ -1144,10 +1198,7 @@ export class App {
               t.close(c);
               continue;
             }
-            const w = new NativeWire(c, t, mod.EAGAIN, (x) => {
-              wires.delete(x.fd);
-              this.connections.delete(x);
-            });
+            const w = new NativeWire(c, t, mod.EAGAIN, onClosed);
             wires.set(c, w);
             this.connections.add(w);
             w.conn = new Connection(w, this);

@@ -149,6 +149,24 @@ describe('HttpParser (streaming)', () => {
     expect(other.readRoom()).toBe(0);
   });
 
+  it('passes the parser to its callbacks, so one set of functions serves many parsers', () => {
+    const seen = new Map<HttpParser, string[]>();
+    const log = (p: HttpParser, what: string) => seen.set(p, [...(seen.get(p) ?? []), what]);
+    const options = {
+      onHead: (h: RequestHead, p: HttpParser) => log(p, `head ${h.target}`),
+      onBody: (c: Uint8Array, p: HttpParser) => log(p, `body ${Buffer.from(c).toString()}`),
+      onMessageComplete: (_t: unknown, p: HttpParser) => log(p, 'done'),
+    };
+    const one = new HttpParser(options);
+    const two = new HttpParser(options);
+    expect(one.execute(b('POST /one HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n1'))).toBeNull();
+    expect(two.execute(b('GET /two HTTP/1.1\r\nHost: a\r\n\r\n'))).toBeNull();
+    expect(seen.get(one)).toEqual(['head /one', 'body 1', 'done']);
+    expect(seen.get(two)).toEqual(['head /two', 'done']);
+    one.destroy();
+    two.destroy();
+  });
+
   it('streams a body much larger than its slot, byte-exact, in any piece size', () => {
     const core = new WasmCore({ slotSize: 4096, slotCount: 2 });
     const body = Buffer.alloc(300_000);

@@ -1,10 +1,12 @@
 // The HTTP server on node:net (127.0.0.1): routing, keep-alive, pipelining in order,
 // bodies, Expect: 100-continue, framing errors, handler errors.
 import net from 'node:net';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, cors, HttpError, SseDecoder, type App } from '../../src/index.js';
+import { createServer, cors, HttpError, SseDecoder, type App, type SseStream } from '../../src/index.js';
 import { nativeTransport } from '../../src/net/native.js';
 
 // One suite, both transports (the native one when the addon is built here).
@@ -547,6 +549,32 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(app!.connections.size).toBe(0);
     sock.destroy();
     expect(() => createServer({ maxBufferedOutput: -1 })).toThrow(/maxBufferedOutput/);
+  });
+
+  it('an open SSE stream does not keep its request alive (memory per idle stream stays small)', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    let req: WeakRef<object> | null = null;
+    let stream: SseStream | null = null;
+    const port = await start((a) => a.get('/events', (q, res) => {
+      req = new WeakRef(q);
+      stream = res.sse({ heartbeatMs: 0 });
+      stream.comment('hi');
+    }));
+    const sock = net.connect(port, '127.0.0.1', () => sock.write('GET /events?x=1 HTTP/1.1\r\nHost: a\r\nX-Pad: ' + 'p'.repeat(2000) + '\r\n\r\n'));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    for (let i = 0; i < 200 && !got.includes(': hi'); i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 10));
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+    gc();
+    expect(req!.deref()).toBeUndefined();
+    // The stream itself lives on.
+    stream!.send({ data: 'still here' });
+    for (let i = 0; i < 200 && !got.includes('data: still here'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(got).toContain('data: still here\n\n');
+    sock.destroy();
   });
 
   it('invalid JSON bodies get 400, HttpError picks the status, the query is decoded; IPv6 loopback works', async () => {
