@@ -61,14 +61,24 @@ const luaFile = fileURLToPath(new URL('./results/pipeline.lua', import.meta.url)
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(luaFile, PIPELINE);
 
+/** A process's CPU ticks so far: user and kernel (utime, stime: /proc/PID/stat fields 14, 15). */
 const cpuTicks = (pid) => {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
+  return { user: Number(f[11]), sys: Number(f[12]) };
 };
-const wrk = (args) => {
-  const cmd = pin ? ['taskset', '-c', '1', 'wrk', ...args] : ['wrk', ...args];
-  return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' }).stdout;
+const addTicks = (a, b) => ({ user: a.user + b.user, sys: a.sys + b.sys });
+const subTicks = (a, b) => ({ user: a.user - b.user, sys: a.sys - b.sys });
+/**
+ * Runs wrk; returns its output and the CPU ticks wrk used (the shell's cutime + cstime once
+ * wrk has exited), to show whether the load generator was the limit.
+ */
+const runWrk = (cmd) => {
+  const quoted = cmd.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  const out = spawnSync('sh', ['-c', `${quoted}; echo; cat /proc/$$/stat`], { encoding: 'utf8' }).stdout;
+  const stat = out.slice(out.lastIndexOf('\n', out.length - 2) + 1).split(') ')[1].split(' ');
+  return { out, genTicks: Number(stat[13]) + Number(stat[14]) }; // cutime + cstime (fields 16, 17)
 };
+const wrk = (args) => runWrk(pin ? ['taskset', '-c', '1', 'wrk', ...args] : ['wrk', ...args]);
 const reqPerSec = (out) => Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
 const requests = (out) => Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
 const p99 = (out) => /\s99%\s+(\S+)/.exec(out)?.[1] ?? '?';
@@ -81,18 +91,25 @@ function loadRuns(name, url, run, ticks) {
   run(['-t1', '-c64', '-d2s', url]);
   let t0 = ticks();
   const ka = run(['-t1', '-c64', `-d${SECONDS}s`, '--latency', url]);
-  const kaTicks = ticks() - t0;
+  const kaTicks = subTicks(ticks(), t0);
   run(['-t1', '-c64', '-d2s', '-s', luaFile, url]);
   t0 = ticks();
   const pl = run(['-t1', '-c64', `-d${SECONDS}s`, '-s', luaFile, url]);
-  const plTicks = ticks() - t0;
+  const plTicks = subTicks(ticks(), t0);
+  const us = (t, out) => (t / TICK / requests(out)) * 1e6;
   return {
     name,
-    keepAlive: reqPerSec(ka),
-    cpuUsPerReq: (kaTicks / TICK / requests(ka)) * 1e6,
-    p99: p99(ka),
-    pipelined: reqPerSec(pl),
-    cpuUsPerReqPipelined: (plTicks / TICK / requests(pl)) * 1e6,
+    keepAlive: reqPerSec(ka.out),
+    cpuUsPerReq: us(kaTicks.user + kaTicks.sys, ka.out),
+    // The server's CPU per request split into user space (what the server's own code
+    // costs) and the kernel (send/recv/epoll: the TCP stack, on loopback both ends' work).
+    userUsPerReq: us(kaTicks.user, ka.out),
+    kernelUsPerReq: us(kaTicks.sys, ka.out),
+    // The load generator's CPU (cores) during the measured run: near 1.0, wrk is the limit.
+    wrkCores: ka.genTicks / TICK / SECONDS,
+    p99: p99(ka.out),
+    pipelined: reqPerSec(pl.out),
+    cpuUsPerReqPipelined: us(plTicks.user + plTicks.sys, pl.out),
   };
 }
 
@@ -101,12 +118,13 @@ function report(rows) {
   const base = rows.find((r) => r.name.startsWith('node:http'));
   const fast = rows.find((r) => r.name.startsWith('fastify'));
   const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  console.log('\n| server | keep-alive req/s | CPU µs/req | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('\n| server | keep-alive req/s | CPU µs/req | user µs/req | kernel µs/req | wrk cores | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const x = (a, b) => `(${(a / b).toFixed(2)}x)`;
   for (const r of rows) {
-    console.log(`| ${r.name} | ${f(r.keepAlive)} (${(r.keepAlive / base.keepAlive).toFixed(2)}x) | ${f(r.cpuUsPerReq, 1)} ` +
-      `(${(r.cpuUsPerReq / base.cpuUsPerReq).toFixed(2)}x) | ${r.p99} | ${f(r.pipelined)} (${(r.pipelined / base.pipelined).toFixed(2)}x) | ` +
-      `${f(r.cpuUsPerReqPipelined, 1)} |`);
+    console.log(`| ${r.name} | ${f(r.keepAlive)} ${x(r.keepAlive, base.keepAlive)} | ${f(r.cpuUsPerReq, 1)} ${x(r.cpuUsPerReq, base.cpuUsPerReq)} | ` +
+      `${f(r.userUsPerReq, 2)} ${x(r.userUsPerReq, base.userUsPerReq)} | ${f(r.kernelUsPerReq, 2)} ${x(r.kernelUsPerReq, base.kernelUsPerReq)} | ` +
+      `${f(r.wrkCores, 2)} | ${r.p99} | ${f(r.pipelined)} ${x(r.pipelined, base.pipelined)} | ${f(r.cpuUsPerReqPipelined, 1)} |`);
   }
   if (fast !== undefined) {
     console.log('\nratios to fastify (same run):');
@@ -170,10 +188,10 @@ if (cluster.isPrimary) {
   const treeTicks = (pid) => {
     let t = cpuTicks(pid);
     const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const k of kids) t += treeTicks(Number(k));
+    for (const k of kids) t = addTicks(t, treeTicks(Number(k)));
     return t;
   };
-  const wrkFree = (args) => spawnSync('wrk', args, { encoding: 'utf8' }).stdout;
+  const wrkFree = (args) => runWrk(['wrk', ...args]);
   const mm = machineInfo();
   console.log(`machine: ${mm.cpu}, ${mm.cores} cores, node ${mm.node}; all cores: ${N} workers per server, wrk -t1 -c64 -d${SECONDS}s, no pinning (wrk shares the cores)`);
   const out = [];

@@ -20,6 +20,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -27,9 +28,19 @@
 
 #include "poller.h"
 
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0  // (macOS: each socket gets SO_NOSIGPIPE instead)
+#endif
+
 namespace conduit {
 
 constexpr int kMaxEvents = 256;
+// Buffers one writev() gathers (IOV_MAX is 1024 on Linux and macOS).
+#ifdef IOV_MAX
+constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
+#else
+constexpr int kMaxIov = 1024;
+#endif
 
 class Transport : public Napi::ObjectWrap<Transport> {
  public:
@@ -42,6 +53,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
       InstanceMethod("read", &Transport::Read),
       InstanceMethod("write", &Transport::Write),
       InstanceMethod("writeBuffer", &Transport::WriteBuffer),
+      InstanceMethod("writev", &Transport::WriteV),
       InstanceMethod("shutdownWrite", &Transport::ShutdownWrite),
       InstanceMethod("wantWritable", &Transport::WantWritable),
       InstanceMethod("close", &Transport::Close),
@@ -54,6 +66,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
     exports.Set("HANGUP", Napi::Number::New(env, HANGUP));
     exports.Set("ERROR", Napi::Number::New(env, ERROR));
     exports.Set("MAX_EVENTS", Napi::Number::New(env, kMaxEvents));
+    exports.Set("MAX_IOV", Napi::Number::New(env, kMaxIov));
     return exports;
   }
 
@@ -201,6 +214,9 @@ class Transport : public Napi::ObjectWrap<Transport> {
     if (fd < 0) return Napi::Number::New(info.Env(), -errno);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+#ifdef SO_NOSIGPIPE
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));  // (no MSG_NOSIGNAL there)
+#endif
     // Writability is reported only while output waits (wantWritable): most writes fit.
     int r = Poller::Add(queue_, fd, false);
     if (r < 0) {
@@ -254,6 +270,42 @@ class Transport : public Napi::ObjectWrap<Transport> {
     do n = ::send(fd, u8.Data(), u8.ByteLength(), MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  // writev(fd, buffers) → bytes written from the Uint8Arrays in order, gathered in one
+  // syscall (the first MAX_IOV of them), or -errno. A short count ends inside a buffer:
+  // the caller goes on from there.
+  Napi::Value WriteV(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int fd = info[0].As<Napi::Number>().Int32Value();
+    if (info.Length() < 2 || !info[1].IsArray()) {
+      Napi::TypeError::New(env, "writev(fd, buffers): buffers must be an array of Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array list = info[1].As<Napi::Array>();
+    uint32_t count = list.Length();
+    if (count > static_cast<uint32_t>(kMaxIov)) count = kMaxIov;
+    iovec iov[kMaxIov];
+    for (uint32_t i = 0; i < count; i++) {
+      Napi::Value v = list.Get(i);
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+          type != napi_uint8_array) {
+        Napi::TypeError::New(env, "writev(fd, buffers): buffers must be an array of Uint8Array").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      iov[i].iov_base = data;  // (already at the view's first byte)
+      iov[i].iov_len = length;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = count;
+    ssize_t n;
+    do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // (writev, without SIGPIPE)
+    while (n < 0 && errno == EINTR);
+    return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
   }
 
   Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {

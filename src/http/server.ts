@@ -46,6 +46,8 @@ export interface ServerOptions extends HttpLimits {
 /** What a connection writes to: a node:net socket or a native descriptor. */
 interface Wire {
   write(b: Uint8Array): void;
+  /** Writes the buffers in order, gathered into one write where the transport can (writev). */
+  writeAll(list: readonly Uint8Array[]): void;
   /** Bytes written but not yet taken by the kernel. */
   buffered(): number;
   /** Calls cb once when everything buffered has gone to the kernel. */
@@ -804,10 +806,17 @@ class Connection {
   flush(): void {
     if (this.batching) return;
     const out: Buffer[] = [];
+    let outBytes = 0;
     const writeOut = () => {
+      // Several responses go out in one write: small ones copied together (cheaper than
+      // gathering them), large ones gathered by writev (cheaper than copying them).
       if (out.length === 1) this.wire.write(out[0]);
-      else if (out.length > 1) this.wire.write(Buffer.concat(out));
+      else if (out.length > 1) {
+        if (outBytes <= GATHER_ABOVE) this.wire.write(Buffer.concat(out, outBytes));
+        else this.wire.writeAll(out);
+      }
       out.length = 0;
+      outBytes = 0;
     };
     while (this.queue.length > 0 && this.queue[0].out !== null) {
       const r = this.queue[0];
@@ -824,6 +833,7 @@ class Connection {
       }
       this.queue.shift();
       out.push(r.out!);
+      outBytes += r.out!.length;
       if (!r.keepAlive) {
         this.closing = true;
         this.queue.length = 0;
@@ -871,6 +881,8 @@ const CONNECTION_CALLBACKS: Pick<HttpParserOptions, 'onHead' | 'onBody' | 'onMes
 };
 
 const EMPTY = Buffer.alloc(0);
+/** Responses written together are copied into one buffer up to this many bytes, gathered (writev) above. */
+const GATHER_ABOVE = 32 * 1024;
 
 /** The target as path[?query]: absolute-form reduced to its path; null for `*`. */
 function originForm(target: string): string | null {
@@ -895,6 +907,11 @@ class NetWire implements Wire {
   constructor(private readonly socket: net.Socket) {}
   write(b: Uint8Array): void {
     this.socket.write(b);
+  }
+  writeAll(list: readonly Uint8Array[]): void {
+    this.socket.cork(); // (node:net then hands libuv all of them in one writev)
+    for (const b of list) this.socket.write(b);
+    this.socket.uncork();
   }
   buffered(): number {
     return this.socket.writableLength;
@@ -934,7 +951,7 @@ class NativeWire implements Wire {
   lastActive = 0;
 
   constructor(readonly fd: number, private readonly t: NativeTransport, private readonly eagain: number,
-    private readonly onClosed: (w: NativeWire) => void) {}
+    private readonly maxIov: number, private readonly onClosed: (w: NativeWire) => void) {}
 
   write(b: Uint8Array): void {
     if (this.closed) return;
@@ -956,6 +973,25 @@ class NativeWire implements Wire {
     this.t.wantWritable(this.fd, true); // tell us when the kernel has room
   }
 
+  writeAll(list: readonly Uint8Array[]): void {
+    if (this.closed) return;
+    if (this.out !== null || list.length > this.maxIov) {
+      for (const b of list) this.write(b);
+      return;
+    }
+    this.lastActive = now;
+    const n = this.t.writev(this.fd, list);
+    if (n < 0 && n !== -this.eagain) {
+      this.destroy();
+      return;
+    }
+    const rest = unwritten(list, Math.max(0, n));
+    if (rest === null) return;
+    this.out = rest;
+    for (const b of rest) this.outBytes += b.length;
+    this.t.wantWritable(this.fd, true); // tell us when the kernel has room
+  }
+
   buffered(): number {
     return this.outBytes;
   }
@@ -967,23 +1003,21 @@ class NativeWire implements Wire {
 
   /** The kernel has room again. */
   writable(): void {
-    const out = this.out;
-    while (out !== null && out.length > 0 && !this.closed) {
-      const b = out[0];
-      const n = this.t.writeBuffer(this.fd, b);
-      if (n === b.length) {
-        out.shift();
-        this.outBytes -= n;
-      } else if (n >= 0) {
-        out[0] = b.subarray(n);
-        this.outBytes -= n;
-        return;
-      } else if (n === -this.eagain) {
-        return;
-      } else {
+    let out = this.out;
+    while (out !== null && !this.closed) {
+      // All that waits, in one gathering write (writev) when there is more than one buffer.
+      const n = out.length === 1 ? this.t.writeBuffer(this.fd, out[0]) : this.t.writev(this.fd, out);
+      if (n === -this.eagain) return;
+      if (n < 0) {
         this.destroy();
         return;
       }
+      let offered = 0;
+      for (let i = 0; i < out.length && i < this.maxIov; i++) offered += out[i].length;
+      this.outBytes -= n;
+      out = unwritten(out, n);
+      this.out = out;
+      if (n < offered) return; // a short write: the kernel is full again (a new edge will come)
     }
     if (this.closed) return;
     this.out = null;
@@ -1058,6 +1092,16 @@ class NativeWire implements Wire {
     this.drainers = null;
     if (cbs !== null) for (const cb of cbs) cb();
   }
+}
+
+/** What is left of `list` after its first n bytes were written (null: nothing). */
+function unwritten(list: readonly Uint8Array[], n: number): Uint8Array[] | null {
+  let i = 0;
+  while (i < list.length && n >= list[i].length) n -= list[i++].length;
+  if (i === list.length) return null;
+  const rest = list.slice(i);
+  if (n > 0) rest[0] = rest[0].subarray(n);
+  return rest;
 }
 
 // A coarse clock for idle checks (refreshed by the sweep timer and by traffic).
@@ -1198,7 +1242,7 @@ export class App {
               t.close(c);
               continue;
             }
-            const w = new NativeWire(c, t, mod.EAGAIN, onClosed);
+            const w = new NativeWire(c, t, mod.EAGAIN, mod.MAX_IOV, onClosed);
             wires.set(c, w);
             this.connections.add(w);
             w.conn = new Connection(w, this);

@@ -22,6 +22,11 @@ export interface NativeTransport {
   /** Bytes written from memory[offset..offset+len), or -errno. */
   write(fd: number, offset: number, len: number): number;
   writeBuffer(fd: number, bytes: Uint8Array): number;
+  /**
+   * Writes the buffers in order with one gathering syscall (writev; the first MAX_IOV of
+   * them): bytes written, or -errno. A short count may end inside a buffer.
+   */
+  writev(fd: number, buffers: readonly Uint8Array[]): number;
   shutdownWrite(fd: number): number;
   /** Report (or stop reporting) WRITABLE for fd: ask while output waits for room. */
   wantWritable(fd: number, on: boolean): number;
@@ -37,6 +42,7 @@ export interface NativeModule {
   HANGUP: number;
   ERROR: number;
   MAX_EVENTS: number;
+  MAX_IOV: number;
 }
 
 let loaded: { module: NativeModule | null; reason: string } | undefined;

@@ -113,6 +113,18 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(statuses(raw)).toEqual([200, 200]);
   });
 
+  it('pipelined responses written together arrive intact and in order, small (copied into one write) and large (gathered)', async () => {
+    const body = (n: number) => Buffer.alloc(40_000 + n * 1000, 0x41 + n).toString('latin1');
+    const port = await start((a) => {
+      a.get('/big/:n', (req) => body(Number(req.params.n)));
+      a.get('/small/:n', (req) => `small ${req.params.n}`);
+    });
+    const reqs = ['/small/1', '/small/2', '/big/0', '/big/1', '/small/3', '/big/2'];
+    const raw = await exchange(port, reqs.map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''));
+    const bodies = raw.split(/HTTP\/1\.1 200 OK\r\n/).slice(1).map((r) => r.slice(r.indexOf('\r\n\r\n') + 4));
+    expect(bodies).toEqual(['small 1', 'small 2', body(0), body(1), 'small 3', body(2)]);
+  });
+
   it('reads JSON and chunked bodies, and sends 100 Continue when asked', async () => {
     const port = await start((a) => a.post('/echo', (req) => ({ got: req.json() })));
     const raw = await exchange(port,
@@ -285,11 +297,15 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     const TOTAL = 48 * 1024 * 1024;
     let written = 0;
     let finished = false;
+    // Chunks of different bytes and sizes, so that a write cut short inside a queued chunk
+    // (or a gathered write over several) that lost or reordered bytes would show.
+    const sent = createHash('sha256');
     const port = await start((a) => a.get('/big', async (_req, res) => {
       const s = res.stream();
-      const c = Buffer.alloc(CHUNK, 0x61);
-      while (written < TOTAL && !s.closed) {
-        written += CHUNK;
+      for (let k = 0; written < TOTAL && !s.closed; k++) {
+        const c = Buffer.alloc(Math.min(CHUNK - (k % 7) * 1001, TOTAL - written), k & 0xff);
+        written += c.length;
+        sent.update(c);
         if (!s.write(c)) await s.drained();
       }
       s.end();
@@ -305,6 +321,7 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(finished).toBe(false);
     const d = dechunker();
     let got = 0;
+    const received = createHash('sha256');
     let head = true;
     let pending = Buffer.alloc(0);
     await new Promise<void>((resolve, reject) => {
@@ -316,7 +333,10 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
           head = false;
           b = pending.subarray(i + 4);
         }
-        for (const c of d.push(b)) got += c.length;
+        for (const c of d.push(b)) {
+          got += c.length;
+          received.update(c);
+        }
         if (d.done) {
           sock.destroy();
           resolve();
@@ -326,6 +346,7 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
       sock.resume();
     });
     expect(got).toBe(TOTAL);
+    expect(received.digest('hex')).toBe(sent.digest('hex'));
     expect(finished).toBe(true);
   });
 
