@@ -805,23 +805,15 @@ class Connection {
   /** Writes the responses that are ready, in request order. */
   flush(): void {
     if (this.batching) return;
-    const out: Buffer[] = [];
-    let outBytes = 0;
-    const writeOut = () => {
-      // Several responses go out in one write: small ones copied together (cheaper than
-      // gathering them), large ones gathered by writev (cheaper than copying them).
-      if (out.length === 1) this.wire.write(out[0]);
-      else if (out.length > 1) {
-        if (outBytes <= GATHER_ABOVE) this.wire.write(Buffer.concat(out, outBytes));
-        else this.wire.writeAll(out);
-      }
-      out.length = 0;
-      outBytes = 0;
-    };
+    // The responses ready together go out in one write: the first, and `more` (holding
+    // all of them, the first included) once there is a second.
+    let first: Buffer | null = null;
+    let more: Buffer[] | null = null;
+    let bytes = 0;
     while (this.queue.length > 0 && this.queue[0].out !== null) {
       const r = this.queue[0];
       if (r.held !== null) {
-        writeOut();
+        if (first !== null) this.writeResponses(first, more, bytes);
         // A streamed response holds the connection: later responses wait until it ends.
         if (this.streaming === r.held) return;
         this.wire.write(r.out!);
@@ -832,19 +824,32 @@ class Connection {
         return;
       }
       this.queue.shift();
-      out.push(r.out!);
-      outBytes += r.out!.length;
+      const b = r.out!;
+      if (first === null) first = b;
+      else (more ??= [first]).push(b);
+      bytes += b.length;
       if (!r.keepAlive) {
         this.closing = true;
         this.queue.length = 0;
-        writeOut();
+        this.writeResponses(first, more, bytes);
         this.wire.end();
         return;
       }
     }
-    writeOut();
+    if (first !== null) this.writeResponses(first, more, bytes);
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
   }
+
+  /**
+   * One response, or several (`all`) in one write: small ones copied together (cheaper
+   * than gathering them), large ones gathered by writev (cheaper than copying them).
+   */
+  private writeResponses(first: Buffer, all: Buffer[] | null, bytes: number): void {
+    if (all === null) this.wire.write(first);
+    else if (bytes <= GATHER_ABOVE) this.wire.write(Buffer.concat(all, bytes));
+    else this.wire.writeAll(all);
+  }
+
 
   /** The streamed response at the head of the queue ended: the connection moves on. */
   streamEnded(stream: HeldStream): void {
