@@ -611,7 +611,8 @@ class Connection {
    */
   shutdown(): void {
     this.closing = true;
-    for (const r of this.queue) if (r.held instanceof SseStreamImpl) r.held.close();
+    // (a copy: an ending stream moves the queue on)
+    for (const r of [...this.queue]) if (r.held instanceof SseStreamImpl) r.held.close();
     if (this.queue.length === 0) this.wire.end();
     else this.flush();
   }
@@ -625,7 +626,8 @@ class Connection {
   closed(): void {
     if (this.requestTimer !== null) clearTimeout(this.requestTimer);
     this.reader?.fail(new Error('the connection closed before the request body ended'));
-    for (const r of this.queue) r.held?.abort();
+    this.closing = true;
+    this.dropQueue();
     this.parser.destroy();
   }
 
@@ -830,7 +832,7 @@ class Connection {
       bytes += b.length;
       if (!r.keepAlive) {
         this.closing = true;
-        this.queue.length = 0;
+        this.dropQueue();
         this.writeResponses(first, more, bytes);
         this.wire.end();
         return;
@@ -851,6 +853,15 @@ class Connection {
   }
 
 
+  /**
+   * Nothing more will be sent: the responses still queued are dropped, and their streams
+   * end (their onClose runs), those still waiting their turn too. The queue is emptied
+   * first, so that an ending stream does not move the connection on to the next one.
+   */
+  private dropQueue(): void {
+    for (const r of this.queue.splice(0)) r.held?.abort();
+  }
+
   /** The streamed response at the head of the queue ended: the connection moves on. */
   streamEnded(stream: HeldStream): void {
     const r = this.queue[0];
@@ -860,7 +871,7 @@ class Connection {
     this.wire.setIdle(this.app.keepAliveTimeout);
     if (!r.keepAlive) this.closing = true;
     if (this.closing) {
-      this.queue.length = 0;
+      this.dropQueue();
       this.wire.end();
     } else {
       this.flush();

@@ -572,6 +572,48 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(() => createServer({ maxBufferedOutput: -1 })).toThrow(/maxBufferedOutput/);
   });
 
+  it('a client that leaves ends every stream it asked for, the pipelined ones still waiting too', async () => {
+    const closed: string[] = [];
+    const port = await start((a) => a.get('/events/:n', (req, res) => {
+      const s = res.sse({ heartbeatMs: 20 });
+      s.onClose(() => closed.push(req.params.n));
+      s.send({ data: `stream ${req.params.n}` });
+    }));
+    const sock = net.connect(port, '127.0.0.1', () =>
+      sock.write('GET /events/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/3 HTTP/1.1\r\nHost: a\r\n\r\n'));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    for (let i = 0; i < 200 && !got.includes('stream 1'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(got).not.toContain('stream 2'); // (held behind the first)
+    sock.destroy();
+    for (let i = 0; i < 200 && (closed.length < 3 || app!.connections.size > 0); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(closed.sort()).toEqual(['1', '2', '3']);
+    expect(app!.connections.size).toBe(0);
+  });
+
+  it('graceful shutdown ends every stream a connection asked for: the open one properly, the waiting ones dropped', async () => {
+    const closed: string[] = [];
+    const port = await start((a) => a.get('/events/:n', (req, res) => {
+      const s = res.sse({ heartbeatMs: 20 });
+      s.onClose(() => closed.push(req.params.n));
+      s.send({ data: `stream ${req.params.n}` });
+    }));
+    const sock = net.connect(port, '127.0.0.1', () =>
+      sock.write('GET /events/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/3 HTTP/1.1\r\nHost: a\r\n\r\n'));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    const ended = new Promise((r) => sock.on('close', r));
+    for (let i = 0; i < 200 && !got.includes('stream 1'); i++) await new Promise((r) => setTimeout(r, 5));
+    const t0 = Date.now();
+    await app!.close({ deadline: 2000 });
+    await ended;
+    expect(Date.now() - t0).toBeLessThan(1000); // (not held until the deadline)
+    expect(closed.sort()).toEqual(['1', '2', '3']);
+    expect(got).toMatch(/data: stream 1\n\n\r\n0\r\n\r\n$/); // the open stream ended with its last chunk
+    expect(got).not.toContain('stream 2');
+    app = null;
+  });
+
   it('an open SSE stream does not keep its request alive (memory per idle stream stays small)', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
