@@ -481,16 +481,35 @@ class ChunkedStream extends HeldStream implements BodyStream {
     return this.pending < this.highWaterMark;
   }
 
+  /** Callers of drained() waiting for room (none: null); released on room or close. */
+  private waiting: Array<() => void> | null = null;
+
   drained(): Promise<void> {
+    if (this.closed || this.pending < this.highWaterMark) return Promise.resolve();
     return new Promise((resolve) => {
+      if (this.waiting !== null) {
+        this.waiting.push(resolve);
+        return;
+      }
+      this.waiting = [resolve];
       const check = () => {
-        if (this.closed || this.pending < this.highWaterMark) resolve();
+        if (this.waiting === null) return; // (released by close)
+        if (this.pending < this.highWaterMark) this.release();
         else if (this.wire === null) setTimeout(check, 5); // still queued behind earlier responses
         else this.wire.onDrain(check);
       };
-      this.onClose(resolve);
       check();
     });
+  }
+
+  private release(): void {
+    const w = this.waiting;
+    this.waiting = null;
+    if (w !== null) for (const resolve of w) resolve();
+  }
+
+  protected override stopped(): void {
+    this.release();
   }
 
   end(chunk?: string | Uint8Array): void {

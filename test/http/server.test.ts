@@ -350,6 +350,24 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(finished).toBe(true);
   });
 
+  it('res.stream(): a long stream that waits for drained() often keeps no callback per wait', async () => {
+    let held = -1;
+    const port = await start((a) => a.get('/many', async (_req, res) => {
+      const s = res.stream({ highWaterMark: 1024 });
+      for (let i = 0; i < 5000; i++) {
+        s.write(`${i}\n`);
+        await s.drained();
+      }
+      // (white-box: the stream's close callbacks and drain waiters, which used to grow by one per wait)
+      const inner = s as unknown as { closers: unknown[] | null; waiting: unknown[] | null };
+      held = (inner.closers?.length ?? 0) + (inner.waiting?.length ?? 0);
+      s.end();
+    }));
+    const raw = await exchange(port, 'GET /many HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(raw).toContain('\r\n4999\n\r\n0\r\n\r\n');
+    expect(held).toBe(0);
+  });
+
   it('headersTimeout: a head that trickles in is cut with 408; a slow body gets the longer requestTimeout', async () => {
     const port = await start((a) => a.post('/', (req) => `got ${req.body.length}`), { headersTimeout: 200, requestTimeout: 900 });
     const t0 = Date.now();
