@@ -72,10 +72,35 @@ class BodyReader implements AsyncIterable<Uint8Array> {
   private wake: (() => void) | null = null;
   private paused = false;
   private taken = false;
+  /** Nobody will read the rest: it is dropped as it arrives. */
+  private discarding = false;
 
   constructor(private readonly wire: Wire, private readonly highWaterMark = 64 * 1024) {}
 
+  /** Whether a consumer is reading the chunks (began, and has not stopped). */
+  get reading(): boolean {
+    return this.taken && !this.discarding;
+  }
+
+  /**
+   * Drops what waits and what is still to come, and reads on if input was paused: the
+   * handler answered without reading the body, or stopped reading it. (The parser's
+   * limits and requestTimeout still bound what is read.)
+   */
+  discard(): void {
+    if (this.discarding) return;
+    this.discarding = true;
+    this.chunks = [];
+    this.bytes = 0;
+    if (this.paused) {
+      this.paused = false;
+      // (later: this may run inside the connection's handling of a read)
+      queueMicrotask(() => this.wire.resumeInput());
+    }
+  }
+
   push(chunk: Uint8Array): void {
+    if (this.discarding) return;
     this.chunks.push(chunk);
     this.bytes += chunk.length;
     if (this.bytes >= this.highWaterMark && !this.paused) {
@@ -103,20 +128,25 @@ class BodyReader implements AsyncIterable<Uint8Array> {
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
     if (this.taken) throw new Error('the request body stream is read once');
     this.taken = true;
-    for (;;) {
-      const c = this.chunks.shift();
-      if (c !== undefined) {
-        this.bytes -= c.length;
-        if (this.paused && this.bytes < this.highWaterMark) {
-          this.paused = false;
-          this.wire.resumeInput();
+    try {
+      for (;;) {
+        const c = this.chunks.shift();
+        if (c !== undefined) {
+          this.bytes -= c.length;
+          if (this.paused && this.bytes < this.highWaterMark) {
+            this.paused = false;
+            this.wire.resumeInput();
+          }
+          yield c;
+          continue;
         }
-        yield c;
-        continue;
+        if (this.error !== null) throw this.error;
+        if (this.ended) return;
+        await new Promise<void>((r) => (this.wake = r));
       }
-      if (this.error !== null) throw this.error;
-      if (this.ended) return;
-      await new Promise<void>((r) => (this.wake = r));
+    } finally {
+      // The consumer stopped early (break, return, throw): the rest is not wanted.
+      if (!this.ended) this.discard();
     }
   }
 }
@@ -142,7 +172,8 @@ export interface Request {
    * The body as chunks. On a route added with `{ stream: true }` they arrive as the client
    * sends them, and reading is paused while 64 KiB wait unread (backpressure to the
    * socket); elsewhere the buffered body is one chunk. It throws when the connection fails
-   * before the body ends. One reader only.
+   * before the body ends. One reader only. A body not read (the handler answered without
+   * reading it, or stopped reading) is dropped as it arrives.
    */
   stream(): AsyncIterable<Uint8Array>;
 }
@@ -564,6 +595,8 @@ class Connection {
   private body: Buffer[] | null = null;
   /** The body of a request on a streaming route, handed to its handler as it arrives. */
   private reader: BodyReader | null = null;
+  /** That request's response. */
+  private readerRes: Res | null = null;
   /** After a framing error or a `close` response: no further requests are processed. */
   private closing = false;
   /** The client half-closed: answer what was received, then close. */
@@ -603,7 +636,7 @@ class Connection {
       const found = path === null ? null : app.router.find(h.method, path);
       if (found?.kind === 'found' && app.streamHandlers.has(found.match.handler)) {
         this.reader = new BodyReader(this.wire);
-        this.dispatch(h, this.reader);
+        this.readerRes = this.dispatch(h, this.reader);
       }
     }
   }
@@ -619,6 +652,7 @@ class Connection {
     if (this.reader !== null) {
       this.reader.end();
       this.reader = null;
+      this.readerRes = null;
     } else {
       this.dispatch(h, null);
     }
@@ -706,6 +740,18 @@ class Connection {
    * handler has already answered.
    */
   private abortWith(out: Buffer, err: Error): void {
+    const rr = this.readerRes;
+    if (this.reader !== null && rr !== null && rr.sent) {
+      // The request whose body failed has its answer already (or under way): there is no
+      // request left to answer, so no error response; the connection closes once what is
+      // owed is written. An answer still streaming cannot be trusted to complete: it is
+      // cut (no last chunk), so that the client sees it incomplete.
+      this.reader.fail(err);
+      this.closing = true;
+      if (rr.held !== null && !rr.held.closed) rr.held.abort();
+      this.flush();
+      return;
+    }
     const last = this.queue[this.queue.length - 1];
     const owner = this.reader !== null && last !== undefined && !last.sent ? last : null;
     this.reader?.fail(err);
@@ -734,7 +780,7 @@ class Connection {
     this.abortWith(errorResponseFor(err.parserStatus) ?? buildErrorResponse(400, err.reason), err);
   }
 
-  private dispatch(h: RequestHead, reader: BodyReader | null): void {
+  private dispatch(h: RequestHead, reader: BodyReader | null): Res {
     let body: Buffer = EMPTY;
     if (this.body !== null) {
       body = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
@@ -748,7 +794,7 @@ class Connection {
     if (target === null) {
       // OPTIONS * (RFC 9110 §9.3.7): about the server as a whole.
       res.status(204).header('Allow', 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT').send();
-      return;
+      return res;
     }
     const q = target.indexOf('?');
     const path = q < 0 ? target : target.slice(0, q);
@@ -758,7 +804,7 @@ class Connection {
     if (hooks.onSend.length > 0) res.onSend = (payload) => runOnSend(hooks.onSend, req, res, payload);
     if (hooks.onRequest.length === 0 && hooks.preHandler.length === 0) {
       this.route(found, req, res); // the common case: no hooks, no promise
-      return;
+      return res;
     }
     runHooks(hooks.onRequest, req, res)
       .then(() => {
@@ -769,6 +815,7 @@ class Connection {
         });
       })
       .catch((e) => this.crash(res, e, req));
+    return res;
   }
 
   /** Answers from the route lookup: the handler, or 404 / 405 / OPTIONS / 400. */
@@ -859,6 +906,12 @@ class Connection {
     }
     if (first !== null) this.writeResponses(first, more, bytes);
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
+    // A request answered while its streamed body still arrives, unread: the rest of the
+    // body is dropped as it comes, so that the connection can go on to the next request.
+    const rr = this.readerRes;
+    if (rr !== null && this.reader !== null && !this.reader.reading && rr.out !== null && (rr.held === null || rr.held.closed)) {
+      this.reader.discard();
+    }
   }
 
   /**

@@ -468,6 +468,56 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(errors[1]).toMatch(/chunk/i);
   });
 
+  it('streamed request bodies: a handler that answers without reading (or stops reading) lets the connection go on', async () => {
+    const port = await start((a) => {
+      a.post('/ignore', () => 'ignored', { stream: true });
+      a.post('/first', async (req) => {
+        for await (const c of req.stream()) return `first ${c.length > 0}`; // stops after one chunk
+        return 'none';
+      }, { stream: true });
+      a.get('/', () => 'next');
+    }, { requestTimeout: 5000 });
+    const big = Buffer.alloc(1024 * 1024, 0x61);
+    const t0 = Date.now();
+    const raw = await exchange(port,
+      'POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 1048576\r\n\r\n', big,
+      'GET / HTTP/1.1\r\nHost: a\r\n\r\n',
+      'POST /first HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n100000\r\n', big, '\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    // Answered at once, not after requestTimeout, and nothing but the four answers.
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(statuses(raw)).toEqual([200, 200, 200, 200]);
+    expect(raw).toMatch(/\r\n\r\nignored[\s\S]*\r\n\r\nnext[\s\S]*\r\n\r\nfirst true[\s\S]*\r\n\r\nnext$/);
+  });
+
+  it('streamed request bodies: a body that stalls after its request was answered closes the connection, with no extra response', async () => {
+    const port = await start((a) => {
+      a.post('/ignore', () => 'ignored', { stream: true });
+      a.post('/echo', async (req, res) => {
+        const out = res.stream();
+        try {
+          for await (const c of req.stream()) out.write(c);
+        } catch {
+          return; // (the body failed: the server cuts the answer)
+        }
+        out.end();
+      }, { stream: true });
+    }, { requestTimeout: 200 });
+    const send = (head: string) => new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write(head + 'some'));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    });
+    const ignored = await send('POST /ignore HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n');
+    expect(statuses(ignored)).toEqual([200]);
+    expect(ignored).toMatch(/\r\n\r\nignored$/);
+    // An answer under way when its body fails is cut: no last chunk, so the client can tell.
+    const echoed = await send('POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n');
+    expect(statuses(echoed)).toEqual([200]);
+    expect(echoed).toMatch(/\r\n\r\n4\r\nsome\r\n$/);
+  });
+
   it('streamed request bodies: a body that stalls past requestTimeout gets 408 as its answer (not a 500)', async () => {
     let failed: unknown = null;
     const port = await start((a) => a.post('/upload', async (req) => {
