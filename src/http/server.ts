@@ -180,6 +180,11 @@ export interface Request {
 
 export interface Response {
   status(code: number): this;
+  /**
+   * Adds a header. Throws a TypeError for a name that is not a token, or a value with
+   * CR, LF, NUL, another control character, or a character above U+00FF (values are
+   * sent as latin1, as node:http does).
+   */
   header(name: string, value: string): this;
   send(body?: string | Uint8Array): void;
   json(value: unknown): void;
@@ -279,6 +284,31 @@ function statusLine(code: number): string {
 }
 const utf8 = new TextDecoder();
 
+/** tchar (RFC 9110 §5.6.2): the characters of a field name. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
+/**
+ * A field value's characters (RFC 9110 §5.5): HTAB, visible ASCII, SP, and obs-text
+ * (0x80-0xFF, sent as latin1 as node:http does); no CR, LF, NUL or other controls.
+ */
+function fieldValueKind(s: string): 'ascii' | 'latin1' | 'invalid' {
+  let kind: 'ascii' | 'latin1' = 'ascii';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return 'invalid';
+    if (c >= 0x80) kind = 'latin1';
+  }
+  return kind;
+}
+
 class Res implements Response {
   code = 200;
   /** Headers set so far (none: null); dropped once the head is built. */
@@ -290,6 +320,8 @@ class Res implements Response {
   maxBuffered = 8 * 1024 * 1024;
   /** onSend hooks (may replace the payload). */
   onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
+  /** A header value has obs-text (0x80-0xFF): the head is encoded apart from a string body. */
+  private latin1Head = false;
   constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly conn: Connection,
     /** The client speaks HTTP/1.1: a streamed body can be chunked (else it ends with the connection). */
     private readonly canChunk = true) {}
@@ -303,7 +335,12 @@ class Res implements Response {
     return this;
   }
   header(name: string, value: string): this {
-    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError(`header ${JSON.stringify(name)} contains CR or LF`);
+    if (!isToken(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a token (RFC 9110 §5.1)`);
+    const kind = fieldValueKind(value);
+    if (kind === 'latin1') this.latin1Head = true;
+    else if (kind === 'invalid') {
+      throw new TypeError(`header ${JSON.stringify(name)}: the value ${JSON.stringify(value)} has a character a field value cannot hold (CR, LF, NUL, other controls, or above U+00FF)`);
+    }
     (this.headers ??= []).push([name, value]);
     return this;
   }
@@ -358,13 +395,13 @@ class Res implements Response {
     let head = statusLine(this.code) + this.headerLines();
     if (!this.keepAlive) head += 'Connection: close\r\n';
     const withBody = !this.isHead && !noBody;
-    if (typeof body === 'string') {
+    if (typeof body === 'string' && !this.latin1Head) {
       const len = Buffer.byteLength(body);
       if (!noBody) head += `Content-Length: ${len}\r\n`;
-      // One allocation for head and body (header values are checked for CR/LF; a
-      // non-ASCII one would be written as UTF-8).
+      // One allocation for head and body: the head is ASCII, the same in UTF-8.
       this.out = Buffer.from(withBody ? `${head}\r\n${body}` : `${head}\r\n`, 'utf8');
     } else {
+      if (typeof body === 'string') body = Buffer.from(body, 'utf8');
       if (!noBody) head += `Content-Length: ${body.length}\r\n`;
       const h = Buffer.from(`${head}\r\n`, 'latin1');
       this.out = withBody && body.length > 0 ? Buffer.concat([h, body]) : h;

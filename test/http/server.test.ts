@@ -135,6 +135,35 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(raw).toContain('{"got":[1,2]}');
   });
 
+  it('header names must be tokens and values field-value characters; obs-text values go out as latin1', async () => {
+    const port = await start((a) => {
+      a.get('/set/:case', (req, res) => {
+        const [name, value] = ({
+          space: ['Bad Name', 'x'], colon: ['X:Y', 'x'], empty: ['', 'x'], crlf: ['X-Ok', 'a\r\nInjected: 1'],
+          lf: ['X-Ok', 'a\nInjected: 1'], nul: ['X-Ok', 'a\0b'], wide: ['X-Ok', 'smile \u{1F600}'], del: ['X-Ok', 'a\x7fb'],
+        } as Record<string, [string, string]>)[req.params.case];
+        res.header(name, value).send('unreachable');
+      });
+      a.get('/latin1', (_req, res) => res.header('X-Name', 'caf\u00e9\tok').send('\u00e9'));
+    });
+    for (const c of ['space', 'colon', 'empty', 'crlf', 'lf', 'nul', 'wide', 'del']) {
+      const raw = await exchange(port, `GET /set/${c} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+      expect(statuses(raw), c).toEqual([500]);
+      expect(raw, c).not.toContain('Injected');
+      expect(raw, c).not.toContain('unreachable');
+    }
+    const bytes = await new Promise<Buffer>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.end('GET /latin1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks)));
+    });
+    const at = bytes.indexOf('\r\n\r\n');
+    expect(bytes.subarray(0, at).toString('latin1')).toContain('\r\nX-Name: caf\u00e9\tok\r\n'); // one byte, 0xE9
+    expect(bytes.subarray(0, at + 2).toString('latin1')).toContain('\r\nContent-Length: 2\r\n');
+    expect(bytes.subarray(at + 4)).toEqual(Buffer.from('\u00e9', 'utf8')); // the body is UTF-8
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
