@@ -23,11 +23,14 @@ export function cors(o: CorsOptions = {}): Handler {
   const allowed = (x: string) => origin === '*' || (Array.isArray(origin) ? origin.includes(x) : origin(x));
   const methods = (o.methods ?? ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']).join(', ');
   const maxAge = String(o.maxAge ?? 600);
+  // When the answer depends on the Origin, every answer says so (Vary), the ones without
+  // CORS headers too: a shared cache must not hand one origin's answer to another.
+  const varies = origin !== '*' || o.credentials === true;
   return (req, res) => {
+    if (varies) res.header('Vary', 'Origin');
     const from = req.header('origin');
     if (from === undefined || !allowed(from)) return;
     res.header('Access-Control-Allow-Origin', origin === '*' && !o.credentials ? '*' : from);
-    if (origin !== '*' || o.credentials) res.header('Vary', 'Origin');
     if (o.credentials) res.header('Access-Control-Allow-Credentials', 'true');
     const wanted = req.header('access-control-request-method');
     if (req.method === 'OPTIONS' && wanted !== undefined) {

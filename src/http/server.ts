@@ -322,6 +322,15 @@ class Res implements Response {
   onSend: ((payload: string | Uint8Array) => string | Uint8Array) | null = null;
   /** A header value has obs-text (0x80-0xFF): the head is encoded apart from a string body. */
   private latin1Head = false;
+  /** How many headers hooks had set when the handler started (-1: not started). */
+  handlerMark = -1;
+
+  /** Before an error answer: the handler's headers go, those hooks set (CORS...) stay. */
+  dropHandlerHeaders(): void {
+    if (this.headers === null || this.handlerMark < 0) return;
+    if (this.handlerMark === 0) this.headers = null;
+    else this.headers.length = this.handlerMark;
+  }
   constructor(public keepAlive: boolean, private readonly isHead: boolean, private readonly conn: Connection,
     /** The client speaks HTTP/1.1: a streamed body can be chunked (else it ends with the connection). */
     private readonly canChunk = true) {}
@@ -452,6 +461,11 @@ abstract class HeldStream {
   }
 
   protected attached(): void {}
+
+  /** Whether the connection has reached this response (its head is written). */
+  get started(): boolean {
+    return this.wire !== null;
+  }
 
   protected put(b: Uint8Array): void {
     if (this.closed || this.bodyless || b.length === 0) return;
@@ -864,10 +878,13 @@ class Connection {
       else res.status(404).send('Not Found\n');
       return;
     }
+    // Headers set before this point (by hooks: CORS...) stay on an error answer.
+    res.handlerMark = res.headers === null ? 0 : res.headers.length;
     try {
       const ret = found.match.handler(req, res);
       if (ret instanceof Promise) {
-        ret.then((v) => this.finish(res, v), (e) => this.crash(res, e, req));
+        // (finish may throw too: a value JSON cannot hold, an onSend hook)
+        ret.then((v) => this.finish(res, v)).catch((e) => this.crash(res, e, req));
       } else {
         this.finish(res, ret);
       }
@@ -884,16 +901,44 @@ class Connection {
     else res.json(value);
   }
 
+  /**
+   * A handler or hook failed: the error answer (HttpError's status, else 500), after the
+   * onError hooks had their chance. Never throws: it runs where nothing would catch.
+   */
   private crash(res: Res, e: unknown, req?: Req): void {
     const client = e instanceof HttpError && e.status < 500;
-    if (!client) this.app.onError(e); // (a client's mistake is not the server's error)
+    if (!client) this.reportError(e); // (a client's mistake is not the server's error)
+    // A stream the handler started: while its head waits its turn, the error answer takes
+    // its place. Once its head is out, it cannot become an error answer: it is cut (no
+    // last chunk, so the client can tell), and the connection closes.
+    if (res.held !== null) {
+      if (res.held.closed) return;
+      if (res.held.started) {
+        res.keepAlive = false; // (first: ending the stream moves the connection on)
+        res.held.abort();
+        return;
+      }
+      res.held.abort();
+      res.held = null;
+      res.out = null;
+    }
     const fallback = () => {
       if (res.sent) return;
-      res.headers = null;
-      if (e instanceof HttpError) {
-        res.code = e.status;
-        res.send(client ? `${e.message}\n` : `${STATUS_TEXT[e.status] ?? 'Server Error'}\n`);
-      } else {
+      res.dropHandlerHeaders();
+      try {
+        if (e instanceof HttpError) {
+          res.code = e.status;
+          res.send(client ? `${e.message}\n` : `${STATUS_TEXT[e.status] ?? 'Server Error'}\n`);
+        } else {
+          res.code = 500;
+          res.send('Internal Server Error\n');
+        }
+      } catch (e2) {
+        // An onSend hook failed on the error answer itself: the plain 500, without hooks
+        // (send() let go of them before calling them).
+        this.reportError(e2);
+        if (res.sent) return;
+        res.headers = null;
         res.code = 500;
         res.send('Internal Server Error\n');
       }
@@ -904,7 +949,19 @@ class Connection {
       return;
     }
     // onError hooks may answer (a custom error response); otherwise the 500.
-    runHooks(onError.map((fn) => (q: Request, r: Response) => fn(e, q, r)), req, res).then(fallback, fallback);
+    runHooks(onError.map((fn) => (q: Request, r: Response) => fn(e, q, r)), req, res).then(fallback, (e2) => {
+      this.reportError(e2);
+      fallback();
+    });
+  }
+
+  /** app.onError, which must not take the connection (or the process) down when it throws. */
+  private reportError(e: unknown): void {
+    try {
+      this.app.onError(e);
+    } catch {
+      // (nothing better to do with an error reporter that fails)
+    }
   }
 
   /** Writes the responses that are ready, in request order. */

@@ -164,6 +164,62 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(bytes.subarray(at + 4)).toEqual(Buffer.from('\u00e9', 'utf8')); // the body is UTF-8
   });
 
+  it('nothing a handler or hook does wrong takes the process down: unserialisable values, failing onSend and onError', async () => {
+    const reported: string[] = [];
+    const port = await start((a) => {
+      a.onError = (e) => {
+        reported.push(String(e));
+        if (String(e).includes('report me')) throw new Error('the reporter fails too');
+      };
+      a.addHook('onSend', (req, _res, payload) => {
+        if (req.path === '/json-only') return JSON.stringify({ data: JSON.parse(String(payload)) }); // throws on a text payload
+      });
+      a.get('/bigint', async () => ({ n: 1n }));
+      a.get('/circular', () => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      });
+      a.get('/json-only', () => {
+        throw new Error('report me');
+      });
+      a.addHook('onError', (e) => {
+        if (String(e).includes('bigint')) throw new Error('onError hook fails');
+      });
+      a.get('/ok', () => 'ok');
+    });
+    const raw = await exchange(port, ['/bigint', '/circular', '/json-only', '/ok'].map((p) => `GET ${p} HTTP/1.1\r\nHost: a\r\n\r\n`).join(''));
+    expect(statuses(raw)).toEqual([500, 500, 500, 200]);
+    expect(raw).toMatch(/\r\n\r\nok$/);
+    expect(reported.some((r) => /BigInt/.test(r))).toBe(true);
+  });
+
+  it('a handler that fails after starting a stream: its head not yet out, a 500 instead; already out, cut and closed', async () => {
+    const closed: string[] = [];
+    const port = await start((a) => {
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow'), 50)));
+      a.get('/stream/:n', async (req, res) => {
+        const s = res.stream();
+        s.onClose(() => closed.push(req.params.n));
+        s.write('partial');
+        await new Promise((r) => setTimeout(r, 10));
+        throw new Error('boom');
+      });
+      a.get('/next', () => 'next');
+    });
+    // Behind /slow, the stream's head has not gone out when it fails: it becomes a 500,
+    // and the connection goes on.
+    const queued = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /stream/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(queued)).toEqual([200, 500, 200]);
+    expect(queued).not.toContain('partial');
+    // At the front, its head and a chunk are out: the body is cut (no last chunk) and the
+    // connection closes, so the client can tell; what was pipelined behind is not answered.
+    const cut = await exchange(port, 'GET /stream/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(cut)).toEqual([200]);
+    expect(cut).toMatch(/\r\n\r\n7\r\npartial\r\n$/);
+    expect(closed.sort()).toEqual(['1', '2']);
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
@@ -875,6 +931,22 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(ok).toContain('Vary: Origin\r\n');
     expect(evil).toMatch(/^HTTP\/1\.1 200/);
     expect(evil).not.toContain('Access-Control');
+    expect(evil).toContain('Vary: Origin\r\n'); // (the answer depends on the Origin: caches must know)
+  });
+
+  it('cors(): an error answer keeps the CORS headers (the page can read the error), not the handler\'s', async () => {
+    const port = await start((a) => {
+      a.addHook('onRequest', cors({ origin: ['https://app.example'] }));
+      a.get('/401', (_req, res) => {
+        res.header('X-Handler', 'yes');
+        throw new HttpError(401, 'sign in');
+      });
+    });
+    const raw = await exchange(port, 'GET /401 HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\nConnection: close\r\n\r\n');
+    expect(statuses(raw)).toEqual([401]);
+    expect(raw).toContain('Access-Control-Allow-Origin: https://app.example\r\n');
+    expect(raw).toContain('Vary: Origin\r\n');
+    expect(raw).not.toContain('X-Handler');
   });
 });
 
