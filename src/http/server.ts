@@ -15,7 +15,10 @@ import { WasmCore } from '../wasm/loader.js';
 import { nativeTransport, type NativeModule, type NativeTransport } from '../net/native.js';
 
 export interface ServerOptions extends HttpLimits {
-  /** Close a keep-alive connection idle this long (ms). Default 5000. */
+  /**
+   * Close a keep-alive connection idle this long (ms) between requests. Default 5000. It
+   * does not run while a request arrives, a handler works on its answer, or a stream is open.
+   */
   keepAliveTimeout?: number;
   /**
    * Time (ms) from a request's first byte until its body has fully arrived; then 408 and
@@ -659,12 +662,15 @@ class Connection {
   private timingHead = false;
   /** While one read is parsed, responses ready at once are written together after it. */
   private batching = false;
+  /** Whether keepAliveTimeout runs: only between requests (see updateIdle). */
+  private idleTimed = false;
 
   readonly parser: ConnectionParser;
 
   constructor(private readonly wire: Wire, private readonly app: App) {
     this.parser = new ConnectionParser(this, app.parserOptions);
     wire.setIdle(app.keepAliveTimeout);
+    this.idleTimed = true;
     // Between requests a connection holds no pool slot: it leases one when bytes come.
     this.parser.releaseIfIdle();
   }
@@ -981,7 +987,7 @@ class Connection {
         this.wire.write(r.out!);
         r.out = EMPTY; // (written: a stream may live long, its head need not)
         this.streaming = r.held;
-        this.wire.setIdle(0); // a stream may be quiet for a while (SSE sends heartbeats)
+        this.updateIdle(); // (off: a stream may be quiet for a while; SSE sends heartbeats)
         r.held.attach(this.wire, this);
         return;
       }
@@ -1000,12 +1006,25 @@ class Connection {
     }
     if (first !== null) this.writeResponses(first, more, bytes);
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
+    this.updateIdle();
     // A request answered while its streamed body still arrives, unread: the rest of the
     // body is dropped as it comes, so that the connection can go on to the next request.
     const rr = this.readerRes;
     if (rr !== null && this.reader !== null && !this.reader.reading && rr.out !== null && (rr.held === null || rr.held.closed)) {
       this.reader.discard();
     }
+  }
+
+  /**
+   * keepAliveTimeout closes a connection idle between requests, and only then: not while a
+   * request arrives (headersTimeout and requestTimeout bound that), nor while a handler
+   * works on an answer (a tool or model call may take long), nor during a stream.
+   */
+  private updateIdle(): void {
+    const idle = this.queue.length === 0 && this.streaming === null && !this.parser.midMessage;
+    if (idle === this.idleTimed) return;
+    this.idleTimed = idle;
+    this.wire.setIdle(idle ? this.app.keepAliveTimeout : 0);
   }
 
   /**
@@ -1034,7 +1053,7 @@ class Connection {
     if (r === undefined || r.held !== stream) return;
     this.streaming = null;
     this.queue.shift();
-    this.wire.setIdle(this.app.keepAliveTimeout);
+    this.updateIdle();
     if (!r.keepAlive) this.closing = true;
     if (this.closing) {
       this.dropQueue();
@@ -1243,7 +1262,9 @@ class NativeWire implements Wire {
 
   setIdle(ms: number): void {
     this.idleMs = ms;
-    this.lastActive = now;
+    // (the clock, not the coarse `now`: this may run from a timer long after the last
+    // readiness batch, and a stale start would close the connection early)
+    this.lastActive = Date.now();
   }
 
   pauseInput(): void {

@@ -220,6 +220,29 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(closed.sort()).toEqual(['1', '2']);
   });
 
+  it('keepAliveTimeout runs only between requests: a handler slower than it still answers, then the idle close comes', async () => {
+    const port = await start((a) => {
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow'), 600)));
+    }, { keepAliveTimeout: 200 });
+    const t0 = Date.now();
+    let answeredAt = -1;
+    const raw = await new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => s.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n'));
+      s.on('data', (d) => {
+        chunks.push(d);
+        answeredAt = Date.now() - t0;
+      });
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    });
+    const closedAt = Date.now() - t0;
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nslow$/);
+    expect(answeredAt).toBeGreaterThanOrEqual(550);
+    // Then idle: closed keepAliveTimeout (about) after the answer, not left open.
+    expect(closedAt - answeredAt).toBeGreaterThanOrEqual(150);
+    expect(closedAt - answeredAt).toBeLessThan(2000);
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
