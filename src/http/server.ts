@@ -713,6 +713,10 @@ class Connection {
     } else {
       this.dispatch(h, null);
     }
+    // Upgrade / CONNECT: this server speaks no other protocol, so the request is answered
+    // as HTTP with Connection: close (RFC 9110 §7.8 lets a server ignore Upgrade). What
+    // follows on the connection belongs to the other protocol and is not read.
+    if (h.upgrade || h.connect) this.closing = true;
   }
 
   /**
@@ -843,7 +847,7 @@ class Connection {
       body = this.body.length === 1 ? this.body[0] : Buffer.concat(this.body);
       this.body = null;
     }
-    const keepAlive = h.keepAlive && !this.closing;
+    const keepAlive = h.keepAlive && !this.closing && !h.upgrade && !h.connect;
     const res = new Res(keepAlive, h.method === 'HEAD', this, h.version === '1.1');
     res.maxBuffered = this.app.maxBufferedOutput;
     this.queue.push(res);

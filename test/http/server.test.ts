@@ -243,6 +243,23 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(closedAt - answeredAt).toBeLessThan(2000);
   });
 
+  it('Upgrade and CONNECT are answered as HTTP with Connection: close; what follows is not read', async () => {
+    let calls = 0;
+    const port = await start((a) => a.get('/', () => {
+      calls++;
+      return 'hello';
+    }));
+    const up = await exchange(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n' +
+      'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' + 'x'.repeat(100_000), 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(up)).toEqual([200]);
+    expect(up).toContain('\r\nConnection: close\r\n');
+    expect(calls).toBe(1);
+    const connect = await exchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n\x16\x03\x01binary', 'GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(connect)).toEqual([405]);
+    expect(connect).toContain('\r\nConnection: close\r\n');
+    expect(calls).toBe(1);
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
