@@ -20,6 +20,8 @@ export const ErrorCodes = {
   HTTP_ERROR: 'CONDUIT_ERR_HTTP',
   /** req.json(): the body is not valid JSON. */
   INVALID_JSON_BODY: 'CONDUIT_ERR_INVALID_JSON_BODY',
+  /** req.stream(): the client ended its side before the request body was complete. */
+  BODY_INCOMPLETE: 'CONDUIT_ERR_BODY_INCOMPLETE',
 } as const;
 
 export class ConduitError extends Error {

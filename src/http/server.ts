@@ -828,7 +828,8 @@ class Connection {
     // The client half-closed: finish the responses owed, then close.
     this.inputEnded = true;
     // A streamed body that was under way can no longer end.
-    this.reader?.fail(new Error('the client ended its input before the request body ended'));
+    // (an HttpError: a handler that lets it through answers 400, the client's doing)
+    this.reader?.fail(new HttpError(400, 'the client ended its input before the request body ended', ErrorCodes.BODY_INCOMPLETE));
     // An SSE client never half-closes while it listens: its end means it has gone.
     // (It is ended properly, so that responses pipelined behind it stay framed.)
     if (this.streaming instanceof SseStreamImpl) this.streaming.close();
@@ -1152,6 +1153,8 @@ class NativeWire implements Wire {
   private ending = false;
   private closed = false;
   private inputPaused = false;
+  /** The peer half-closed (HANGUP seen): the EOF waits after the bytes still unread. */
+  private peerEnded = false;
   idleMs = 0;
   lastActive = 0;
 
@@ -1231,8 +1234,12 @@ class NativeWire implements Wire {
     else this.drained();
   }
 
-  /** Reads until the kernel has no more (edge-triggered), straight into the parser's slot. */
-  readable(): void {
+  /**
+   * Reads until the kernel has no more (edge-triggered), straight into the parser's slot.
+   * `hangup`: the peer's FIN came with this readiness (it raises no edge of its own).
+   */
+  readable(hangup = false): void {
+    if (hangup) this.peerEnded = true;
     const conn = this.conn!;
     while (!this.closed && !conn.done && !this.inputPaused) {
       const room = conn.parser.readRoom();
@@ -1243,7 +1250,8 @@ class NativeWire implements Wire {
         conn.received(n);
         // A short read drained the socket: what arrives later raises a new edge, so the
         // read that would only say EAGAIN is skipped (one syscall less per request).
-        if (n < room) return;
+        // Unless the peer has ended: its EOF is read now, as no edge would report it.
+        if (n < room && !this.peerEnded) return;
       } else if (n === 0) {
         conn.ended();
         return;
@@ -1459,7 +1467,7 @@ export class App {
         const w = wires.get(fd);
         if (w === undefined) continue;
         if ((e & mod.WRITABLE) !== 0) w.writable();
-        if ((e & (mod.READABLE | mod.HANGUP | mod.ERROR)) !== 0) w.readable();
+        if ((e & (mod.READABLE | mod.HANGUP | mod.ERROR)) !== 0) w.readable((e & mod.HANGUP) !== 0);
       }
     });
     t.setMemory(this.core.u8);

@@ -260,6 +260,34 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(calls).toBe(1);
   });
 
+  it('a request and the client\'s FIN arriving together: answered, then closed at once (the EOF is not missed)', async () => {
+    const port = await start((a) => {
+      a.get('/', () => 'hi');
+      a.post('/st', async (req) => {
+        let n = 0;
+        for await (const c of req.stream()) n += c.length;
+        return `n${n}`;
+      }, { stream: true });
+    }, { keepAliveTimeout: 3000, requestTimeout: 5000 });
+    const burst = (bytes: string) => new Promise<{ raw: string; ms: number }>((resolve) => {
+      const t0 = Date.now();
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.write(bytes);
+        s.end();
+      });
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve({ raw: Buffer.concat(chunks).toString('latin1'), ms: Date.now() - t0 }));
+    });
+    const get = await burst('GET / HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(statuses(get.raw)).toEqual([200]);
+    expect(get.ms).toBeLessThan(1500); // (not after keepAliveTimeout)
+    // A streamed body cut short by the client's end: the reader throws a 400 HttpError.
+    const cut = await burst('POST /st HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc');
+    expect(statuses(cut.raw)).toEqual([400]);
+    expect(cut.ms).toBeLessThan(1500); // (not after requestTimeout)
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
