@@ -382,6 +382,9 @@ class Res implements Response {
     if (!this.keepAlive) head += 'Connection: close\r\n';
     this.held = s;
     this.out = Buffer.from(`${head}\r\n`, 'latin1');
+    // HEAD: the head is the whole answer. The stream ends at once (onClose runs, writes are
+    // dropped), so that it does not hold the connection.
+    if (this.isHead) s.close();
     this.conn.flush();
   }
 
@@ -446,7 +449,7 @@ abstract class HeldStream {
   /** More than maxBuffered bytes waited while the stream was queued: the client is dropped. */
   private overflowed = false;
 
-  constructor(private readonly chunked: boolean, private readonly bodyless: boolean, private readonly maxBuffered: number) {}
+  constructor(private readonly chunked: boolean, protected readonly bodyless: boolean, private readonly maxBuffered: number) {}
 
   /** The connection got to this response: write what is held. */
   attach(wire: Wire, conn: Connection): void {
@@ -561,7 +564,10 @@ class ChunkedStream extends HeldStream implements BodyStream {
   }
 
   write(chunk: string | Uint8Array): boolean {
-    if (this.closed) throw new Error('write after the stream ended');
+    if (this.closed) {
+      if (this.bodyless) return false; // (HEAD: the body is not sent)
+      throw new Error('write after the stream ended');
+    }
     this.put(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
     return this.pending < this.highWaterMark;
   }

@@ -288,6 +288,48 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(cut.ms).toBeLessThan(1500); // (not after requestTimeout)
   });
 
+  it('HEAD on an SSE or streaming route: the head is the answer, the stream ends at once, the connection goes on', async () => {
+    const closed: string[] = [];
+    const port = await start((a) => {
+      a.get('/events', (_req, res) => {
+        const s = res.sse();
+        s.onClose(() => closed.push('sse'));
+        s.send({ data: 'never sent' });
+      });
+      a.get('/file', async (_req, res) => {
+        const s = res.stream();
+        s.onClose(() => closed.push('stream'));
+        for (let i = 0; i < 3; i++) if (!s.write('payload-x')) await s.drained();
+        s.end();
+      });
+      a.get('/', () => 'next');
+    });
+    // (the client stays open: an SSE client that half-closes would end the stream anyway)
+    const raw = await new Promise<string>((resolve) => {
+      let got = '';
+      const s = net.connect(port, '127.0.0.1', () =>
+        s.write('HEAD /events HTTP/1.1\r\nHost: a\r\n\r\nHEAD /file HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+      const done = () => {
+        s.destroy();
+        resolve(got);
+      };
+      const timer = setTimeout(done, 1500);
+      s.on('data', (d) => {
+        got += d.toString('latin1');
+        if (got.endsWith('next')) {
+          clearTimeout(timer);
+          done();
+        }
+      });
+    });
+    expect(statuses(raw)).toEqual([200, 200, 200]);
+    expect(raw).toContain('Content-Type: text/event-stream');
+    expect(raw).not.toContain('never sent');
+    expect(raw).not.toContain('payload-x');
+    expect(raw).toMatch(/\r\n\r\nnext$/);
+    expect(closed.sort()).toEqual(['sse', 'stream']);
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
