@@ -379,6 +379,7 @@ class Res implements Response {
     head += this.headerLines();
     if (this.canChunk) head += 'Transfer-Encoding: chunked\r\n';
     else this.keepAlive = false; // HTTP/1.0: the body ends when the connection does
+    if (this.conn.done) this.keepAlive = false;
     if (!this.keepAlive) head += 'Connection: close\r\n';
     this.held = s;
     this.out = Buffer.from(`${head}\r\n`, 'latin1');
@@ -408,7 +409,10 @@ class Res implements Response {
     }
     const noBody = this.code === 204 || this.code === 304;
     let head = statusLine(this.code) + this.headerLines();
+    // (a connection shutting down since the request came closes after this answer)
+    if (this.conn.done) this.keepAlive = false;
     if (!this.keepAlive) head += 'Connection: close\r\n';
+    else if (!this.canChunk) head += 'Connection: keep-alive\r\n'; // (an HTTP/1.0 client that asked to keep it)
     const withBody = !this.isHead && !noBody;
     if (typeof body === 'string' && !this.latin1Head) {
       const len = Buffer.byteLength(body);

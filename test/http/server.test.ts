@@ -330,6 +330,26 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(closed.sort()).toEqual(['sse', 'stream']);
   });
 
+  it('Connection header: keep-alive echoed to an HTTP/1.0 client that asked; close on answers given while shutting down', async () => {
+    const port = await start((a) => {
+      a.get('/', () => 'ok');
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow'), 100)));
+    });
+    const ten = await exchange(port, 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', 'GET / HTTP/1.0\r\n\r\n');
+    const [first, second] = ten.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toContain('\r\nConnection: keep-alive\r\n');
+    expect(second).toContain('\r\nConnection: close\r\n');
+    // In flight when close() begins: answered, and told the connection closes.
+    const slow = exchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 30));
+    const closing = app!.close();
+    const raw = await slow;
+    await closing;
+    app = null;
+    expect(statuses(raw)).toEqual([200]);
+    expect(raw).toContain('\r\nConnection: close\r\n');
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
