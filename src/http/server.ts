@@ -62,6 +62,10 @@ interface Wire {
   /** Closes the connection now, dropping what is unsent. */
   destroy(): void;
   /** Stops reading from the client (backpressure from a streamed body), then resumes. */
+  /**
+   * Stops reading from the client until as many resumeInput() calls (holds are counted:
+   * a streamed body and output backpressure may both hold it).
+   */
   pauseInput(): void;
   resumeInput(): void;
 }
@@ -674,6 +678,8 @@ class Connection {
   private batching = false;
   /** Whether keepAliveTimeout runs: only between requests (see updateIdle). */
   private idleTimed = false;
+  /** Requests are not taken while the client leaves its answers unread (see holdInput). */
+  private inputHeld = false;
 
   readonly parser: ConnectionParser;
 
@@ -727,6 +733,51 @@ class Connection {
     // as HTTP with Connection: close (RFC 9110 §7.8 lets a server ignore Upgrade). What
     // follows on the connection belongs to the other protocol and is not read.
     if (h.upgrade || h.connect) this.closing = true;
+    // A client that pipelines requests faster than it reads the answers: no more requests
+    // are taken (parsed, dispatched, read) until their output drains.
+    else if (!this.inputHeld && this.backedUp()) this.holdInput();
+  }
+
+  /** Whether answers wait for the client: too many owed, or too many bytes unsent. */
+  private backedUp(): boolean {
+    const q = this.queue;
+    let bytes = this.wire.buffered();
+    if (bytes === 0 && q.length <= 1) return false;
+    if (q.length >= MAX_OWED) return true;
+    for (let i = 0; i < q.length; i++) {
+      const out = q[i].out;
+      if (out !== null) bytes += out.length;
+    }
+    return bytes > OUTPUT_HIGH_WATER;
+  }
+
+  private holdInput(): void {
+    this.inputHeld = true;
+    this.parser.pause(); // (stops after this message; the rest stays pending, in order)
+    this.wire.pauseInput();
+    if (this.wire.buffered() > 0) this.wire.onDrain(() => this.releaseInputIfRoom());
+  }
+
+  /** After a flush or a drain: takes requests again once the backlog is gone. */
+  private releaseInputIfRoom(): void {
+    if (!this.inputHeld || this.closing) return;
+    if (this.backedUp()) {
+      if (this.wire.buffered() > 0) this.wire.onDrain(() => this.releaseInputIfRoom());
+      return; // (else a handler's answer will flush, and call again)
+    }
+    this.inputHeld = false;
+    // (later: this may run inside the handling of a read or a write)
+    queueMicrotask(() => {
+      if (this.closing) return;
+      this.batching = true;
+      const err = this.parser.resume(); // (the requests pending: may hold again)
+      this.batching = false;
+      this.parsed(err);
+      this.flush();
+      if (this.inputHeld) return;
+      this.wire.resumeInput();
+      this.parser.releaseIfIdle();
+    });
   }
 
   /**
@@ -785,7 +836,8 @@ class Connection {
     // A request is under way (bytes of it arrived, it has not completed): its head must
     // arrive within headersTimeout of its first byte and its body within requestTimeout,
     // however slowly its bytes trickle in.
-    if (this.parser.midMessage) {
+    // (Not while requests wait for the client to read its answers: that is on the output.)
+    if (this.parser.midMessage && !this.inputHeld) {
       if (this.requestTimer === null) {
         const { headersTimeout, requestTimeout } = this.app;
         this.requestStart = Date.now();
@@ -1022,6 +1074,7 @@ class Connection {
     if (first !== null) this.writeResponses(first, more, bytes);
     if ((this.closing || this.inputEnded) && this.queue.length === 0) this.wire.end();
     this.updateIdle();
+    if (this.inputHeld) this.releaseInputIfRoom();
     // A request answered while its streamed body still arrives, unread: the rest of the
     // body is dropped as it comes, so that the connection can go on to the next request.
     const rr = this.readerRes;
@@ -1036,7 +1089,9 @@ class Connection {
    * works on an answer (a tool or model call may take long), nor during a stream.
    */
   private updateIdle(): void {
-    const idle = this.queue.length === 0 && this.streaming === null && !this.parser.midMessage;
+    // (Requests held while the client does not read its answers count as idle: a client
+    // that never reads is closed after keepAliveTimeout once nothing more is owed.)
+    const idle = this.queue.length === 0 && this.streaming === null && (!this.parser.midMessage || this.inputHeld);
     if (idle === this.idleTimed) return;
     this.idleTimed = idle;
     this.wire.setIdle(idle ? this.app.keepAliveTimeout : 0);
@@ -1097,6 +1152,10 @@ const CONNECTION_CALLBACKS: Pick<HttpParserOptions, 'onHead' | 'onBody' | 'onMes
 };
 
 const EMPTY = Buffer.alloc(0);
+/** Answers owed on one connection (pipelining) before its requests wait to be taken. */
+const MAX_OWED = 64;
+/** Bytes of answers unsent on one connection before its requests wait to be taken. */
+const OUTPUT_HIGH_WATER = 64 * 1024;
 /** Responses written together are copied into one buffer up to this many bytes, gathered (writev) above. */
 const GATHER_ABOVE = 32 * 1024;
 
@@ -1145,11 +1204,13 @@ class NetWire implements Wire {
   destroy(): void {
     this.socket.destroy();
   }
+  private holds = 0;
   pauseInput(): void {
-    this.socket.pause();
+    if (this.holds++ === 0) this.socket.pause();
   }
   resumeInput(): void {
-    this.socket.resume();
+    if (this.holds === 0) return;
+    if (--this.holds === 0) this.socket.resume();
   }
 }
 
@@ -1163,6 +1224,7 @@ class NativeWire implements Wire {
   private ending = false;
   private closed = false;
   private inputPaused = false;
+  private inputHolds = 0;
   /** The peer half-closed (HANGUP seen): the EOF waits after the bytes still unread. */
   private peerEnded = false;
   idleMs = 0;
@@ -1221,6 +1283,7 @@ class NativeWire implements Wire {
 
   /** The kernel has room again. */
   writable(): void {
+    this.lastActive = now; // (the client is reading)
     let out = this.out;
     while (out !== null && !this.closed) {
       // All that waits, in one gathering write (writev) when there is more than one buffer.
@@ -1290,12 +1353,14 @@ class NativeWire implements Wire {
   }
 
   pauseInput(): void {
+    this.inputHolds++;
     this.inputPaused = true;
   }
 
   /** Reads what arrived meanwhile (edge-triggered: no new edge would report it). */
   resumeInput(): void {
-    if (!this.inputPaused) return;
+    if (this.inputHolds === 0) return;
+    if (--this.inputHolds > 0) return;
     this.inputPaused = false;
     this.lastActive = Date.now();
     this.readable();

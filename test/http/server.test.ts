@@ -350,6 +350,44 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(raw).toContain('\r\nConnection: close\r\n');
   });
 
+  it('a client that pipelines faster than it reads: requests wait (bounded memory), then all are answered in order', async () => {
+    let calls = 0;
+    const port = await start((a) => a.get('/big/:i', (req) => {
+      calls++;
+      const b = Buffer.alloc(256 * 1024, 0x61);
+      b.write(`#${req.params.i}#`);
+      return b;
+    }));
+    const sock = net.connect(port, '127.0.0.1');
+    sock.pause(); // reads nothing for now
+    await new Promise((r) => sock.once('connect', r));
+    let all = '';
+    for (let i = 0; i < 120; i++) all += `GET /big/${i} HTTP/1.1\r\nHost: a\r\n\r\n`;
+    sock.write(all);
+    await new Promise((r) => setTimeout(r, 300));
+    // Only what fits the socket buffers and the high-water mark was handled: 120 x 256 KiB
+    // (30 MiB) were not made and held in memory.
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThan(40);
+    // Now the client reads: every answer comes, in order.
+    const got: Buffer[] = [];
+    let size = 0;
+    const want = 120 * (256 * 1024);
+    await new Promise<void>((resolve) => {
+      sock.on('data', (d: Buffer) => {
+        got.push(d);
+        size += d.length;
+        if (size >= want) resolve();
+      });
+      sock.resume();
+    });
+    const text = Buffer.concat(got).toString('latin1');
+    const order = [...text.matchAll(/#(\d+)#/g)].map((m) => Number(m[1]));
+    expect(order).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    expect(calls).toBe(120);
+    sock.destroy();
+  }, 20_000);
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
