@@ -4,7 +4,7 @@
       "target_name": "conduit_native",
       "sources": ["src/addon.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "NAPI_VERSION=8"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra"],
       "conditions": [
         ["OS=='linux'", { "sources": ["src/poller_epoll.cc"] }],

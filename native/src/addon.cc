@@ -7,7 +7,8 @@
 // Readiness reaches JS in batches: one call per loop turn with (fd, events) pairs in an
 // Int32Array shared with JS.
 //
-// Errors: NAPI_DISABLE_CPP_EXCEPTIONS; socket calls return -errno, setup failures throw.
+// Errors: NAPI_DISABLE_CPP_EXCEPTIONS; socket calls return -errno, setup failures and
+// arguments of the wrong type throw (a TypeError naming the argument, never an abort).
 
 #include <napi.h>
 #include <uv.h>
@@ -21,7 +22,9 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstddef>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -35,6 +38,17 @@
 namespace conduit {
 
 constexpr int kMaxEvents = 256;
+
+class Transport;
+
+// The libuv poll handle, apart from the Transport: its close completes on a later loop
+// turn, when the Transport may be gone, and it may be what a worker's teardown waits for.
+struct PollBox {
+  uv_poll_t poll;
+  Transport* owner;                              // null once the Transport is gone
+  napi_async_cleanup_hook_handle done = nullptr;  // teardown waiting for the close
+};
+static_assert(offsetof(PollBox, poll) == 0, "OnClosed finds the box from its handle");
 // Buffers one writev() gathers (IOV_MAX is 1024 on Linux and macOS).
 #ifdef IOV_MAX
 constexpr int kMaxIov = IOV_MAX < 1024 ? IOV_MAX : 1024;
@@ -61,6 +75,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
     });
     exports.Set("Transport", ctor);
     exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
+    exports.Set("ECONNABORTED", Napi::Number::New(env, ECONNABORTED));
+    exports.Set("EINTR", Napi::Number::New(env, EINTR));
     exports.Set("READABLE", Napi::Number::New(env, READABLE));
     exports.Set("WRITABLE", Napi::Number::New(env, WRITABLE));
     exports.Set("HANGUP", Napi::Number::New(env, HANGUP));
@@ -84,41 +100,61 @@ class Transport : public Napi::ObjectWrap<Transport> {
       Napi::Error::New(env, std::string("cannot create the readiness queue: ") + strerror(-queue_)).ThrowAsJavaScriptException();
       return;
     }
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kMaxEvents * 2 * sizeof(int32_t));
-    events_ = static_cast<int32_t*>(ab.Data());
-    eventsRef_ = Napi::Persistent(ab);
-    info.This().As<Napi::Object>().Set("events", Napi::Int32Array::New(env, kMaxEvents * 2, ab, 0));
+    NewEvents(env, info.This().As<Napi::Object>());
+    reserve_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    if (uv_poll_init(loop, poll_, queue_) != 0 || uv_poll_start(poll_, UV_READABLE, OnPoll) != 0) {
+    box_ = new PollBox();
+    box_->owner = this;
+    box_->poll.data = this;
+    if (uv_poll_init(loop, &box_->poll, queue_) != 0) {
+      delete box_;
+      box_ = nullptr;
+      Napi::Error::New(env, "cannot watch the readiness queue").ThrowAsJavaScriptException();
+      return;
+    }
+    if (uv_poll_start(&box_->poll, UV_READABLE, OnPoll) != 0) {
+      Teardown();
       Napi::Error::New(env, "cannot watch the readiness queue").ThrowAsJavaScriptException();
       return;
     }
     Ref();  // alive until destroy(): libuv holds a pointer to us
-    napi_add_env_cleanup_hook(env, OnEnvCleanup, this);
-    hooked_ = true;
+    // An async hook: at a worker's teardown the poll handle's close must complete while
+    // this library is still loaded (its close callback is our code).
+    napi_add_async_cleanup_hook(env, OnEnvCleanup, this, &cleanupHook_);
   }
 
   ~Transport() override {
-    if (hooked_) napi_remove_env_cleanup_hook(Env(), OnEnvCleanup, this);
+    if (cleanupHook_ != nullptr) napi_remove_async_cleanup_hook(cleanupHook_);
+    if (closing_ != nullptr) closing_->owner = nullptr;
+    if (box_ != nullptr) box_->owner = nullptr;  // (not reached: destroy() or teardown closed it)
     delete context_;
   }
 
  private:
+  // The (fd, events) pairs JS reads: `this.events`, on a buffer of ours.
+  void NewEvents(Napi::Env env, Napi::Object self) {
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kMaxEvents * 2 * sizeof(int32_t));
+    events_ = static_cast<int32_t*>(ab.Data());
+    eventsRef_ = Napi::Persistent(ab);
+    self.Set("events", Napi::Int32Array::New(env, kMaxEvents * 2, ab, 0));
+  }
+
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     Transport* self = static_cast<Transport*>(handle->data);
-    if (status < 0 || self->queue_ < 0) return;
+    if (self == nullptr || status < 0 || self->queue_ < 0) return;
     Ready ready[kMaxEvents];
     int n = Poller::Collect(self->queue_, ready, kMaxEvents);
     if (n <= 0) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    // A script that transferred (detached) `events` must not make us write into freed
+    // memory: it gets a new buffer.
+    if (self->eventsRef_.Value().IsDetached()) self->NewEvents(env, self->Value());
     for (int i = 0; i < n; i++) {
       self->events_[i * 2] = ready[i].fd;
       self->events_[i * 2 + 1] = ready[i].events;
     }
-    Napi::Env env = self->Env();
-    Napi::HandleScope scope(env);
     // (more than kMaxEvents ready: the queue stays readable and libuv calls again)
     self->onReady_.MakeCallback(self->Value(), {Napi::Number::New(env, n)}, *self->context_);
   }
@@ -128,11 +164,43 @@ class Transport : public Napi::ObjectWrap<Transport> {
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   }
 
-  // setMemory(u8: Uint8Array): where read()/write() offsets point (the WASM memory).
+  // An integer argument in [min, max], or a TypeError naming it (and false).
+  static bool IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max, int64_t* out) {
+    if (i < info.Length() && info[i].IsNumber()) {
+      double d = info[i].As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d) && d == std::floor(d) && d >= min && d <= max) {
+        *out = static_cast<int64_t>(d);
+        return true;
+      }
+    }
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
+                                         std::to_string(static_cast<int64_t>(max)) + "]").ThrowAsJavaScriptException();
+    return false;
+  }
+  static bool FdArg(const Napi::CallbackInfo& info, size_t i, int* fd) {
+    int64_t v;
+    if (!IntArg(info, i, "fd", 0, INT_MAX, &v)) return false;
+    *fd = static_cast<int>(v);
+    return true;
+  }
+  // An offset and a length into the memory, or a TypeError (and false).
+  static bool SpanArgs(const Napi::CallbackInfo& info, int64_t* off, int64_t* len) {
+    return IntArg(info, 1, "offset", 0, 9007199254740991.0, off) && IntArg(info, 2, "length", 0, 9007199254740991.0, len);
+  }
+
+  // setMemory(u8: Uint8Array): where read()/write() offsets point (the WASM memory). It
+  // must be shared memory (a WebAssembly.Memory made with shared: true): a plain
+  // ArrayBuffer can be detached, which would leave us a pointer into freed memory.
   Napi::Value SetMemory(const Napi::CallbackInfo& info) {
-    if (info.Length() < 1 || !info[0].IsTypedArray()) {
-      Napi::TypeError::New(info.Env(), "setMemory(u8): a Uint8Array is required").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
+    Napi::Env env = info.Env();
+    napi_typedarray_type type;
+    napi_value buffer = nullptr;
+    bool plain = true;
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        napi_get_typedarray_info(env, info[0], &type, nullptr, nullptr, &buffer, nullptr) != napi_ok || type != napi_uint8_array ||
+        napi_is_arraybuffer(env, buffer, &plain) != napi_ok || plain) {
+      Napi::TypeError::New(env, "setMemory(u8): a Uint8Array over shared memory (a SharedArrayBuffer) is required").ThrowAsJavaScriptException();
+      return env.Undefined();
     }
     Napi::Uint8Array u8 = info[0].As<Napi::Uint8Array>();
     memory_ = u8.Data();
@@ -146,10 +214,14 @@ class Transport : public Napi::ObjectWrap<Transport> {
   // a port already taken (by anyone) is refused, as a user expects.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) {
+      Napi::TypeError::New(env, "listen(host, port, backlog): host must be a string").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     std::string host = info[0].As<Napi::String>().Utf8Value();
-    int port = info[1].As<Napi::Number>().Int32Value();
-    int backlog = info[2].As<Napi::Number>().Int32Value();
-    bool reusePort = info.Length() > 3 && info[3].ToBoolean().Value();
+    int64_t port, backlog;
+    if (!IntArg(info, 1, "port", 0, 65535, &port) || !IntArg(info, 2, "backlog", 1, 65535, &backlog)) return env.Undefined();
+    bool reusePort = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
     sockaddr_storage ss{};
     socklen_t len;
     int family;
@@ -176,7 +248,7 @@ class Transport : public Napi::ObjectWrap<Transport> {
 #ifdef SO_REUSEPORT
     if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 #endif
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || listen(fd, backlog) < 0) {
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || listen(fd, static_cast<int>(backlog)) < 0) {
       int e = errno;
       ::close(fd);
       return Fail(env, "listen on " + host + ":" + std::to_string(port), e);
@@ -198,7 +270,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
   }
 
   Napi::Value LocalPort(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
     if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Napi::Number::New(info.Env(), -errno);
@@ -208,10 +281,28 @@ class Transport : public Napi::ObjectWrap<Transport> {
   }
 
   // accept(listenFd) → fd (non-blocking, TCP_NODELAY, watched for reads), or -errno (-EAGAIN: none).
+  // Out of descriptors (EMFILE/ENFILE), a pending connection would stay queued and, on an
+  // edge-triggered listener, never be reported again: the reserve descriptor is freed to
+  // take it and close it (the client sees a reset), then kept again (libuv's trick); the
+  // result is then -ECONNABORTED (one dropped: accept again).
   Napi::Value Accept(const Napi::CallbackInfo& info) {
-    int lfd = info[0].As<Napi::Number>().Int32Value();
-    int fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) return Napi::Number::New(info.Env(), -errno);
+    int lfd;
+    if (!FdArg(info, 0, &lfd)) return info.Env().Undefined();
+    int fd;
+    do fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+      int e = errno;
+      if ((e == EMFILE || e == ENFILE) && reserve_ >= 0) {
+        ::close(reserve_);
+        reserve_ = -1;
+        int dropped = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (dropped >= 0) ::close(dropped);
+        reserve_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        return Napi::Number::New(info.Env(), dropped >= 0 ? -ECONNABORTED : -e);
+      }
+      return Napi::Number::New(info.Env(), -e);
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 #ifdef SO_NOSIGPIPE
@@ -229,8 +320,9 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // wantWritable(fd, on): report (or stop reporting) when fd can be written.
   Napi::Value WantWritable(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    bool on = info[1].ToBoolean().Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
+    bool on = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
     return Napi::Number::New(info.Env(), Poller::Want(queue_, fd, on));
   }
 
@@ -240,9 +332,9 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // read(fd, offset, len) → bytes read into memory[offset..], 0 at EOF, or -errno.
   Napi::Value Read(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    int64_t off = info[1].As<Napi::Number>().Int64Value();
-    int64_t len = info[2].As<Napi::Number>().Int64Value();
+    int fd;
+    int64_t off, len;
+    if (!FdArg(info, 0, &fd) || !SpanArgs(info, &off, &len)) return info.Env().Undefined();
     if (!InMemory(off, len)) return Napi::Number::New(info.Env(), -EFAULT);
     ssize_t n;
     do n = ::read(fd, memory_ + off, static_cast<size_t>(len));
@@ -252,9 +344,9 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // write(fd, offset, len) → bytes written from memory[offset..], or -errno.
   Napi::Value Write(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
-    int64_t off = info[1].As<Napi::Number>().Int64Value();
-    int64_t len = info[2].As<Napi::Number>().Int64Value();
+    int fd;
+    int64_t off, len;
+    if (!FdArg(info, 0, &fd) || !SpanArgs(info, &off, &len)) return info.Env().Undefined();
     if (!InMemory(off, len)) return Napi::Number::New(info.Env(), -EFAULT);
     ssize_t n;
     do n = ::send(fd, memory_ + off, static_cast<size_t>(len), MSG_NOSIGNAL);
@@ -264,7 +356,14 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // writeBuffer(fd, u8) → bytes written from a JS buffer, or -errno.
   Napi::Value WriteBuffer(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
+    napi_typedarray_type type;
+    if (info.Length() < 2 || !info[1].IsTypedArray() ||
+        napi_get_typedarray_info(info.Env(), info[1], &type, nullptr, nullptr, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+      Napi::TypeError::New(info.Env(), "writeBuffer(fd, bytes): bytes must be a Uint8Array").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     Napi::Uint8Array u8 = info[1].As<Napi::Uint8Array>();
     ssize_t n;
     do n = ::send(fd, u8.Data(), u8.ByteLength(), MSG_NOSIGNAL);
@@ -277,7 +376,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
   // the caller goes on from there.
   Napi::Value WriteV(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    int fd = info[0].As<Napi::Number>().Int32Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return env.Undefined();
     if (info.Length() < 2 || !info[1].IsArray()) {
       Napi::TypeError::New(env, "writev(fd, buffers): buffers must be an array of Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -309,13 +409,15 @@ class Transport : public Napi::ObjectWrap<Transport> {
   }
 
   Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
     return Napi::Number::New(info.Env(), shutdown(fd, SHUT_WR) < 0 ? -errno : 0);
   }
 
   // close(fd): stops watching it and closes it.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    int fd = info[0].As<Napi::Number>().Int32Value();
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
     // Only descriptors this transport opened (a stale number must not close another's).
     if (fds_.erase(fd) == 0) return Napi::Number::New(info.Env(), -EBADF);
     if (queue_ >= 0) Poller::Remove(queue_, fd);
@@ -324,9 +426,11 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // destroy(): stops the poll handle and closes the queue (sockets are the caller's).
   Napi::Value Destroy(const Napi::CallbackInfo& info) {
-    if (poll_ != nullptr) {
+    if (box_ != nullptr) {
       Teardown();
       memoryRef_.Reset();
+      memory_ = nullptr;  // (read()/write() now answer -EFAULT, not into freed memory)
+      memoryLen_ = 0;
       Unref();
     }
     return info.Env().Undefined();
@@ -335,26 +439,44 @@ class Transport : public Napi::ObjectWrap<Transport> {
   // Stops watching and closes the queue. Sockets stay open (the caller closes them),
   // except at environment teardown, where CloseAll() runs first.
   void Teardown() {
-    if (poll_ == nullptr) return;
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-    poll_ = nullptr;
+    if (box_ == nullptr) return;
+    uv_poll_stop(&box_->poll);
+    box_->poll.data = nullptr;
+    closing_ = box_;
+    box_ = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&closing_->poll), OnClosed);
     if (queue_ >= 0) ::close(queue_);
     queue_ = -1;
+    if (reserve_ >= 0) ::close(reserve_);
+    reserve_ = -1;
   }
 
   // A worker thread that ends (or crashes) must not leave its sockets open: descriptors
   // belong to the whole process, and a listener left behind would keep receiving
   // connections (SO_REUSEPORT) that nobody accepts.
-  static void OnEnvCleanup(void* arg) {
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle hook, void* arg) {
     Transport* self = static_cast<Transport*>(arg);
+    self->cleanupHook_ = nullptr;  // (used: removed below or when the close completes)
     for (int fd : self->fds_) ::close(fd);
     self->fds_.clear();
     self->Teardown();
+    if (self->closing_ != nullptr) self->closing_->done = hook;  // finished in OnClosed
+    else napi_remove_async_cleanup_hook(hook);
+  }
+
+  static void OnClosed(uv_handle_t* h) {
+    PollBox* box = reinterpret_cast<PollBox*>(h);  // (poll is its first member)
+    if (box->owner != nullptr && box->owner->closing_ == box) box->owner->closing_ = nullptr;
+    if (box->done != nullptr) napi_remove_async_cleanup_hook(box->done);
+    delete box;
   }
 
   int queue_ = -1;
-  uv_poll_t* poll_ = nullptr;
+  /** A descriptor kept in reserve for accepting (and dropping) a connection at EMFILE. */
+  int reserve_ = -1;
+  PollBox* box_ = nullptr;      // watching
+  PollBox* closing_ = nullptr;  // closed, its close not yet complete
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
   int32_t* events_ = nullptr;
   Napi::Reference<Napi::ArrayBuffer> eventsRef_;
   Napi::FunctionReference onReady_;
@@ -363,7 +485,6 @@ class Transport : public Napi::ObjectWrap<Transport> {
   size_t memoryLen_ = 0;
   Napi::ObjectReference memoryRef_;
   std::unordered_set<int> fds_;
-  bool hooked_ = false;
 };
 
 }  // namespace conduit

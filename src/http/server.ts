@@ -5,6 +5,7 @@
 // 500s (or an HttpError's status), SSE and chunked streamed responses with backpressure,
 // headers/request/idle timeouts, output limits for slow readers, graceful shutdown.
 
+import dns from 'node:dns/promises';
 import net from 'node:net';
 import { HttpParser, RequestHead, type HttpLimits, type HttpParserOptions } from './parser.js';
 import { Router, type RouteParams, type RouteResult } from './router.js';
@@ -1480,9 +1481,14 @@ export class App {
     }
     const host = options.host ?? '127.0.0.1';
     const port = options.port ?? 0;
-    return this.transport === 'native'
-      ? this.listenNative(host, port, nativeTransport().module!, options.reusePort === true)
-      : this.listenNet(host, port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      return Promise.reject(new RangeError(`port must be an integer between 0 and 65535, got ${port}`));
+    }
+    if (this.transport === 'net') return this.listenNet(host, port);
+    // The addon takes addresses: a name (localhost) is looked up first, as node:net does.
+    const mod = nativeTransport().module!;
+    if (net.isIP(host) !== 0) return this.listenNative(host, port, mod, options.reusePort === true);
+    return dns.lookup(host).then(({ address }) => this.listenNative(address, port, mod, options.reusePort === true));
   }
 
   private listenNet(host: string, port: number): Promise<{ host: string; port: number }> {
@@ -1522,6 +1528,30 @@ export class App {
       wires.delete(w.fd);
       this.connections.delete(w);
     };
+    // Every connection waiting (edge-triggered: the listener reports them once). When an
+    // error other than "none left" stops it, the sweep timer tries again, so that
+    // connections are not left waiting for an edge that will not come.
+    let acceptStalled = false;
+    const acceptAll = () => {
+      acceptStalled = false;
+      for (;;) {
+        const c = t.accept(listenFd);
+        if (c === -mod.EAGAIN) return;
+        if (c === -mod.ECONNABORTED || c === -mod.EINTR) continue; // (one gone, or dropped at EMFILE)
+        if (c < 0) {
+          acceptStalled = true;
+          return;
+        }
+        if (wires.size >= this.maxConnections || this.core.pool.available === 0) {
+          t.close(c);
+          continue;
+        }
+        const w = new NativeWire(c, t, mod.EAGAIN, mod.MAX_IOV, onClosed);
+        wires.set(c, w);
+        this.connections.add(w);
+        w.conn = new Connection(w, this);
+      }
+    };
     const t: NativeTransport = new mod.Transport((count) => {
       now = Date.now();
       const ev = t.events;
@@ -1529,18 +1559,7 @@ export class App {
         const fd = ev[i * 2];
         const e = ev[i * 2 + 1];
         if (fd === listenFd) {
-          for (;;) {
-            const c = t.accept(listenFd);
-            if (c < 0) break;
-            if (wires.size >= this.maxConnections || this.core.pool.available === 0) {
-              t.close(c);
-              continue;
-            }
-            const w = new NativeWire(c, t, mod.EAGAIN, mod.MAX_IOV, onClosed);
-            wires.set(c, w);
-            this.connections.add(w);
-            w.conn = new Connection(w, this);
-          }
+          acceptAll();
           continue;
         }
         const w = wires.get(fd);
@@ -1563,10 +1582,14 @@ export class App {
     // Idle connections are closed by a sweep (one timer, not one per connection).
     const sweep = setInterval(() => {
       now = Date.now();
+      if (acceptStalled && listenFd >= 0) acceptAll();
       for (const w of wires.values()) if (w.idleMs > 0 && now - w.lastActive > w.idleMs) w.destroy();
     }, Math.max(100, Math.min(1000, this.keepAliveTimeout / 4)));
     this.listening = {
-      stopAccepting: () => t.close(listenFd),
+      stopAccepting: () => {
+        t.close(listenFd);
+        listenFd = -1;
+      },
       release: () => {
         clearInterval(sweep);
         for (const w of wires.values()) w.destroy();

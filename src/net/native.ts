@@ -37,6 +37,8 @@ export interface NativeTransport {
 export interface NativeModule {
   Transport: new (onReady: (count: number) => void) => NativeTransport;
   EAGAIN: number;
+  ECONNABORTED: number;
+  EINTR: number;
   READABLE: number;
   WRITABLE: number;
   HANGUP: number;

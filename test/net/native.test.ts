@@ -184,7 +184,7 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
       });
       expect(outcome).toBe('EADDRINUSE');
       expect(() => b.listen('not-an-ip', 0, 16)).toThrow(/not an IPv4 or IPv6 address/);
-      b.setMemory(new Uint8Array(16));
+      b.setMemory(new Uint8Array(new SharedArrayBuffer(16)));
       expect(b.read(fd, 10, 100)).toBe(-14); // EFAULT: outside the memory given
     } finally {
       a.close(fd);
@@ -192,6 +192,112 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
       b.destroy();
     }
   });
+
+  it('arguments of the wrong kind are TypeErrors (never an abort); memory must be shared; destroy() forgets it', () => {
+    const t = new mod.Transport(() => {});
+    try {
+      const lfd = t.listen('127.0.0.1', 0, 8);
+      for (const call of [
+        () => t.wantWritable(undefined as unknown as number, true),
+        () => t.listen('127.0.0.1', '0' as unknown as number, 5, true),
+        () => t.listen(7 as unknown as string, 0, 5),
+        () => t.listen('127.0.0.1', 70000, 5),
+        () => t.listen('127.0.0.1', -1, 5),
+        () => t.read(lfd, Number.NaN, 1),
+        () => t.write(lfd, 0.5, 1),
+        () => t.accept('x' as unknown as number),
+        () => t.writeBuffer(lfd, 'text' as unknown as Uint8Array),
+        () => t.close(-1),
+      ]) expect(call).toThrow(TypeError);
+      // A plain ArrayBuffer can be detached (transferred) under the addon: refused.
+      expect(() => t.setMemory(new Uint8Array(64))).toThrow(/shared memory/);
+      const shared = new Uint8Array(new SharedArrayBuffer(64));
+      t.setMemory(shared);
+      expect(t.read(lfd, 0, 8)).toBeLessThan(0); // (a listener: an errno, but a real call)
+      t.close(lfd);
+    } finally {
+      t.destroy();
+    }
+    // After destroy() the memory is forgotten: offsets are refused, not followed.
+    expect(t.read(0, 0, 8)).toBe(-14);
+    expect(t.write(1, 0, 8)).toBe(-14);
+  });
+
+  it('a script that transfers `events` away gets a fresh buffer; readiness still arrives', async () => {
+    let seen = 0;
+    let lfd = -1;
+    const t: NativeTransport = new mod.Transport((count) => {
+      for (let i = 0; i < count; i++) if (t.events[i * 2] === lfd) seen++;
+      for (;;) if (t.accept(lfd) < 0) break;
+    });
+    try {
+      lfd = t.listen('127.0.0.1', 0, 8);
+      structuredClone(t.events.buffer, { transfer: [t.events.buffer as ArrayBuffer] });
+      expect(t.events.length).toBe(0); // (detached)
+      const s = net.connect(t.localPort(lfd), '127.0.0.1');
+      s.on('error', () => {});
+      for (let i = 0; i < 100 && seen === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(seen).toBe(1);
+      expect(t.events.length).toBe(mod.MAX_EVENTS * 2);
+      s.destroy();
+      t.close(lfd);
+    } finally {
+      t.destroy();
+    }
+  });
+
+  it('a worker terminated while it is inside the addon takes nothing down with it', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const url = new URL('../../dist/net/native.js', import.meta.url).href;
+    const code = `const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(url)}).then(({ nativeTransport }) => {
+        const t = new (nativeTransport().module.Transport)(() => {});
+        const lfd = t.listen('127.0.0.1', 0, 8);
+        parentPort.postMessage('ready');
+        for (;;) t.localPort(lfd);
+      });`;
+    for (let round = 0; round < 3; round++) {
+      const w = new Worker(code, { eval: true });
+      await new Promise((r) => w.once('message', r));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await w.terminate()).toBe(1);
+    }
+  });
+
+  it('out of descriptors (EMFILE): waiting connections are dropped, not stranded; later ones are served', async () => {
+    const { spawn } = await import('node:child_process');
+    const url = new URL('../../dist/index.js', import.meta.url).href;
+    const server = `import { createServer } from ${JSON.stringify(url)};
+      const app = createServer({ transport: 'native' });
+      app.get('/', () => 'ok');
+      const { port } = await app.listen();
+      console.log(port);
+      setTimeout(() => process.exit(0), 20000);`;
+    const child = spawn('sh', ['-c', `ulimit -n 48 && exec ${JSON.stringify(process.execPath)} --input-type=module -e "$0"`, server],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = Number(await new Promise((r) => child.stdout!.once('data', (d) => r(String(d).trim()))));
+      const hogs = Array.from({ length: 60 }, () => {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        return s;
+      });
+      await new Promise((r) => setTimeout(r, 400));
+      for (const s of hogs) s.destroy();
+      await new Promise((r) => setTimeout(r, 300));
+      const ask = () => new Promise<string>((resolve) => {
+        const s = net.connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+        let got = '';
+        s.on('data', (d) => (got += d));
+        s.on('error', () => {});
+        s.on('close', () => resolve(got.split('\r\n')[0]));
+        setTimeout(() => s.destroy(), 3000);
+      });
+      for (let i = 0; i < 3; i++) expect(await ask()).toBe('HTTP/1.1 200 OK');
+    } finally {
+      child.kill();
+    }
+  }, 20_000);
 });
 
 describe('transport selection', () => {
