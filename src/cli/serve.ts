@@ -128,7 +128,11 @@ export async function loadApp(config: string | undefined): Promise<App> {
   if (exp instanceof App) return exp;
   if (typeof exp === 'function') {
     const app = createServer();
-    await (exp as (a: App) => unknown)(app);
+    try {
+      await (exp as (a: App) => unknown)(app);
+    } catch (e) {
+      throw new Error(`config ${config} failed while setting up the app: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
+    }
     return app;
   }
   throw new Error(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void`);
@@ -184,11 +188,17 @@ function listenError(o: Options, e: NodeJS.ErrnoException): string {
 
 async function serveWorkers(o: Options): Promise<number> {
   let running;
+  // Every worker gone for good: the server ends with exit code 1 (not silently with 0).
+  let failed: (why: string) => void = () => {};
   try {
     // Threads sharing the port (SO_REUSEPORT) need the native transport; on node:net the
     // workers are processes behind one acceptor.
     const mode = nativeTransport().module !== null ? 'threads' : 'processes';
-    running = await startWorkers({ ...o, mode, log: (line) => process.stderr.write(`conduit serve: ${line}\n`) });
+    running = await startWorkers({
+      ...o, mode,
+      log: (line) => process.stderr.write(`conduit serve: ${line}\n`),
+      onFailed: (why) => failed(why),
+    });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(err.code !== undefined ? listenError(o, err) : `conduit serve: ${err.message}\n`);
@@ -198,6 +208,10 @@ async function serveWorkers(o: Options): Promise<number> {
   process.stdout.write(`conduit serve: listening on http://${shown}:${running.port}/ (${o.workers} workers)` +
     `${o.config === undefined ? ' (demo app: /health, /echo, /events)' : ''}\n`);
   return new Promise((done) => {
+    failed = (why) => {
+      process.stderr.write(`conduit serve: ${why}; stopping\n`);
+      void running.stop().then(() => done(1));
+    };
     const stop = (signal: string) => {
       process.stdout.write(`conduit serve: ${signal}, closing\n`);
       void running.stop().then(() => done(0));

@@ -12,25 +12,35 @@ export interface InstanceData {
 
 /**
  * Runs one instance. `send` reports to the supervisor ('listening', 'listen-failed',
- * 'handler-error'); `onMessage` subscribes to its messages. With `reusePort` the instance
+ * 'handler-error'); `onMessage` subscribes to its messages (and returns how to stop). With `reusePort` the instance
  * has its own listener on the shared port (threads, native transport); without, the
  * listener is the cluster primary's (processes).
  */
 export async function runInstance(data: InstanceData, send: (m: object) => void,
-  onMessage: (cb: (m: { type: string }) => void) => void, reusePort: boolean): Promise<void> {
-  let app: Awaited<ReturnType<typeof loadApp>>;
+  onMessage: (cb: (m: { type: string }) => void) => () => void, reusePort: boolean): Promise<void> {
+  // Listening first: a 'stop' may come while the app loads (a restart under SIGTERM).
+  let app: Awaited<ReturnType<typeof loadApp>> | null = null;
+  let stopRequested = false;
+  const stop = () => void app!.close().then(() => process.exit(0));
+  const unsubscribe = onMessage((m) => {
+    if (m.type !== 'stop') return;
+    stopRequested = true;
+    if (app !== null) stop();
+  });
+  send({ type: 'starting', index: data.index }); // (messages sent to us from now on are heard)
+  let loaded: Awaited<ReturnType<typeof loadApp>>;
   try {
-    app = await loadApp(data.config);
-    app.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
-    const bound = await app.listen({ host: data.host, port: data.port, reusePort });
+    loaded = await loadApp(data.config);
+    loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
+    const bound = await loaded.listen({ host: data.host, port: data.port, reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });
   } catch (err) {
     // A config that cannot load, or a port that cannot be had: the supervisor reports it.
     const e = err as NodeJS.ErrnoException;
     send({ type: 'listen-failed', index: data.index, code: e.code, message: e.message });
+    unsubscribe(); // (nothing more to do: the instance ends once its message is out)
     return;
   }
-  onMessage((m) => {
-    if (m.type === 'stop') void app.close().then(() => process.exit(0));
-  });
+  app = loaded;
+  if (stopRequested) stop();
 }

@@ -6,6 +6,7 @@
 // primary is the one acceptor and hands each connection to a worker (round-robin), since
 // worker_threads cannot receive sockets.
 import cluster from 'node:cluster';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -16,6 +17,11 @@ export interface WorkersOptions {
   config: string | undefined;
   /** One line per event (start, crash, restart). */
   log: (line: string) => void;
+  /**
+   * Every worker is gone and none could be restarted (a config that now fails to load,
+   * for example): the server can no longer serve. Called once.
+   */
+  onFailed?: (why: string) => void;
   /** 'threads' (SO_REUSEPORT, native transport) or 'processes' (one acceptor, node:net). Default threads. */
   mode?: 'threads' | 'processes';
 }
@@ -43,9 +49,20 @@ function unit(mode: 'threads' | 'processes', data: { index: number; host: string
   }
   cluster.setupPrimary({ exec: fileURLToPath(PROCESS), silent: false });
   const w = cluster.fork({ CONDUIT_WORKER: JSON.stringify(data) });
+  // A process drops messages that come before it listens for them: they wait for its first
+  // message ('starting', sent once it listens).
+  let heard = false;
+  let waiting: object[] = [];
+  w.on('message', () => {
+    if (heard) return;
+    heard = true;
+    for (const m of waiting) if (w.isConnected()) w.send(m);
+    waiting = [];
+  });
   return Object.assign(w as unknown as Unit, {
     post: (m: { type: 'stop' }) => {
-      if (w.isConnected()) w.send(m);
+      if (!heard) waiting.push(m);
+      else if (w.isConnected()) w.send(m);
     },
     kill: () => w.process.kill('SIGKILL'),
   });
@@ -61,6 +78,15 @@ export interface RunningWorkers {
 
 const WORKER = new URL('./worker.js', import.meta.url);
 
+/** Resolves when nothing listens on host:port (a plain bind works); else rejects with EADDRINUSE & co. */
+function portFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 /** Starts the workers one by one (the first may pick the port); resolves once all listen. */
 export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
   let port = o.port;
@@ -69,6 +95,27 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
   const workers: Array<Unit | null> = new Array(o.workers).fill(null);
   const mode = o.mode ?? 'threads';
 
+  // A worker that could not restart is tried again, with a growing delay, a few times.
+  const MAX_RESTART_TRIES = 5;
+  const serving = new Set<number>(); // (workers listening now)
+  let failed = false;
+  const restart = (index: number, tries: number) => {
+    setTimeout(() => {
+      if (stopping) return;
+      spawn(index).then(() => o.log(`worker ${index} restarted`), (e: Error) => {
+        o.log(`worker ${index} could not restart: ${e.message}`);
+        if (tries + 1 < MAX_RESTART_TRIES) restart(index, tries + 1);
+        else {
+          o.log(`worker ${index}: giving up after ${MAX_RESTART_TRIES} tries`);
+          if (serving.size === 0 && !failed && !stopping) {
+            failed = true;
+            o.onFailed?.(`no worker left: worker ${index} could not restart (${e.message})`);
+          }
+        }
+      });
+    }, Math.min(5000, 50 * 2 ** Math.min(tries, 7) * Math.max(1, restarts)));
+  };
+
   const spawn = (index: number): Promise<number> => new Promise((resolve, reject) => {
     const w = unit(mode, { index, host: o.host, port, config: o.config });
     workers[index] = w;
@@ -76,6 +123,7 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
     w.on('message', (m: Message) => {
       if (m.type === 'listening') {
         listening = true;
+        serving.add(index);
         resolve(m.port!);
       } else if (m.type === 'listen-failed') {
         const e = new Error(m.message) as NodeJS.ErrnoException;
@@ -91,6 +139,7 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
     });
     w.on('exit', (code) => {
       workers[index] = null;
+      serving.delete(index);
       if (!listening) {
         reject(new Error(`worker ${index} exited (${code}) before it listened`));
         return;
@@ -99,14 +148,15 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
       // A crash: restart it; the other workers keep serving meanwhile.
       restarts++;
       o.log(`worker ${index} exited with code ${code}; restarting`);
-      setTimeout(() => {
-        if (!stopping) spawn(index).then(() => o.log(`worker ${index} restarted`), (e) => o.log(`worker ${index} could not restart: ${e.message}`));
-      }, Math.min(1000, 50 * restarts));
+      restart(index, 0);
     });
   });
 
   let bound = port;
   try {
+    // Threads listen with SO_REUSEPORT, which would let them join the listeners of another
+    // server on the same port without a word: the port must be free first.
+    if (mode === 'threads' && port !== 0) await portFree(o.host, port);
     for (let i = 0; i < o.workers; i++) {
       bound = await spawn(i);
       // Threads: the first worker may have picked a free port, and the others listen on it

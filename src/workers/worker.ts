@@ -3,4 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { runInstance, type InstanceData } from './instance.js';
 
-await runInstance(workerData as InstanceData, (m) => parentPort!.postMessage(m), (cb) => parentPort!.on('message', cb), true);
+await runInstance(workerData as InstanceData, (m) => parentPort!.postMessage(m), (cb) => {
+  parentPort!.on('message', cb);
+  return () => parentPort!.off('message', cb);
+}, true);

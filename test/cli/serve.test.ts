@@ -91,6 +91,11 @@ describe('conduit serve', () => {
       writeFileSync(join(dir, 'broken.mjs'), 'export default (;\n');
       r = run(['--config', join(dir, 'broken.mjs')]);
       expect(r.stderr).toMatch(/^conduit serve: cannot load config .*broken\.mjs: /);
+      writeFileSync(join(dir, 'throws.mjs'), 'export default (app) => { throw new Error("no database"); };\n');
+      for (const workers of ['1', '2']) {
+        r = run(['--port', '0', '--workers', workers, '--config', join(dir, 'throws.mjs')]);
+        expect([r.status, r.stderr]).toEqual([1, `conduit serve: config ${join(dir, 'throws.mjs')} failed while setting up the app: no database\n`]);
+      }
       expect(run(['--port', 'abc']).stderr).toBe("conduit serve: --port must be a number from 0 to 65535, got 'abc'\n");
       expect(run(['--frobnicate']).stderr).toBe("conduit serve: unknown option '--frobnicate' (try conduit serve --help)\n");
       expect(run(['--help']).stdout).toContain('--config <file>');
@@ -98,6 +103,55 @@ describe('conduit serve', () => {
       busy.close();
     }
   });
+
+  it.skipIf(!NATIVE)('--workers: a port another server holds is refused, not silently shared (SO_REUSEPORT)', async () => {
+    const first = await start(['--port', '0', '--workers', '2']);
+    const port = new URL(first.url).port;
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--port', port, '--workers', '2'], { encoding: 'utf8', timeout: 10_000 });
+    expect([r.status, r.stderr]).toEqual([1, `conduit serve: cannot listen on 127.0.0.1:${port}: the port is already in use\n`]);
+    first.child.kill('SIGTERM');
+    expect(await first.exit).toBe(0);
+  });
+
+  it('--workers: when every worker is gone and none can restart, it says so and exits 1 (not 0, not forever)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const marker = join(dir, 'down');
+    const file = join(dir, 'app.mjs');
+    // Loads until the marker exists; then every worker exits, and no restart can load.
+    writeFileSync(file, `import { existsSync, writeFileSync } from 'node:fs';
+if (existsSync(${JSON.stringify(marker)})) throw new Error('database unavailable');
+export default (app) => {
+  app.get('/down', () => { writeFileSync(${JSON.stringify(marker)}, ''); return 'going down'; });
+  setInterval(() => { if (existsSync(${JSON.stringify(marker)})) process.exit(4); }, 20);
+};
+`);
+    const { child, url, exit } = await start(['--port', '0', '--workers', '2', '--config', file]);
+    let stderr = '';
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.on('data', (d) => { stderr += d; });
+    await fetch(`${url}down`);
+    expect(await exit).toBe(1);
+    expect(stderr).toMatch(/could not restart: cannot load config .*database unavailable/);
+    expect(stderr).toMatch(/giving up after 5 tries/);
+    expect(stderr).toMatch(/no worker left: .*; stopping/);
+  }, 30_000);
+
+  it('--workers on node:net: SIGTERM while a worker restarts still stops at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'app.mjs');
+    writeFileSync(file, 'export default (app) => { app.get("/crash", () => { setTimeout(() => process.exit(3), 5); return "bye"; }); };\n');
+    const { child, url, exit } = await start(['--port', '0', '--workers', '2', '--config', file], { CONDUIT_TRANSPORT: 'net' });
+    let stderr = '';
+    child.stderr!.removeAllListeners('data');
+    child.stderr!.on('data', (d) => { stderr += d; });
+    await fetch(`${url}crash`, { headers: { connection: 'close' } });
+    for (let i = 0; i < 200 && !/restarting/.test(stderr); i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 60)); // (the new process is starting)
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000); // (the stop reached it; not the 5 s kill)
+  }, 20_000);
 
   it('a config may export an App made with createServer', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
