@@ -388,6 +388,22 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     sock.destroy();
   }, 20_000);
 
+  it('listen(): a name such as localhost is looked up; a port outside 0..65535 is refused', async () => {
+    app = createServer({ transport });
+    app.get('/', () => 'here');
+    await expect(app.listen({ port: 70000 })).rejects.toThrow(/port must be an integer between 0 and 65535/);
+    await expect(app.listen({ port: -1 })).rejects.toThrow(RangeError);
+    const { host, port } = await app.listen({ host: 'localhost' });
+    const raw = await new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = net.connect(port, host, () => s.end('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'));
+      s.on('data', (d) => (got += d));
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+    });
+    expect(raw).toMatch(/\r\n\r\nhere$/);
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
