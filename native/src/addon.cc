@@ -166,12 +166,12 @@ class Transport : public Napi::ObjectWrap<Transport> {
 
   // An integer argument in [min, max], or a TypeError naming it (and false).
   static bool IntArg(const Napi::CallbackInfo& info, size_t i, const char* what, double min, double max, int64_t* out) {
-    if (i < info.Length() && info[i].IsNumber()) {
-      double d = info[i].As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && d == std::floor(d) && d >= min && d <= max) {
-        *out = static_cast<int64_t>(d);
-        return true;
-      }
+    double d;
+    // (one call: it fails for a value that is not a number; this runs on every read/write)
+    if (i < info.Length() && napi_get_value_double(info.Env(), info[i], &d) == napi_ok &&
+        std::isfinite(d) && d == std::floor(d) && d >= min && d <= max) {
+      *out = static_cast<int64_t>(d);
+      return true;
     }
     Napi::TypeError::New(info.Env(), std::string(what) + " must be an integer in [" + std::to_string(static_cast<int64_t>(min)) + ", " +
                                          std::to_string(static_cast<int64_t>(max)) + "]").ThrowAsJavaScriptException();
@@ -359,14 +359,16 @@ class Transport : public Napi::ObjectWrap<Transport> {
     int fd;
     if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
     napi_typedarray_type type;
-    if (info.Length() < 2 || !info[1].IsTypedArray() ||
-        napi_get_typedarray_info(info.Env(), info[1], &type, nullptr, nullptr, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
+    size_t length = 0;
+    void* data = nullptr;
+    // (one call for the check and the bytes: napi_get_typedarray_info fails for anything else)
+    if (info.Length() < 2 || napi_get_typedarray_info(info.Env(), info[1], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_uint8_array) {
       Napi::TypeError::New(info.Env(), "writeBuffer(fd, bytes): bytes must be a Uint8Array").ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
-    Napi::Uint8Array u8 = info[1].As<Napi::Uint8Array>();
     ssize_t n;
-    do n = ::send(fd, u8.Data(), u8.ByteLength(), MSG_NOSIGNAL);
+    do n = ::send(fd, data, length, MSG_NOSIGNAL);
     while (n < 0 && errno == EINTR);
     return Napi::Number::New(info.Env(), n < 0 ? -errno : static_cast<double>(n));
   }
