@@ -100,11 +100,7 @@ class BodyReader implements AsyncIterable<Uint8Array> {
     this.discarding = true;
     this.chunks = [];
     this.bytes = 0;
-    if (this.paused) {
-      this.paused = false;
-      // (later: this may run inside the connection's handling of a read)
-      queueMicrotask(() => this.wire.resumeInput());
-    }
+    this.unpause();
   }
 
   push(chunk: Uint8Array): void {
@@ -119,13 +115,22 @@ class BodyReader implements AsyncIterable<Uint8Array> {
   }
   end(): void {
     this.ended = true;
+    this.unpause();
     this.notify();
   }
   fail(e: Error): void {
     if (this.ended) return;
     this.error = e;
     this.ended = true;
+    this.unpause();
     this.notify();
+  }
+  /** The body is complete (or failed): nothing is left to hold back, so input goes on. */
+  private unpause(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    // (later: this runs inside the parser's callbacks)
+    queueMicrotask(() => this.wire.resumeInput());
   }
   private notify(): void {
     const w = this.wake;
@@ -381,7 +386,8 @@ class Res implements Response {
   }
 
   private startStream(s: HeldStream, head: string): void {
-    head += this.headerLines();
+    // (the hooks' headers are kept: an error answer may yet take this stream's place)
+    head += this.headerLines(true);
     if (this.canChunk) head += 'Transfer-Encoding: chunked\r\n';
     else this.keepAlive = false; // HTTP/1.0: the body ends when the connection does
     if (this.conn.done) this.keepAlive = false;
@@ -394,11 +400,14 @@ class Res implements Response {
     this.conn.flush();
   }
 
-  /** The header lines set so far; the list is dropped (the response is being sent). */
-  private headerLines(): string {
+  /**
+   * The header lines set so far. The list is dropped (the response is being sent), or
+   * cut to the hooks' headers with `keepHookHeaders`.
+   */
+  private headerLines(keepHookHeaders = false): string {
     const hs = this.headers;
     if (hs === null) return '';
-    this.headers = null;
+    this.headers = keepHookHeaders && this.handlerMark > 0 ? hs.slice(0, this.handlerMark) : null;
     let lines = '';
     for (let i = 0; i < hs.length; i++) lines += `${hs[i][0]}: ${hs[i][1]}\r\n`;
     return lines;
@@ -771,15 +780,16 @@ class Connection {
     this.inputHeld = false;
     // (later: this may run inside the handling of a read or a write)
     queueMicrotask(() => {
-      if (this.closing) return;
-      this.batching = true;
-      const err = this.parser.resume(); // (the requests pending: may hold again)
-      this.batching = false;
-      this.parsed(err);
-      this.flush();
-      if (this.inputHeld) return;
+      if (!this.closing) {
+        this.batching = true;
+        const err = this.parser.resume(); // (the requests pending: may hold again)
+        this.batching = false;
+        this.parsed(err);
+        this.flush();
+      }
+      // This hold's pause ends here, always: a new hold (above) counted a pause of its own.
       this.wire.resumeInput();
-      this.parser.releaseIfIdle();
+      if (!this.inputHeld && !this.closing) this.parser.releaseIfIdle();
     });
   }
 

@@ -404,6 +404,42 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(raw).toMatch(/\r\n\r\nhere$/);
   });
 
+  it('after being held for its backlog, and after an unread streamed body, a connection takes requests again', async () => {
+    const port = await start((a) => {
+      const big = 'x'.repeat(16 * 1024);
+      a.get('/', () => big);
+      a.get('/small', () => 'small-ok');
+      a.post('/up', async () => {
+        await new Promise((r) => setTimeout(r, 200));
+        return 'up-ok'; // (never reads the body)
+      }, { stream: true });
+    });
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    let got = '';
+    sock.on('data', (d) => (got += d.toString('latin1')));
+    const until = async (what: string) => {
+      for (let i = 0; i < 400 && !got.includes(what); i++) await new Promise((r) => setTimeout(r, 5));
+      return got.includes(what);
+    };
+    // 400 answers of 16 KiB to a client that reads late: held, released, held again...
+    sock.pause();
+    sock.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(400));
+    await new Promise((r) => setTimeout(r, 300));
+    sock.resume();
+    sock.write('GET /small HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(await until('small-ok')).toBe(true);
+    expect(got.split('HTTP/1.1 200 OK').length - 1).toBe(401);
+    // A streamed body that ends in the read that fills the reader (70,000 bytes), and a
+    // handler that answers without reading it: the connection still reads on.
+    got = '';
+    sock.write(`POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 70000\r\n\r\n${'b'.repeat(70000)}`);
+    expect(await until('up-ok')).toBe(true);
+    sock.write('GET /small HTTP/1.1\r\nHost: a\r\n\r\n');
+    expect(await until('small-ok')).toBe(true);
+    sock.destroy();
+  });
+
   it('a handler that throws gets a 500 and the connection goes on', async () => {
     const errors: unknown[] = [];
     const port = await start((a) => {
@@ -1131,6 +1167,26 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(raw).toContain('Access-Control-Allow-Origin: https://app.example\r\n');
     expect(raw).toContain('Vary: Origin\r\n');
     expect(raw).not.toContain('X-Handler');
+  });
+
+  it('cors(): a 500 that takes the place of a stream not yet started keeps the CORS headers too', async () => {
+    const port = await start((a) => {
+      a.addHook('onRequest', cors({ origin: ['https://app.example'] }));
+      a.get('/slow', () => new Promise((r) => setTimeout(() => r('slow'), 50)));
+      a.get('/boom', async (_req, res) => {
+        res.header('X-Handler', 'yes');
+        res.stream().write('partial');
+        await new Promise((r) => setTimeout(r, 10));
+        throw new Error('boom');
+      });
+    });
+    const raw = await exchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\n\r\n' +
+      'GET /boom HTTP/1.1\r\nHost: a\r\nOrigin: https://app.example\r\n\r\n');
+    const [, boom] = raw.split(/(?=HTTP\/1\.1 )/);
+    expect(boom).toMatch(/^HTTP\/1\.1 500 /);
+    expect(boom).toContain('Access-Control-Allow-Origin: https://app.example\r\n');
+    expect(boom).toContain('Vary: Origin\r\n');
+    expect(boom).not.toContain('X-Handler');
   });
 });
 
