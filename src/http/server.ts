@@ -1137,14 +1137,16 @@ class Connection {
     this.streaming = null;
     this.queue.shift();
     this.updateIdle();
-    if (!r.keepAlive) this.closing = true;
-    if (this.closing) {
+    if (!r.keepAlive) {
+      // The connection ends with this answer (HTTP/1.0: its end is the body's end).
+      this.closing = true;
       this.dropQueue();
       this.wire.end();
-    } else {
-      this.flush();
+      return;
     }
-    if (this.inputEnded && this.queue.length === 0) this.wire.end();
+    // Otherwise what is owed behind it goes out, during a graceful shutdown too; flush()
+    // ends the connection once nothing more is owed, if it is closing.
+    this.flush();
   }
 }
 
