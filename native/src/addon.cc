@@ -68,7 +68,6 @@ class Transport : public Napi::ObjectWrap<Transport> {
       InstanceMethod("write", &Transport::Write),
       InstanceMethod("writeBuffer", &Transport::WriteBuffer),
       InstanceMethod("writev", &Transport::WriteV),
-      InstanceMethod("shutdownWrite", &Transport::ShutdownWrite),
       InstanceMethod("wantWritable", &Transport::WantWritable),
       InstanceMethod("close", &Transport::Close),
       InstanceMethod("destroy", &Transport::Destroy),
@@ -408,12 +407,6 @@ class Transport : public Napi::ObjectWrap<Transport> {
     do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // (writev, without SIGPIPE)
     while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
-  }
-
-  Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
-    int fd;
-    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
-    return Napi::Number::New(info.Env(), shutdown(fd, SHUT_WR) < 0 ? -errno : 0);
   }
 
   // close(fd): stops watching it and closes it.

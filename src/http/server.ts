@@ -782,10 +782,7 @@ class Connection {
     queueMicrotask(() => {
       if (!this.closing) {
         this.batching = true;
-        const err = this.parser.resume(); // (the requests pending: may hold again)
-        this.batching = false;
-        this.parsed(err);
-        this.flush();
+        this.settle(this.parser.resume()); // (the requests pending: may hold again)
       }
       // This hold's pause ends here, always: a new hold (above) counted a pause of its own.
       this.wire.resumeInput();
@@ -823,10 +820,7 @@ class Connection {
   received(n: number): void {
     if (this.closing) return;
     this.batching = true;
-    const err = this.parser.commit(n);
-    this.batching = false;
-    this.parsed(err);
-    this.flush();
+    this.settle(this.parser.commit(n));
     this.parser.releaseIfIdle();
   }
 
@@ -834,11 +828,15 @@ class Connection {
   data(d: Buffer): void {
     if (this.closing) return;
     this.batching = true;
-    const err = this.parser.execute(d);
+    this.settle(this.parser.execute(d));
+    this.parser.releaseIfIdle();
+  }
+
+  /** After the parser ran (batching): its error or timers, then the answers ready, in one write. */
+  private settle(err: HttpParseError | null): void {
     this.batching = false;
     this.parsed(err);
     this.flush();
-    this.parser.releaseIfIdle();
   }
 
   private parsed(err: HttpParseError | null): void {
@@ -1240,7 +1238,7 @@ class NativeWire implements Wire {
   private drainers: Array<() => void> | null = null;
   private ending = false;
   private closed = false;
-  private inputPaused = false;
+  /** Pauses of input not yet resumed (a streamed body, output backpressure): reading waits while any. */
   private inputHolds = 0;
   /** The peer half-closed (HANGUP seen): the EOF waits after the bytes still unread. */
   private peerEnded = false;
@@ -1331,7 +1329,7 @@ class NativeWire implements Wire {
   readable(hangup = false): void {
     if (hangup) this.peerEnded = true;
     const conn = this.conn!;
-    while (!this.closed && !conn.done && !this.inputPaused) {
+    while (!this.closed && !conn.done && this.inputHolds === 0) {
       const room = conn.parser.readRoom();
       if (room <= 0) return;
       const n = this.t.read(this.fd, conn.parser.readPtr(), room);
@@ -1371,14 +1369,12 @@ class NativeWire implements Wire {
 
   pauseInput(): void {
     this.inputHolds++;
-    this.inputPaused = true;
   }
 
   /** Reads what arrived meanwhile (edge-triggered: no new edge would report it). */
   resumeInput(): void {
     if (this.inputHolds === 0) return;
     if (--this.inputHolds > 0) return;
-    this.inputPaused = false;
     this.lastActive = Date.now();
     this.readable();
   }

@@ -27,7 +27,6 @@ export interface NativeTransport {
    * them): bytes written, or -errno. A short count may end inside a buffer.
    */
   writev(fd: number, buffers: readonly Uint8Array[]): number;
-  shutdownWrite(fd: number): number;
   /** Report (or stop reporting) WRITABLE for fd: ask while output waits for room. */
   wantWritable(fd: number, on: boolean): number;
   close(fd: number): number;
