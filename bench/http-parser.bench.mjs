@@ -21,9 +21,8 @@
 // Run through `node bench/run.mjs [http-parser]` or directly:
 // `node bench/http-parser.bench.mjs [corpus-name-filter...]`.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
+import { fmt, runIfMain, runTasks, saveResult, suiteResult } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { WasmCore, ABI, Events, DEFAULT_LIMITS, STATUS_INFO } from '../dist/index.js';
 import { createLlhttp, STAT_HEADER_FIELD, STAT_BODY_BYTES, STAT_MESSAGE_BEGINS } from '../test/support/llhttp-oracle.mjs';
@@ -300,28 +299,19 @@ export async function run(options = {}) {
   log(`(${rows.length} tasks in ${elapsed.toFixed(1)} s; ns/request and MB/s from the median batch latency; ` +
     'rme = relative margin of error of the mean)');
 
-  const result = {
-    bench: name,
-    date: new Date().toISOString(),
-    machine: machineInfo(),
-    settings: {
-      statistic: 'median (p50) batch latency / reps',
-      timeMs: time,
-      warmupTimeMs: warmupTime,
-      batchBytes: BATCH_BYTES,
-      tinybench: 'tinybench@6',
-      baseline: BASELINE,
-      corpusFilter: filter,
-    },
+  const result = suiteResult(name, {
+    statistic: 'median (p50) batch latency / reps',
+    baseline: BASELINE,
+    corpusFilter: filter,
+    time,
+    warmupTime,
+    batchBytes: BATCH_BYTES,
+  }, {
     corpus: corpus.map((e) => ({ name: e.name, description: e.description, bytes: e.bytes.length, messages: e.messages })),
     results: rows,
     geomeanVsLlhttpSimd: geo,
-  };
-  if (options.writeResults !== false) {
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(RESULTS_FILE, JSON.stringify(result, null, 2) + '\n');
-    log(`wrote ${RESULTS_FILE}`);
-  }
+  });
+  saveResult(RESULTS_FILE, result, options, log);
   if (sink === 0.5) log(''); // never true; keeps `sink` observable
   return result;
 }

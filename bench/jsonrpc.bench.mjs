@@ -23,9 +23,8 @@
 // Run through `node bench/run.mjs jsonrpc` or directly: `node bench/jsonrpc.bench.mjs
 // [corpus-name-filter...]`.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
+import { fmt, runIfMain, runTasks, saveResult, suiteResult } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { parseJsonRpc, validateJson, WasmCore } from '../dist/index.js';
 import { jsonrpcCorpus } from './corpus/jsonrpc.mjs';
@@ -218,28 +217,19 @@ export async function run(options = {}) {
   for (const g of goals) log(`- ${g.met ? 'met' : 'NOT met'}: ${g.goal} — ${g.value}`);
   log(`(${rows.length} tasks in ${elapsed.toFixed(1)} s)`);
 
-  const result = {
-    bench: name,
-    date: new Date().toISOString(),
-    machine: machineInfo(),
-    settings: {
-      statistic: 'median (p50) batch latency / reps',
-      timeMs: time,
-      warmupTimeMs: warmupTime,
-      batchBytes: BATCH_BYTES,
-      tinybench: 'tinybench@6',
-      baseline: BASELINE,
-      corpusFilter: filter,
-    },
+  const result = suiteResult(name, {
+    statistic: 'median (p50) batch latency / reps',
+    baseline: BASELINE,
+    corpusFilter: filter,
+    time,
+    warmupTime,
+    batchBytes: BATCH_BYTES,
+  }, {
     corpus: corpus.map((e) => ({ name: e.name, description: e.description, bytes: e.bytes.length, kind: e.kind })),
     results: rows,
     goals,
-  };
-  if (options.writeResults !== false) {
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(RESULTS_FILE, JSON.stringify(result, null, 2) + '\n');
-    log(`wrote ${RESULTS_FILE}`);
-  }
+  });
+  saveResult(RESULTS_FILE, result, options, log);
   if (sink === 0.5) log('');
   return result;
 }

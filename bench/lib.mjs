@@ -1,5 +1,6 @@
-// Shared by the bench/*.bench.mjs suites: number formatting, the machine line, and
-// running a suite file on its own.
+// Shared by the bench/*.bench.mjs suites: number formatting, the machine line, running
+// tasks, the results file, and running a suite file on its own.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 
@@ -41,4 +42,26 @@ export async function runTasks(bench) {
     return { name: task.name, r };
   });
   return { elapsed, results };
+}
+
+/**
+ * A suite's results as written to bench/results/: what ran, on what machine, how it was
+ * measured (`settings` adds the suite's own fields), then `body` (corpus, results...).
+ */
+export function suiteResult(name, { statistic, time, warmupTime, batchBytes, ...settings }, body) {
+  return {
+    bench: name,
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    settings: { statistic, timeMs: time, warmupTimeMs: warmupTime, batchBytes, tinybench: 'tinybench@6', ...settings },
+    ...body,
+  };
+}
+
+/** Writes `result` to `file` (unless options.writeResults is false) and says where. */
+export function saveResult(file, result, options, log) {
+  if (options.writeResults === false) return;
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  log(`wrote ${file}`);
 }

@@ -19,9 +19,8 @@
 // Timing: a tinybench sample is a batch of reps calls (about 64 KiB of frames); figures
 // come from the MEDIAN sample latency divided by reps.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fmt, machineInfo, runIfMain, runTasks } from './lib.mjs';
+import { fmt, runIfMain, runTasks, saveResult, suiteResult } from './lib.mjs';
 import { Bench } from 'tinybench';
 import { WasmCore } from '../dist/index.js';
 import { SseFramer } from '../dist/sse/framer.js';
@@ -215,28 +214,19 @@ export async function run(options = {}) {
   }
   log(`(${rows.length} tasks in ${elapsed.toFixed(1)} s)`);
 
-  const result = {
-    bench: name,
-    date: new Date().toISOString(),
-    machine: machineInfo(),
-    settings: {
-      statistic: 'median (p50) sample latency / reps',
-      timeMs: time,
-      warmupTimeMs: warmupTime,
-      batchBytes: BATCH_BYTES,
-      tinybench: 'tinybench@6',
-      baseline: 'JS template-string framer + Buffer.from',
-      fanOutSink: 'retain a reference (subs[i] = buf)',
-      corpusFilter: filter,
-    },
+  const result = suiteResult(name, {
+    statistic: 'median (p50) sample latency / reps',
+    baseline: 'JS template-string framer + Buffer.from',
+    fanOutSink: 'retain a reference (subs[i] = buf)',
+    corpusFilter: filter,
+    time,
+    warmupTime,
+    batchBytes: BATCH_BYTES,
+  }, {
     corpus: sseCorpus.map((e) => ({ name: e.name, description: e.description, dataBytes: Buffer.byteLength(e.event.data), framedBytes: jsFrame(e.event).length })),
     results: rows,
-  };
-  if (options.writeResults !== false) {
-    mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(RESULTS_FILE, JSON.stringify(result, null, 2) + '\n');
-    log(`wrote ${RESULTS_FILE}`);
-  }
+  });
+  saveResult(RESULTS_FILE, result, options, log);
   return result;
 }
 
