@@ -945,7 +945,12 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     expect(() => createServer({ maxBufferedOutput: -1 })).toThrow(/maxBufferedOutput/);
   });
 
-  it('a client that leaves ends every stream it asked for, the pipelined ones still waiting too', async () => {
+  /**
+   * A server whose /events/:n streams each send one event, and a connection that pipelines
+   * three of them; resolves once the first event arrived. `closed` lists the streams that
+   * ended (onClose), `got()` what the client received so far.
+   */
+  async function threeStreams() {
     const closed: string[] = [];
     const port = await start((a) => a.get('/events/:n', (req, res) => {
       const s = res.sse({ heartbeatMs: 20 });
@@ -957,7 +962,12 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
     let got = '';
     sock.on('data', (d) => (got += d.toString('latin1')));
     for (let i = 0; i < 200 && !got.includes('stream 1'); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(got).not.toContain('stream 2'); // (held behind the first)
+    return { closed, sock, got: () => got };
+  }
+
+  it('a client that leaves ends every stream it asked for, the pipelined ones still waiting too', async () => {
+    const { closed, sock, got } = await threeStreams();
+    expect(got()).not.toContain('stream 2'); // (held behind the first)
     sock.destroy();
     for (let i = 0; i < 200 && (closed.length < 3 || app!.connections.size > 0); i++) await new Promise((r) => setTimeout(r, 5));
     expect(closed.sort()).toEqual(['1', '2', '3']);
@@ -965,25 +975,15 @@ describe.each(TRANSPORTS)('HTTP server (%s transport)', (t) => {
   });
 
   it('graceful shutdown ends every stream a connection asked for, in order, each with its last chunk', async () => {
-    const closed: string[] = [];
-    const port = await start((a) => a.get('/events/:n', (req, res) => {
-      const s = res.sse({ heartbeatMs: 20 });
-      s.onClose(() => closed.push(req.params.n));
-      s.send({ data: `stream ${req.params.n}` });
-    }));
-    const sock = net.connect(port, '127.0.0.1', () =>
-      sock.write('GET /events/1 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/2 HTTP/1.1\r\nHost: a\r\n\r\nGET /events/3 HTTP/1.1\r\nHost: a\r\n\r\n'));
-    let got = '';
-    sock.on('data', (d) => (got += d.toString('latin1')));
+    const { closed, sock, got } = await threeStreams();
     const ended = new Promise((r) => sock.on('close', r));
-    for (let i = 0; i < 200 && !got.includes('stream 1'); i++) await new Promise((r) => setTimeout(r, 5));
     const t0 = Date.now();
     await app!.close({ deadline: 2000 });
     await ended;
     expect(Date.now() - t0).toBeLessThan(1000); // (not held until the deadline)
     expect(closed.sort()).toEqual(['1', '2', '3']);
     // Each answer owed goes out whole: the open stream, then the two that waited their turn.
-    const answers = got.split(/(?=HTTP\/1\.1 )/);
+    const answers = got().split(/(?=HTTP\/1\.1 )/);
     expect(answers).toHaveLength(3);
     answers.forEach((a, i) => expect(a).toMatch(new RegExp(`data: stream ${i + 1}\n\n\r\n0\r\n\r\n$`)));
     app = null;
