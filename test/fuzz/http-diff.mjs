@@ -202,7 +202,7 @@ export function seedCorpus() {
     if (i % 4 === 0 && a.reusable) seeds.push(a.text + generateRequest(rng).text);
     else seeds.push(a.text);
   }
-  const cases = JSON.parse(readFileSync(new URL('../../../shared/fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'));
+  const cases = JSON.parse(readFileSync(new URL('../fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'));
   for (const c of cases) seeds.push(c.raw);
   for (const f of loadRequestFixtures()) {
     const raw = toLatin1(f.raw);

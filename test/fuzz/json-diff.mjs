@@ -37,7 +37,7 @@ import { jsonrpcCorpus } from '../../bench/corpus/jsonrpc.mjs';
 export const MAX_DEPTH = 1000;
 /** Batch members Conduit takes (ABI.JSON_MAX_MESSAGES); a longer batch is a -32600. */
 export const MAX_BATCH = 256;
-const FIXTURES = new URL('../../../shared/fixtures/json/test_parsing/', import.meta.url);
+const FIXTURES = new URL('../fixtures/json/test_parsing/', import.meta.url);
 
 // ── byte helpers: inputs are latin1 strings while mutating (one char = one byte) ──
 

@@ -1,4 +1,4 @@
-// llhttp's request fixtures (../shared/fixtures/http/llhttp/request/*.md) against
+// llhttp's request fixtures (test/fixtures/http/llhttp/request/*.md) against
 // Conduit's parser: the same accept/reject decision and the same parsed fields, for the
 // whole input and at every split point, on the SIMD and the scalar build.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// ../shared/fixtures/http/smuggling/cases.json: request-smuggling and framing cases.
+// test/fixtures/http/smuggling/cases.json: request-smuggling and framing cases.
 // Every `reject` is refused with the listed HTTP status before any message completes;
 // every `accept` yields `handlerMessages` complete requests. Whole, and at every split.
 import { readFileSync } from 'node:fs';
@@ -15,7 +15,7 @@ interface Case {
 }
 
 const cases: Case[] = JSON.parse(
-  readFileSync(new URL('../../../shared/fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'),
 );
 
 describe.each(VARIANTS)('smuggling cases (%s build)', (variant) => {

@@ -1,4 +1,4 @@
-// JSONTestSuite (Nicolas Seriot, ../shared/fixtures/json/test_parsing/) against
+// JSONTestSuite (Nicolas Seriot, test/fixtures/json/test_parsing/) against
 // Conduit's JSON tokenizer, on the SIMD and the scalar build:
 //   y_  must be accepted by validateJson, and parseJsonRpc never says -32700 for them
 //       (a -32600 is fine: most are not JSON-RPC messages);
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { validateJson, parseJsonRpc, WasmCore, ABI, type WasmVariant } from '../../src/index.js';
 
-const DIR = fileURLToPath(new URL('../../../shared/fixtures/json/test_parsing/', import.meta.url));
+const DIR = fileURLToPath(new URL('../fixtures/json/test_parsing/', import.meta.url));
 const VARIANTS: WasmVariant[] = ['simd', 'scalar'];
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
 const read = (f: string) => new Uint8Array(readFileSync(DIR + f)); // (names hold '#')

@@ -1,4 +1,4 @@
-// Loader for llhttp's markdown request fixtures (shared/fixtures/http/llhttp/request/*.md).
+// Loader for llhttp's markdown request fixtures (test/fixtures/http/llhttp/request/*.md).
 //
 // Plain ESM + JSDoc so that both vitest (TS) tests and `node bench/*.mjs` can use it.
 //
@@ -19,7 +19,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Directory URL of the llhttp fixtures (ends with '/'). */
-export const LLHTTP_FIXTURES_URL = new URL('../../../shared/fixtures/http/llhttp/', import.meta.url);
+export const LLHTTP_FIXTURES_URL = new URL('../fixtures/http/llhttp/', import.meta.url);
 export const LLHTTP_FIXTURES_DIR = fileURLToPath(LLHTTP_FIXTURES_URL);
 
 /**

@@ -75,7 +75,7 @@ describe.each(['simd', 'scalar'] as const)('inputs flush against the end of memo
 
   const inputs: Uint8Array[] = [
     ...loadRequestFixtures().map((c: { raw: Uint8Array }) => c.raw),
-    ...JSON.parse(readFileSync(new URL('../../../shared/fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'))
+    ...JSON.parse(readFileSync(new URL('../fixtures/http/smuggling/cases.json', import.meta.url), 'utf8'))
       .map((c: { raw: string }) => Buffer.from(c.raw, 'latin1')),
   ].filter((b) => b.length <= 32768);
 
