@@ -7,13 +7,16 @@
 // of connections per server, closed at the end.
 //
 // Reported: the server's RSS after opening N connections minus its RSS before (both
-// after a full GC), divided by N. The server runs in its own process.
+// after a full GC), divided by N. The server runs in its own process. Written to
+// bench/results/idle-memory.json (bytes per connection).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { machineInfo } from './lib.mjs';
+import { fileURLToPath } from 'node:url';
+import { benchResult, fmt, machineLine, saveResult } from './lib.mjs';
 
 const N = Number(process.argv[2] ?? 10_000);
 const DIST = new URL('../dist/index.js', import.meta.url).href;
+const RESULTS_FILE = fileURLToPath(new URL('./results/idle-memory.json', import.meta.url));
 
 const conduit = (transport) => `import { createServer } from ${JSON.stringify(DIST)};
 const app = createServer({ keepAliveTimeout: 600000, maxConnections: ${N + 100}, transport: '${transport}' });
@@ -94,15 +97,14 @@ async function measure(code, path) {
   return (after - before) / N;
 }
 
-const m = machineInfo();
-console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
+console.log(machineLine());
 console.log(`connections: ${N}; server RSS delta per connection (after GC)\n`);
 const results = {};
 for (const [name, code] of Object.entries(SERVERS)) {
   const keepAlive = await measure(code, '/');
   const sse = await measure(code, '/events');
   results[name] = { keepAlive, sse };
-  console.log(`${name.padEnd(28)} idle keep-alive ${(keepAlive / 1024).toFixed(2).padStart(6)} KiB   idle SSE ${(sse / 1024).toFixed(2).padStart(6)} KiB`);
+  console.log(`${name.padEnd(28)} idle keep-alive ${fmt(keepAlive / 1024, 2).padStart(6)} KiB   idle SSE ${fmt(sse / 1024, 2).padStart(6)} KiB`);
 }
 const base = results['node:http'];
 console.log('\nratio to node:http (lower is better):');
@@ -110,3 +112,4 @@ for (const [name, r] of Object.entries(results)) {
   if (name === 'node:http') continue;
   console.log(`${name.padEnd(28)} keep-alive ${(r.keepAlive / base.keepAlive).toFixed(2)}x   SSE ${(r.sse / base.sse).toFixed(2)}x`);
 }
+saveResult(RESULTS_FILE, benchResult('idle-memory', { connections: N }, { bytesPerConnection: results }), {}, console.log);

@@ -201,7 +201,7 @@ export async function run(options = {}) {
     log(`| ${r.corpus} | ${r.bytes} | ${r.label} | ${fmt(r.nsPerMessage, 1)} | ${r.GBps.toFixed(2)} | ±${r.rmePercent.toFixed(2)}% |`);
   }
 
-  // Goals (issue 3): >= 4x JSON.parse messages/s on every message; >= 1 GB/s validation
+  // Goals: >= 4x JSON.parse messages/s on every message; >= 1 GB/s validation
   // of the 64 KiB message.
   const goals = [];
   for (const entry of corpus) {

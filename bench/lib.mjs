@@ -1,5 +1,6 @@
-// Shared by the bench/*.bench.mjs suites: number formatting, the machine line, running
-// tasks, the results file, and running a suite file on its own.
+// Shared by the bench/*.bench.mjs suites, bench/server-load.mjs and bench/idle-memory.mjs:
+// number formatting, the machine line, running tasks, the results file, and running a
+// suite file on its own.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -19,11 +20,15 @@ export function machineInfo() {
   };
 }
 
+/** The `machine: ...` line each bench prints first. */
+export function machineLine(m = machineInfo()) {
+  return `machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`;
+}
+
 /** When `moduleUrl` is the script node was started with: print the machine and run it. */
 export async function runIfMain(moduleUrl, run) {
   if (process.argv[1] === undefined || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
-  const m = machineInfo();
-  console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
+  console.log(machineLine());
   // Standalone: arguments are corpus filters (use bench/run.mjs for --time etc.).
   await run({ corpusFilter: process.argv.slice(2).filter((a) => !a.startsWith('-')) });
 }
@@ -45,17 +50,16 @@ export async function runTasks(bench) {
 }
 
 /**
- * A suite's results as written to bench/results/: what ran, on what machine, how it was
- * measured (`settings` adds the suite's own fields), then `body` (corpus, results...).
+ * A results file as written to bench/results/: what ran, when, on what machine, how it
+ * was measured (`settings`), then `body` (rows, results...).
  */
+export function benchResult(name, settings, body) {
+  return { bench: name, date: new Date().toISOString(), machine: machineInfo(), settings, ...body };
+}
+
+/** A tinybench suite's results file: benchResult() with the tinybench settings first. */
 export function suiteResult(name, { statistic, time, warmupTime, batchBytes, ...settings }, body) {
-  return {
-    bench: name,
-    date: new Date().toISOString(),
-    machine: machineInfo(),
-    settings: { statistic, timeMs: time, warmupTimeMs: warmupTime, batchBytes, tinybench: 'tinybench@6', ...settings },
-    ...body,
-  };
+  return benchResult(name, { statistic, timeMs: time, warmupTimeMs: warmupTime, batchBytes, tinybench: 'tinybench@6', ...settings }, body);
 }
 
 /** Writes `result` to `file` (unless options.writeResults is false) and says where. */

@@ -11,7 +11,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
-import { machineInfo } from './lib.mjs';
+import { machineLine } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(here);
@@ -55,8 +55,7 @@ const files = readdirSync(here)
   .sort();
 if (files.length === 0) usage(`no bench/*.bench.mjs matches ${filters.join(', ')}`);
 
-const m = machineInfo();
-console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform})`);
+console.log(machineLine());
 
 for (const file of files) {
   console.log(`\n## ${file.replace(/\.bench\.mjs$/, '')}\n`);

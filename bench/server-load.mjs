@@ -8,13 +8,20 @@
 // (utime+stime from /proc/PID/stat over the run / requests), p99, and req/s with 8
 // pipelined requests per write. On 2 cores wrk saturates early; CPU per request is the
 // fair comparison when it does.
+//
+// `--baseline=DIR` runs an A/B of this build against another checkout's (see below).
+//
+// Writes bench/results/server-load.json (not with --all-cores or --baseline). Its scratch files (wrk's
+// pipelining script, the --all-cores app and cluster scripts) go to a temporary
+// directory, removed at exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
-import { machineInfo } from './lib.mjs';
+import path from 'node:path';
+import { benchResult, fmt, machineLine, saveResult } from './lib.mjs';
 
 const DIST = new URL('../dist/index.js', import.meta.url).href;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -25,6 +32,9 @@ if (!has('wrk')) {
 }
 const pin = has('taskset');
 const TICK = 100; // USER_HZ on Linux
+const RESULTS_FILE = fileURLToPath(new URL('./results/server-load.json', import.meta.url));
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
 const SERVERS = {
   'Conduit, native transport': `import { createServer } from ${JSON.stringify(DIST)};
@@ -57,8 +67,7 @@ const PIPELINE = `init = function(args)
 end
 request = function() return req end
 `;
-const luaFile = fileURLToPath(new URL('./results/pipeline.lua', import.meta.url));
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const luaFile = path.join(tmp, 'pipeline.lua');
 writeFileSync(luaFile, PIPELINE);
 
 /** A process's CPU ticks so far: user and kernel (utime, stime: /proc/PID/stat fields 14, 15). */
@@ -117,14 +126,13 @@ function loadRuns(name, url, run, ticks) {
 function report(rows) {
   const base = rows.find((r) => r.name.startsWith('node:http'));
   const fast = rows.find((r) => r.name.startsWith('fastify'));
-  const f = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   console.log('\n| server | keep-alive req/s | CPU µs/req | user µs/req | kernel µs/req | wrk cores | p99 | pipelined ×8 req/s | CPU µs/req pipelined |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   const x = (a, b) => `(${(a / b).toFixed(2)}x)`;
   for (const r of rows) {
-    console.log(`| ${r.name} | ${f(r.keepAlive)} ${x(r.keepAlive, base.keepAlive)} | ${f(r.cpuUsPerReq, 1)} ${x(r.cpuUsPerReq, base.cpuUsPerReq)} | ` +
-      `${f(r.userUsPerReq, 2)} ${x(r.userUsPerReq, base.userUsPerReq)} | ${f(r.kernelUsPerReq, 2)} ${x(r.kernelUsPerReq, base.kernelUsPerReq)} | ` +
-      `${f(r.wrkCores, 2)} | ${r.p99} | ${f(r.pipelined)} ${x(r.pipelined, base.pipelined)} | ${f(r.cpuUsPerReqPipelined, 1)} |`);
+    console.log(`| ${r.name} | ${fmt(r.keepAlive, 0)} ${x(r.keepAlive, base.keepAlive)} | ${fmt(r.cpuUsPerReq, 1)} ${x(r.cpuUsPerReq, base.cpuUsPerReq)} | ` +
+      `${fmt(r.userUsPerReq, 2)} ${x(r.userUsPerReq, base.userUsPerReq)} | ${fmt(r.kernelUsPerReq, 2)} ${x(r.kernelUsPerReq, base.kernelUsPerReq)} | ` +
+      `${fmt(r.wrkCores, 2)} | ${r.p99} | ${fmt(r.pipelined, 0)} ${x(r.pipelined, base.pipelined)} | ${fmt(r.cpuUsPerReqPipelined, 1)} |`);
   }
   if (fast !== undefined) {
     console.log('\nratios to fastify (same run):');
@@ -158,7 +166,7 @@ async function measure(name, source) {
 const ALL_CORES = process.argv.includes('--all-cores');
 if (ALL_CORES) {
   const N = os.availableParallelism();
-  const appFile = fileURLToPath(new URL('./results/hello-app.mjs', import.meta.url));
+  const appFile = path.join(tmp, 'hello-app.mjs');
   writeFileSync(appFile, `export default (app) => { app.get('/', (req, res) => { res.header('Content-Type', 'text/plain').send('hello world'); }); };\n`);
   const cluster = (server) => `import cluster from 'node:cluster';
 if (cluster.isPrimary) {
@@ -192,8 +200,7 @@ if (cluster.isPrimary) {
     return t;
   };
   const wrkFree = (args) => runWrk(['wrk', ...args]);
-  const mm = machineInfo();
-  console.log(`machine: ${mm.cpu}, ${mm.cores} cores, node ${mm.node}; all cores: ${N} workers per server, wrk -t1 -c64 -d${SECONDS}s, no pinning (wrk shares the cores)`);
+  console.log(`${machineLine()}; all cores: ${N} workers per server, wrk -t1 -c64 -d${SECONDS}s, no pinning (wrk shares the cores)`);
   const out = [];
   for (const [name, spec] of Object.entries(ALL)) {
     const port = await freePort();
@@ -201,7 +208,7 @@ if (cluster.isPrimary) {
       ? spawn(spec.cmd[0], spec.cmd.slice(1).map((a) => (a === 'PORT' ? String(port) : a)), { stdio: ['ignore', 'pipe', 'inherit'] })
       : (() => {
         // (cluster workers re-run the primary's script: it must be a file)
-        const file = fileURLToPath(new URL(`./results/cluster-${port}.mjs`, import.meta.url));
+        const file = path.join(tmp, `cluster-${port}.mjs`);
         writeFileSync(file, spec.src.replaceAll('PORT', String(port)));
         return spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'inherit'] });
       })();
@@ -222,10 +229,56 @@ if (cluster.isPrimary) {
   process.exit(0);
 }
 
-const m = machineInfo();
-console.log(`machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (${m.platform}); wrk -t1 -c64 -d${SECONDS}s` +
-  `${pin ? '; server on core 0, wrk on core 1' : ''}`);
+console.log(`${machineLine()}; wrk -t1 -c64 -d${SECONDS}s${pin ? '; server on core 0, wrk on core 1' : ''}`);
+// --baseline=DIR: an A/B of Conduit against another build of it (DIR: a checkout with
+// dist/ built, e.g. a `git worktree` of the previous commit). Only the two Conduit servers,
+// this build and the baseline alternating, ROUNDS times each, so that drift in the
+// machine's speed falls on both alike; the table gives every round, then the medians.
+const baselineArg = process.argv.find((a) => a.startsWith('--baseline='));
+if (baselineArg !== undefined) {
+  const base = pathToFileURL(path.resolve(baselineArg.slice('--baseline='.length), 'dist/index.js')).href;
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+  const builds = { this: DIST, baseline: base };
+  const runs = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const transport of ['native', 'net']) {
+      for (const [build, dist] of Object.entries(builds)) {
+        const source = SERVERS[`Conduit, ${transport === 'native' ? 'native' : 'node:net'} transport`].replace(JSON.stringify(DIST), JSON.stringify(dist));
+        runs.push({ build, transport, round, ...(await measure(`${build}, ${transport}`, source)) });
+      }
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`\nA/B against ${base} (${ROUNDS} alternating rounds; medians)`);
+  console.log('| transport | build | keep-alive req/s | CPU µs/req | user µs/req | kernel µs/req | pipelined ×8 req/s | CPU µs/req pipelined |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  const medians = {};
+  for (const transport of ['native', 'net']) {
+    for (const build of Object.keys(builds)) {
+      const rs = runs.filter((r) => r.build === build && r.transport === transport);
+      const m = Object.fromEntries(['keepAlive', 'cpuUsPerReq', 'userUsPerReq', 'kernelUsPerReq', 'pipelined', 'cpuUsPerReqPipelined']
+        .map((k) => [k, median(rs.map((r) => r[k]))]));
+      medians[`${transport} ${build}`] = m;
+      const each = (k, d) => rs.map((r) => fmt(r[k], d)).join(' / ');
+      console.log(`| ${transport} | ${build} | ${fmt(m.keepAlive, 0)} (${each('keepAlive', 0)}) | ${fmt(m.cpuUsPerReq, 1)} | ` +
+        `${fmt(m.userUsPerReq, 2)} (${each('userUsPerReq', 2)}) | ${fmt(m.kernelUsPerReq, 2)} | ${fmt(m.pipelined, 0)} | ${fmt(m.cpuUsPerReqPipelined, 1)} |`);
+    }
+    // The least disturbed round of each (the machine's speed drifts: its lowest CPU cost
+    // per request is the steadiest figure).
+    const least = (build, k) => Math.min(...runs.filter((r) => r.build === build && r.transport === transport).map((r) => r[k]));
+    console.log(`| ${transport} | this / baseline, best rounds | | ${(least('this', 'cpuUsPerReq') / least('baseline', 'cpuUsPerReq')).toFixed(2)}x | ` +
+      `${(least('this', 'userUsPerReq') / least('baseline', 'userUsPerReq')).toFixed(2)}x | | | ` +
+      `${(least('this', 'cpuUsPerReqPipelined') / least('baseline', 'cpuUsPerReqPipelined')).toFixed(2)}x |`);
+    const a = medians[`${transport} this`];
+    const b = medians[`${transport} baseline`];
+    console.log(`| ${transport} | this / baseline | ${(a.keepAlive / b.keepAlive).toFixed(2)}x | ${(a.cpuUsPerReq / b.cpuUsPerReq).toFixed(2)}x | ` +
+      `${(a.userUsPerReq / b.userUsPerReq).toFixed(2)}x | ${(a.kernelUsPerReq / b.kernelUsPerReq).toFixed(2)}x | ` +
+      `${(a.pipelined / b.pipelined).toFixed(2)}x | ${(a.cpuUsPerReqPipelined / b.cpuUsPerReqPipelined).toFixed(2)}x |`);
+  }
+  process.exit(0);
+}
+
 const rows = [];
 for (const [name, source] of Object.entries(SERVERS)) rows.push(await measure(name, source));
 report(rows);
-writeFileSync(new URL('./results/server-load.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), machine: m, seconds: SECONDS, rows }, null, 2) + '\n');
+saveResult(RESULTS_FILE, benchResult('server-load', { seconds: SECONDS, pinned: pin }, { rows }), {}, console.log);
