@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -33,6 +34,13 @@
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0  // (macOS: each socket gets SO_NOSIGPIPE instead)
+#endif
+
+// accept4() and the SOCK_NONBLOCK / SOCK_CLOEXEC flags are Linux's (macOS has neither):
+// elsewhere the flags are set with fcntl() after socket() / accept(). A Linux build with
+// CONDUIT_NO_ACCEPT4 takes that path too, so that it is compiled (and tested) here.
+#if defined(__linux__) && !defined(CONDUIT_NO_ACCEPT4)
+#define CONDUIT_HAVE_ACCEPT4 1
 #endif
 
 namespace conduit {
@@ -69,6 +77,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
       InstanceMethod("writeBuffer", &Transport::WriteBuffer),
       InstanceMethod("writev", &Transport::WriteV),
       InstanceMethod("wantWritable", &Transport::WantWritable),
+      InstanceMethod("shutdown", &Transport::Shutdown),
+      InstanceMethod("discard", &Transport::Discard),
       InstanceMethod("close", &Transport::Close),
       InstanceMethod("destroy", &Transport::Destroy),
     });
@@ -76,6 +86,12 @@ class Transport : public Napi::ObjectWrap<Transport> {
     exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
     exports.Set("ECONNABORTED", Napi::Number::New(env, ECONNABORTED));
     exports.Set("EINTR", Napi::Number::New(env, EINTR));
+    // (the numbers differ between Linux and macOS: JS compares with these, never literals)
+    exports.Set("EADDRINUSE", Napi::Number::New(env, EADDRINUSE));
+    exports.Set("EADDRNOTAVAIL", Napi::Number::New(env, EADDRNOTAVAIL));
+    exports.Set("EACCES", Napi::Number::New(env, EACCES));
+    exports.Set("EPIPE", Napi::Number::New(env, EPIPE));
+    exports.Set("ECONNRESET", Napi::Number::New(env, ECONNRESET));
     exports.Set("READABLE", Napi::Number::New(env, READABLE));
     exports.Set("WRITABLE", Napi::Number::New(env, WRITABLE));
     exports.Set("HANGUP", Napi::Number::New(env, HANGUP));
@@ -107,13 +123,16 @@ class Transport : public Napi::ObjectWrap<Transport> {
     box_->owner = this;
     box_->poll.data = this;
     if (uv_poll_init(loop, &box_->poll, queue_) != 0) {
+      // (libuv never took the handle: nothing to uv_close, but our descriptors are ours to
+      // close, or each failed construction would leak two)
       delete box_;
       box_ = nullptr;
+      CloseQueue();
       Napi::Error::New(env, "cannot watch the readiness queue").ThrowAsJavaScriptException();
       return;
     }
     if (uv_poll_start(&box_->poll, UV_READABLE, OnPoll) != 0) {
-      Teardown();
+      Teardown();  // (closes the handle, the queue and the reserve descriptor)
       Napi::Error::New(env, "cannot watch the readiness queue").ThrowAsJavaScriptException();
       return;
     }
@@ -158,9 +177,51 @@ class Transport : public Napi::ObjectWrap<Transport> {
     self->onReady_.MakeCallback(self->Value(), {Napi::Number::New(env, n)}, *self->context_);
   }
 
+  // Where accept4() / SOCK_* flags are missing: the flags after the call (the close-on-exec
+  // flag is then not atomic: a fork+exec on another thread in between could inherit fd).
   static int Nonblocking(int fd) {
     int fl = fcntl(fd, F_GETFL);
     return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+  }
+  static int CloseOnExec(int fd) {
+    int fl = fcntl(fd, F_GETFD);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+  }
+  // fd, or -1 with errno after closing it when its flags cannot be set.
+  static int WithFlags(int fd, bool nonblocking) {
+    if (fd < 0) return fd;
+    if (CloseOnExec(fd) < 0 || (nonblocking && Nonblocking(fd) < 0)) {
+      int e = errno;
+      ::close(fd);
+      errno = e;
+      return -1;
+    }
+    return fd;
+  }
+
+  // A TCP socket, non-blocking and close-on-exec; -1 with errno.
+  static int NewSocket(int family) {
+#ifdef CONDUIT_HAVE_ACCEPT4
+    return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+    return WithFlags(socket(family, SOCK_STREAM, 0), true);
+#endif
+  }
+
+  // A connection from the listener, close-on-exec (and non-blocking when asked); -1 with
+  // errno (EINTR retried).
+  static int AcceptOne(int lfd, bool nonblocking) {
+    int fd;
+#ifdef CONDUIT_HAVE_ACCEPT4
+    do fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0));
+    while (fd < 0 && errno == EINTR);
+    return fd;
+#else
+    // (BSDs pass the listener's O_NONBLOCK on to the connection, Linux does not: set it)
+    do fd = accept(lfd, nullptr, nullptr);
+    while (fd < 0 && errno == EINTR);
+    return WithFlags(fd, nonblocking);
+#endif
   }
 
   // An integer argument in [min, max], or a TypeError naming it (and false).
@@ -209,8 +270,13 @@ class Transport : public Napi::ObjectWrap<Transport> {
   }
 
   // listen(host, port, backlog, reusePort) → fd; throws with the reason (address in use, ...).
-  // reusePort (SO_REUSEPORT) lets several listeners share the port, one per worker; off,
-  // a port already taken (by anyone) is refused, as a user expects.
+  // reusePort (SO_REUSEPORT) lets several listeners share the port, one per worker:
+  //   false / absent: exclusive: a port already taken (by anyone) is refused, as a user expects.
+  //   true:   join: SO_REUSEPORT before bind, so the bind joins listeners that share the port.
+  //   'lead': the first of a group: bound WITHOUT SO_REUSEPORT, so that a port anybody holds
+  //           (another server's reuseport group included) is refused with EADDRINUSE rather
+  //           than silently shared; SO_REUSEPORT is set only once the bind succeeded, so
+  //           that the other workers (same user) can then join with `true`.
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsString()) {
@@ -220,7 +286,17 @@ class Transport : public Napi::ObjectWrap<Transport> {
     std::string host = info[0].As<Napi::String>().Utf8Value();
     int64_t port, backlog;
     if (!IntArg(info, 1, "port", 0, 65535, &port) || !IntArg(info, 2, "backlog", 1, 65535, &backlog)) return env.Undefined();
-    bool reusePort = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    enum { kExclusive, kJoin, kLead } mode = kExclusive;
+    if (info.Length() > 3 && !info[3].IsUndefined()) {
+      if (info[3].IsBoolean()) {
+        mode = info[3].As<Napi::Boolean>().Value() ? kJoin : kExclusive;
+      } else if (info[3].IsString() && info[3].As<Napi::String>().Utf8Value() == "lead") {
+        mode = kLead;
+      } else {
+        Napi::TypeError::New(env, "listen(host, port, backlog, reusePort): reusePort must be a boolean or 'lead'").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+    }
     sockaddr_storage ss{};
     socklen_t len;
     int family;
@@ -240,14 +316,28 @@ class Transport : public Napi::ObjectWrap<Transport> {
       Napi::Error::New(env, "listen: not an IPv4 or IPv6 address: " + host).ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = NewSocket(family);
     if (fd < 0) return Fail(env, "socket", errno);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 #ifdef SO_REUSEPORT
-    if (reusePort) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    if (mode == kJoin) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 #endif
-    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0 || listen(fd, static_cast<int>(backlog)) < 0) {
+    if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+      int e = errno;
+      ::close(fd);
+      return Fail(env, "listen on " + host + ":" + std::to_string(port), e);
+    }
+#ifdef SO_REUSEPORT
+    // (Linux checks a joiner's bind against the flags the holders have then, and groups
+    // listeners when they listen(): set before listen(), this lets the workers in.)
+    if (mode == kLead && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+      int e = errno;
+      ::close(fd);
+      return Fail(env, "SO_REUSEPORT on " + host + ":" + std::to_string(port), e);
+    }
+#endif
+    if (listen(fd, static_cast<int>(backlog)) < 0) {
       int e = errno;
       ::close(fd);
       return Fail(env, "listen on " + host + ":" + std::to_string(port), e);
@@ -287,15 +377,13 @@ class Transport : public Napi::ObjectWrap<Transport> {
   Napi::Value Accept(const Napi::CallbackInfo& info) {
     int lfd;
     if (!FdArg(info, 0, &lfd)) return info.Env().Undefined();
-    int fd;
-    do fd = accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    while (fd < 0 && errno == EINTR);
+    int fd = AcceptOne(lfd, true);
     if (fd < 0) {
       int e = errno;
       if ((e == EMFILE || e == ENFILE) && reserve_ >= 0) {
         ::close(reserve_);
         reserve_ = -1;
-        int dropped = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+        int dropped = AcceptOne(lfd, false);
         if (dropped >= 0) ::close(dropped);
         reserve_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
         return Napi::Number::New(info.Env(), dropped >= 0 ? -ECONNABORTED : -e);
@@ -383,22 +471,39 @@ class Transport : public Napi::ObjectWrap<Transport> {
       Napi::TypeError::New(env, "writev(fd, buffers): buffers must be an array of Uint8Array").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    Napi::Array list = info[1].As<Napi::Array>();
-    uint32_t count = list.Length();
+    napi_value list = info[1];
+    uint32_t count = 0;
+    napi_get_array_length(env, list, &count);  // (an Array: no JS runs)
     if (count > static_cast<uint32_t>(kMaxIov)) count = kMaxIov;
-    iovec iov[kMaxIov];
+    // Two passes. Reading an element can run JS (a getter on the array, or on its
+    // prototype for a hole), which can throw, or detach or shrink the buffer of an element
+    // read before it: so every element is fetched and checked first, and the views'
+    // pointers and lengths are taken only after that, when no JS can run any more.
+    napi_value items[kMaxIov];
     for (uint32_t i = 0; i < count; i++) {
-      Napi::Value v = list.Get(i);
       napi_typedarray_type type;
-      size_t length = 0;
-      void* data = nullptr;
-      if (!v.IsTypedArray() || napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-          type != napi_uint8_array) {
+      if (napi_get_element(env, list, i, &items[i]) != napi_ok) {
+        // A getter threw: its exception is pending and is what the caller sees (a second
+        // throw on top of it would be a fatal error).
+        if (!env.IsExceptionPending()) {
+          Napi::TypeError::New(env, "writev(fd, buffers): cannot read buffers[" + std::to_string(i) + "]").ThrowAsJavaScriptException();
+        }
+        return env.Undefined();
+      }
+      if (napi_get_typedarray_info(env, items[i], &type, nullptr, nullptr, nullptr, nullptr) != napi_ok || type != napi_uint8_array) {
         Napi::TypeError::New(env, "writev(fd, buffers): buffers must be an array of Uint8Array").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      iov[i].iov_base = data;  // (already at the view's first byte)
-      iov[i].iov_len = length;
+    }
+    iovec iov[kMaxIov];
+    for (uint32_t i = 0; i < count; i++) {
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      napi_get_typedarray_info(env, items[i], &type, &length, &data, nullptr, nullptr);
+      // (already at the view's first byte; a detached view has length 0 and no data)
+      iov[i].iov_base = data;
+      iov[i].iov_len = data != nullptr ? length : 0;
     }
     msghdr msg{};
     msg.msg_iov = iov;
@@ -407,6 +512,47 @@ class Transport : public Napi::ObjectWrap<Transport> {
     do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);  // (writev, without SIGPIPE)
     while (n < 0 && errno == EINTR);
     return Napi::Number::New(env, n < 0 ? -errno : static_cast<double>(n));
+  }
+
+  // shutdown(fd) → 0 or -errno: sends our FIN (shutdown SHUT_WR) and keeps the socket
+  // readable. For a lingering close (nginx's lingering_close): close() with input still
+  // unread makes the kernel send a reset, which can destroy a response the client has not
+  // read yet; so the server half-closes, drops what still arrives (discard) until the
+  // client's EOF or a deadline, then closes. Only descriptors this transport opened.
+  Napi::Value Shutdown(const Napi::CallbackInfo& info) {
+    int fd;
+    if (!FdArg(info, 0, &fd)) return info.Env().Undefined();
+    if (fds_.count(fd) == 0) return Napi::Number::New(info.Env(), -EBADF);
+    return Napi::Number::New(info.Env(), ::shutdown(fd, SHUT_WR) < 0 ? -errno : 0);
+  }
+
+  // discard(fd, max) → reads and drops up to max bytes (until EAGAIN, EOF or max):
+  //   > 0      the bytes dropped (EOF or an error may have come after them: the next call
+  //            reports it, so call again until the result is <= 0, as with read());
+  //   0        EOF: the peer has closed and nothing was dropped by this call;
+  //   -errno   nothing was dropped: -EAGAIN when nothing waits, else the error.
+  // Only descriptors this transport opened (-EBADF otherwise): a stale number must not
+  // eat another's input.
+  Napi::Value Discard(const Napi::CallbackInfo& info) {
+    int fd;
+    int64_t max;
+    if (!FdArg(info, 0, &fd) || !IntArg(info, 1, "max", 1, 9007199254740991.0, &max)) return info.Env().Undefined();
+    if (fds_.count(fd) == 0) return Napi::Number::New(info.Env(), -EBADF);
+    // (the transport's own scratch, not the WASM memory: these bytes are nobody's)
+    if (scratch_ == nullptr) scratch_.reset(new uint8_t[kScratch]);
+    int64_t dropped = 0;
+    while (dropped < max) {
+      size_t want = static_cast<size_t>(max - dropped < kScratch ? max - dropped : kScratch);
+      ssize_t n = ::read(fd, scratch_.get(), want);
+      if (n > 0) {
+        dropped += n;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (dropped > 0) break;
+      return Napi::Number::New(info.Env(), n == 0 ? 0 : -errno);
+    }
+    return Napi::Number::New(info.Env(), static_cast<double>(dropped));
   }
 
   // close(fd): stops watching it and closes it.
@@ -440,6 +586,10 @@ class Transport : public Napi::ObjectWrap<Transport> {
     closing_ = box_;
     box_ = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&closing_->poll), OnClosed);
+    CloseQueue();
+  }
+
+  void CloseQueue() {
     if (queue_ >= 0) ::close(queue_);
     queue_ = -1;
     if (reserve_ >= 0) ::close(reserve_);
@@ -480,6 +630,8 @@ class Transport : public Napi::ObjectWrap<Transport> {
   size_t memoryLen_ = 0;
   Napi::ObjectReference memoryRef_;
   std::unordered_set<int> fds_;
+  static constexpr int64_t kScratch = 64 * 1024;
+  std::unique_ptr<uint8_t[]> scratch_;  // where discard() drops bytes (made on first use)
 };
 
 }  // namespace conduit

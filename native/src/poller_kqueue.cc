@@ -1,5 +1,6 @@
 // kqueue (macOS / BSD) behind the same interface: EV_CLEAR gives edge-triggered
-// reports. Compiled on macOS only; this project's CI (Linux) cannot test it.
+// reports. Built on macOS; on Linux, test/net/native-build.test.ts compiles it against
+// libkqueue (a kqueue emulation) where that is installed, and drives it over sockets.
 #include "poller.h"
 
 #include <sys/event.h>
@@ -23,9 +24,13 @@ int Poller::Add(int q, int fd, bool writable) {
 
 int Poller::Want(int q, int fd, bool writable) {
   struct kevent ch;
+  // (EV_ADD on a filter already there re-checks it: a socket already writable is
+  // reported at once, as epoll's MOD does)
   EV_SET(&ch, fd, EVFILT_WRITE, writable ? (EV_ADD | EV_CLEAR) : EV_DELETE, 0, 0, nullptr);
-  kevent(q, &ch, 1, nullptr, 0, nullptr);
-  return 0;
+  if (kevent(q, &ch, 1, nullptr, 0, nullptr) == 0) return 0;
+  // Deleting a filter that is not there (writability never asked for) leaves it off, as
+  // wanted; any other failure (a descriptor closed or not watched) is the caller's to see.
+  return !writable && errno == ENOENT ? 0 : -errno;
 }
 
 int Poller::Remove(int q, int fd) {
@@ -42,16 +47,27 @@ int Poller::Collect(int q, Ready* out, int max) {
   struct timespec zero = {0, 0};
   int n = kevent(q, nullptr, 0, evs, max, &zero);
   if (n < 0) return errno == EINTR ? 0 : -errno;
+  // kqueue reports each filter (read, write) of a descriptor apart; epoll, and the JS
+  // side, have one entry per descriptor: the filters' reports are merged.
+  int count = 0;
   for (int i = 0; i < n; i++) {
     int32_t e = 0;
-    if (evs[i].filter == EVFILT_READ) e |= READABLE;
-    if (evs[i].filter == EVFILT_WRITE) e |= WRITABLE;
-    if (evs[i].flags & EV_EOF) e |= HANGUP;
-    if (evs[i].flags & EV_ERROR) e |= ERROR;
-    out[i].fd = static_cast<int32_t>(evs[i].ident);
-    out[i].events = e;
+    if (evs[i].flags & EV_ERROR) {
+      e = ERROR;  // (the filter failed, it did not fire: `data` holds the errno)
+    } else {
+      if (evs[i].filter == EVFILT_READ) e |= READABLE;
+      if (evs[i].filter == EVFILT_WRITE) e |= WRITABLE;
+      // At EOF, fflags holds the socket's pending error (a reset), which epoll reports
+      // as EPOLLERR.
+      if (evs[i].flags & EV_EOF) e |= evs[i].fflags != 0 ? (HANGUP | ERROR) : HANGUP;
+    }
+    int32_t fd = static_cast<int32_t>(evs[i].ident);
+    int j = 0;
+    while (j < count && out[j].fd != fd) j++;
+    if (j == count) out[count++] = Ready{fd, 0};
+    out[j].events |= e;
   }
-  return n;
+  return count;
 }
 
 }  // namespace conduit

@@ -1,7 +1,12 @@
 // The native transport on real sockets (127.0.0.1): accept, read into WASM memory,
-// write from it, EOF and half-close, batched readiness, and no leaked descriptors.
+// write from it, EOF and half-close, batched readiness, and no leaked descriptors;
+// writev against element getters, the lingering close (shutdown, discard), and the
+// port-sharing modes of listen (exclusive, join, lead) as this kernel applies them.
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { nativeTransport, type NativeModule, type NativeTransport } from '../../src/net/native.js';
 import { WasmCore } from '../../src/index.js';
@@ -60,6 +65,45 @@ function echoServer(mod: NativeModule) {
     stats: () => ({ calls, maxBatch, open: open.size }),
     stop() {
       for (const fd of open) t.close(fd);
+      t.close(listenFd);
+      t.destroy();
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const addonPath = fileURLToPath(new URL('../../native/build/Release/conduit_native.node', import.meta.url));
+
+/** One accepted connection on a fresh Transport, its node:net client, and what the client got. */
+async function connectedPair(mod: NativeModule, clientOptions: { allowHalfOpen?: boolean } = {}) {
+  let listenFd = -1;
+  let accepted: (fd: number) => void = () => {};
+  const t: NativeTransport = new mod.Transport((count) => {
+    for (let i = 0; i < count; i++) {
+      if (t.events[i * 2] !== listenFd) continue;
+      const c = t.accept(listenFd);
+      if (c >= 0) accepted(c);
+    }
+  });
+  listenFd = t.listen('127.0.0.1', 0, 16);
+  const fdP = new Promise<number>((r) => (accepted = r));
+  const client = net.connect({ port: t.localPort(listenFd), host: '127.0.0.1', ...clientOptions });
+  const got: Buffer[] = [];
+  client.on('data', (d) => got.push(d));
+  const fd = await fdP;
+  return {
+    t,
+    fd,
+    client,
+    received: () => Buffer.concat(got),
+    /** Waits (2 s at most) until the client has at least n bytes. */
+    async receive(n: number) {
+      for (let i = 0; i < 400 && Buffer.concat(got).length < n; i++) await sleep(5);
+      return Buffer.concat(got);
+    },
+    stop() {
+      client.destroy();
+      t.close(fd);
       t.close(listenFd);
       t.destroy();
     },
@@ -153,13 +197,220 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
     }
   });
 
+  it('writev: an element getter that throws makes writev throw that error (no abort: checked in a child process)', () => {
+    const script = `
+      const mod = require(process.argv[1]);
+      const t = new mod.Transport(() => {});
+      const lfd = t.listen('127.0.0.1', 0, 8);
+      const outcome = (list) => {
+        try { return 'returned ' + t.writev(lfd, list); } catch (e) { return e.constructor.name + ': ' + e.message; }
+      };
+      const own = [Buffer.from('a'), null, Buffer.from('c')];
+      Object.defineProperty(own, 1, { get() { throw new RangeError('from the getter'); } });
+      // A hole: its element is read through the prototype.
+      Object.defineProperty(Array.prototype, 1, { configurable: true, get() { throw new SyntaxError('from the prototype'); } });
+      const holey = [Buffer.from('a'), , Buffer.from('c')];
+      const outcomes = [outcome(own), outcome(holey)];
+      delete Array.prototype[1];
+      console.log(JSON.stringify(outcomes));
+      t.close(lfd);
+      t.destroy();`;
+    const r = spawnSync(process.execPath, ['-e', script, addonPath], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(['RangeError: from the getter', 'SyntaxError: from the prototype']);
+  });
+
+  it("writev: a getter that detaches an earlier element's buffer: that element sends 0 bytes, never its old memory", async () => {
+    const p = await connectedPair(mod);
+    try {
+      const first = new Uint8Array(4096).fill(0x58); // ('X': its own ArrayBuffer, not Buffer's shared pool)
+      let moved: ArrayBuffer | undefined; // (kept alive: the stale pointer of a broken writev would still read 'X's)
+      const list = [first, null as unknown as Uint8Array, Buffer.from('tail')];
+      Object.defineProperty(list, 1, {
+        get() {
+          moved = structuredClone(first.buffer, { transfer: [first.buffer] });
+          return Buffer.from('mid');
+        },
+      });
+      expect(p.t.writev(p.fd, list)).toBe(7);
+      expect(first.byteLength).toBe(0);
+      expect(moved!.byteLength).toBe(4096);
+      await p.receive(7);
+      await sleep(20); // (anything more would have arrived by now)
+      expect(p.received().toString()).toBe('midtail');
+
+      // A Proxy is not an array to the addon: refused before any trap runs.
+      const trapped: PropertyKey[] = [];
+      const proxy = new Proxy([Buffer.from('x')], { get: (target, key, recv) => (trapped.push(key), Reflect.get(target, key, recv)) });
+      expect(() => p.t.writev(p.fd, proxy)).toThrow(TypeError);
+      expect(trapped).toEqual([]);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it("exports this platform's errno values for JS to compare with (never Linux literals)", () => {
+    const { errno } = os.constants;
+    for (const name of ['EAGAIN', 'ECONNABORTED', 'EINTR', 'EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'EPIPE', 'ECONNRESET'] as const) {
+      expect([name, mod[name]]).toEqual([name, errno[name]]);
+    }
+  });
+
+  it('shutdown() sends our FIN and keeps reading; discard() drops input, then reports EOF (a lingering close)', async () => {
+    const p = await connectedPair(mod, { allowHalfOpen: true });
+    const { t, fd, client } = p;
+    const clientErrors: Error[] = [];
+    client.on('error', (e) => clientErrors.push(e));
+    const clientEnded = new Promise((r) => client.once('end', r));
+    const clientClosed = new Promise((r) => client.once('close', r));
+    try {
+      expect(t.discard(fd, 100)).toBe(-mod.EAGAIN); // nothing waits
+      client.write('hello world');
+      let n = -mod.EAGAIN;
+      for (let i = 0; i < 400 && n === -mod.EAGAIN; i++) {
+        n = t.discard(fd, 5);
+        if (n === -mod.EAGAIN) await sleep(5);
+      }
+      expect(n).toBe(5); // (max respected)
+      expect(t.discard(fd, 1000)).toBe(6);
+      expect(t.discard(fd, 1000)).toBe(-mod.EAGAIN);
+
+      expect(t.shutdown(fd)).toBe(0);
+      await clientEnded; // our FIN arrived
+
+      // The client (half-open) still sends: the server still reads, and drops it.
+      const big = Buffer.alloc(300_000, 7);
+      client.end(big);
+      let dropped = 0;
+      let last = -mod.EAGAIN;
+      for (let i = 0; i < 2000; i++) {
+        last = t.discard(fd, 64 * 1024);
+        if (last > 0) {
+          expect(last).toBeLessThanOrEqual(64 * 1024);
+          dropped += last;
+        } else if (last === 0) {
+          break;
+        } else {
+          expect(last).toBe(-mod.EAGAIN);
+          await sleep(2);
+        }
+      }
+      expect(dropped).toBe(big.length);
+      expect(last).toBe(0); // EOF: the client's FIN, after all its bytes
+      expect(t.discard(fd, 10)).toBe(0);
+      expect(t.close(fd)).toBe(0);
+      await clientClosed;
+      expect(clientErrors).toEqual([]); // a clean close: no reset
+      expect(p.received().length).toBe(0);
+
+      // Only this transport's descriptors; arguments are checked.
+      const { EBADF } = os.constants.errno;
+      expect(t.shutdown(fd)).toBe(-EBADF); // (closed)
+      expect(t.discard(0, 10)).toBe(-EBADF); // (stdin: not ours)
+      for (const call of [
+        () => t.shutdown(undefined as unknown as number),
+        () => t.discard(fd, 0),
+        () => t.discard(fd, Number.NaN),
+        () => t.discard('1' as unknown as number, 10),
+        () => t.discard(fd, undefined as unknown as number),
+      ]) expect(call).toThrow(TypeError);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it("listen 'lead': a free port is taken, then joiners (reusePort true) share it; connections are spread over all", async () => {
+    const listeners = new Set<number>();
+    const accepted = new Map<number, number>();
+    const transports: NativeTransport[] = [];
+    const server = () => {
+      const t: NativeTransport = new mod.Transport((count) => {
+        for (let i = 0; i < count; i++) {
+          const lfd = t.events[i * 2];
+          if (!listeners.has(lfd)) continue;
+          for (;;) {
+            const c = t.accept(lfd);
+            if (c < 0) break;
+            accepted.set(lfd, (accepted.get(lfd) ?? 0) + 1);
+            t.close(c);
+          }
+        }
+      });
+      transports.push(t);
+      return t;
+    };
+    const [a, b, c] = [server(), server(), server()];
+    const clients: net.Socket[] = [];
+    try {
+      const lead = a.listen('127.0.0.1', 0, 128, 'lead');
+      const port = a.localPort(lead);
+      const joiners = [b.listen('127.0.0.1', port, 128, true), c.listen('127.0.0.1', port, 128, true)];
+      for (const [t, fd] of [[a, lead], [b, joiners[0]], [c, joiners[1]]] as const) {
+        listeners.add(fd);
+        expect(t.localPort(fd)).toBe(port);
+      }
+      // Still taken for anyone else: a plain listener is refused.
+      expect(() => c.listen('127.0.0.1', port, 16)).toThrow(expect.objectContaining({ errno: mod.EADDRINUSE }));
+
+      // The kernel hashes each connection (its 4-tuple) to one listener of the group: with
+      // 60 connections, one listener getting none has a chance of about 1e-10.
+      for (let i = 0; i < 60; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        clients.push(s);
+      }
+      const total = () => [...accepted.values()].reduce((x, y) => x + y, 0);
+      for (let i = 0; i < 400 && total() < 60; i++) await sleep(5);
+      expect(total()).toBe(60);
+      expect([lead, ...joiners].map((fd) => (accepted.get(fd) ?? 0) > 0)).toEqual([true, true, true]);
+    } finally {
+      for (const s of clients) s.destroy();
+      for (const t of transports) {
+        for (const fd of listeners) t.close(fd); // (-EBADF for the others' descriptors)
+        t.destroy();
+      }
+    }
+  });
+
+  it("listen 'lead' is refused (EADDRINUSE) on a port a lead holds, or a group of joiners holds; refused modes are TypeErrors", () => {
+    const a = new mod.Transport(() => {});
+    const b = new mod.Transport(() => {});
+    try {
+      // Two servers started one after the other: the second one's lead fails.
+      const lead = a.listen('127.0.0.1', 0, 16, 'lead');
+      const port = a.localPort(lead);
+      expect(() => b.listen('127.0.0.1', port, 16, 'lead')).toThrow(expect.objectContaining({ errno: mod.EADDRINUSE }));
+      a.close(lead);
+
+      // A group of joiners alone (no lead) on a port: a lead is refused too...
+      const j1 = a.listen('127.0.0.1', 0, 16, true);
+      const taken = a.localPort(j1);
+      const j2 = a.listen('127.0.0.1', taken, 16, true);
+      expect(() => b.listen('127.0.0.1', taken, 16, 'lead')).toThrow(expect.objectContaining({ errno: mod.EADDRINUSE }));
+      // ...because of them: once they are gone, the same lead binds.
+      a.close(j1);
+      a.close(j2);
+      const after = b.listen('127.0.0.1', taken, 16, 'lead');
+      expect(b.localPort(after)).toBe(taken);
+      b.close(after);
+
+      for (const mode of ['join', 1, null, {}]) {
+        expect(() => a.listen('127.0.0.1', 0, 16, mode as unknown as boolean)).toThrow(TypeError);
+      }
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+  });
+
   it('SO_REUSEPORT only when asked: listeners share a port then, and a taken port is refused otherwise', () => {
     const a = new mod.Transport(() => {});
     const shared = a.listen('127.0.0.1', 0, 16, true);
     const port = a.localPort(shared);
     const again = a.listen('127.0.0.1', port, 16, true); // a second worker's listener
     expect(a.localPort(again)).toBe(port);
-    expect(() => a.listen('127.0.0.1', port, 16)).toThrow(expect.objectContaining({ errno: 98 }));
+    expect(() => a.listen('127.0.0.1', port, 16)).toThrow(expect.objectContaining({ errno: mod.EADDRINUSE }));
     a.close(shared);
     a.close(again);
     a.destroy();
