@@ -84,6 +84,6 @@ export function http_execute(state: usize, input: usize, len: u32): i32 {
   return http.execute(state, input, len);
 }
 
-// ── protocol kernels of issue 3, each listing its own exports ────────────────────
+// ── the SSE and JSON-RPC kernels, each listing its own exports ─────────────────────
 export * from "./sse/exports";
 export * from "./jsonrpc/exports";

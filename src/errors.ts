@@ -1,5 +1,6 @@
 // One registry of Conduit's error codes (fastify's lib/errors.js is the model): every
-// error Conduit raises or returns carries a stable `code` a program can branch on.
+// error Conduit raises or returns carries a stable `code` a program can branch on. The
+// codes of every module live here, the SSE framer's and the HTTP server's included.
 
 import { STATUS_INFO, Status } from './wasm/abi.generated.js';
 
@@ -10,7 +11,7 @@ export const ErrorCodes = {
   POOL_EXHAUSTED: 'CONDUIT_ERR_POOL_EXHAUSTED',
   /** The WASM build is missing or does not match this version of the TypeScript. */
   WASM_ABI: 'CONDUIT_ERR_WASM_ABI',
-  /** An option is out of range. */
+  /** An option or argument is out of range or of the wrong kind. */
   INVALID_OPTION: 'CONDUIT_ERR_INVALID_OPTION',
   /** parseHttpRequest: the bytes end before the first request does. */
   HTTP_INCOMPLETE: 'CONDUIT_ERR_HTTP_INCOMPLETE',
@@ -22,6 +23,57 @@ export const ErrorCodes = {
   INVALID_JSON_BODY: 'CONDUIT_ERR_INVALID_JSON_BODY',
   /** req.stream(): the client ended its side before the request body was complete. */
   BODY_INCOMPLETE: 'CONDUIT_ERR_BODY_INCOMPLETE',
+  /** req.stream(): the connection closed before the request body was complete. */
+  BODY_ABORTED: 'CONDUIT_ERR_BODY_ABORTED',
+  /** req.stream(): the body did not arrive within requestTimeout (the client gets 408). */
+  BODY_TIMEOUT: 'CONDUIT_ERR_BODY_TIMEOUT',
+  /** req.stream() was called a second time: the body is read once. */
+  BODY_READ_TWICE: 'CONDUIT_ERR_BODY_READ_TWICE',
+  /** req.text() / req.json() on a route that streams its body (read it with req.stream()). */
+  BODY_STREAMED: 'CONDUIT_ERR_BODY_STREAMED',
+  /** res.send() / sse() / stream() after the response was already sent or started. */
+  RESPONSE_SENT: 'CONDUIT_ERR_RESPONSE_SENT',
+  /** res.status(): not an integer in 200..599. */
+  INVALID_STATUS: 'CONDUIT_ERR_INVALID_STATUS',
+  /** res.header(): the name is not a token, or the value holds a character a field cannot. */
+  INVALID_HEADER: 'CONDUIT_ERR_INVALID_HEADER',
+  /**
+   * A header that frames the message (Transfer-Encoding, Connection, Keep-Alive, Upgrade,
+   * Trailer) set by a handler, or a Content-Length that does not match the body: the
+   * server owns the framing (one per response).
+   */
+  FRAMING_HEADER: 'CONDUIT_ERR_FRAMING_HEADER',
+  /** A write to a streamed response (res.stream()) after it ended. */
+  STREAM_ENDED: 'CONDUIT_ERR_STREAM_ENDED',
+  /** A 204 or 304 response was asked to stream a body. */
+  NO_BODY_STATUS: 'CONDUIT_ERR_NO_BODY_STATUS',
+  /** transport: 'native' was asked for and the addon is not built, or reusePort without it. */
+  TRANSPORT_UNAVAILABLE: 'CONDUIT_ERR_TRANSPORT_UNAVAILABLE',
+  /** A config module (conduit serve --config) is missing, fails to load or exports no app. */
+  INVALID_CONFIG: 'CONDUIT_ERR_INVALID_CONFIG',
+  // The SSE framer (SseFramer), also listed as SseErrorCodes:
+  /** SSE `id` contains CR or LF. */
+  SSE_ID_LINE_BREAK: 'CONDUIT_ERR_SSE_ID_LINE_BREAK',
+  /** SSE `id` contains NUL (clients would ignore it). */
+  SSE_ID_NUL: 'CONDUIT_ERR_SSE_ID_NUL',
+  /** SSE `event` contains CR or LF. */
+  SSE_EVENT_LINE_BREAK: 'CONDUIT_ERR_SSE_EVENT_LINE_BREAK',
+  /** SSE `retry` is not an integer in [0, 2^53 - 1]. */
+  SSE_RETRY_INVALID: 'CONDUIT_ERR_SSE_RETRY_INVALID',
+  /** SSE `id` and `event` together do not fit the framer's field area. */
+  SSE_FIELD_TOO_LONG: 'CONDUIT_ERR_SSE_FIELD_TOO_LONG',
+  /** SSE `data` is not a string or Uint8Array, or `id` / `event` is not a string. */
+  SSE_INVALID_EVENT: 'CONDUIT_ERR_SSE_INVALID_EVENT',
+} as const;
+
+/** The SSE framer's codes under their short names (the same strings as ErrorCodes.SSE_*). */
+export const SseErrorCodes = {
+  ID_LINE_BREAK: ErrorCodes.SSE_ID_LINE_BREAK,
+  ID_NUL: ErrorCodes.SSE_ID_NUL,
+  EVENT_LINE_BREAK: ErrorCodes.SSE_EVENT_LINE_BREAK,
+  RETRY_INVALID: ErrorCodes.SSE_RETRY_INVALID,
+  FIELD_TOO_LONG: ErrorCodes.SSE_FIELD_TOO_LONG,
+  INVALID_EVENT: ErrorCodes.SSE_INVALID_EVENT,
 } as const;
 
 export class ConduitError extends Error {
@@ -40,8 +92,10 @@ export class ConduitError extends Error {
 export class HttpError extends ConduitError {
   readonly status: number;
   constructor(status: number, message: string, code: string = ErrorCodes.HTTP_ERROR) {
+    if (!Number.isInteger(status) || status < 400 || status > 599) {
+      throw new ConduitError(ErrorCodes.INVALID_STATUS, `HttpError status must be an integer in 400..599, got ${status}`);
+    }
     super(code, message);
-    if (!Number.isInteger(status) || status < 400 || status > 599) throw new RangeError(`HttpError status must be 400..599, got ${status}`);
     this.name = 'HttpError';
     this.status = status;
   }

@@ -1,4 +1,4 @@
-// JSON-RPC kernel exports (issue 3). Re-exported by assembly/index.ts.
+// JSON-RPC kernel exports. Re-exported by assembly/index.ts.
 
 import { JsonHeader, JsonMessage, JSON_SCRATCH_SIZE, MAX_MESSAGES, MAX_DEPTH, RECORDS_OFFSET, RECORD_SIZE } from "./layout";
 import { parse, setJsonScratch } from "./tokenizer";

@@ -1,4 +1,4 @@
-// SSE kernel exports (issue 3). Re-exported by assembly/index.ts.
+// SSE kernel exports. Re-exported by assembly/index.ts.
 //
 // Every export writes into an output area [out, out + cap) of the one memory and
 // returns the bytes written (>= 0) or a negated SseStatus (sse/status.ts). Lengths of

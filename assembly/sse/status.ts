@@ -1,6 +1,7 @@
 // Status codes of the SSE framer, returned negated by the sse_* exports.
 //
-// APPEND-ONLY: never renumber or reuse. The TypeScript mirror is src/sse/status.ts; the
+// APPEND-ONLY: never renumber or reuse. The TypeScript mirror (SseStatus in
+// src/wasm/abi.generated.ts) is generated from this file by src/wasm/gen-abi.mjs; the
 // module exports each code as an SSE_ERR_* global, and SseFramer refuses a module whose
 // globals differ from the mirror (test/sse/framer.test.ts checks it too).
 //

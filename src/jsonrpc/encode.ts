@@ -36,7 +36,7 @@ export class JsonRpcResultWriter {
     let p = this.slot.data;
     u8.set(PREFIX, p);
     p += PREFIX.length;
-    p += encodeAscii(u8, p, idText);
+    p += encodeUtf8(u8, p, idText);
     u8.set(MIDDLE, p);
     p += MIDDLE.length;
     u8.set(resultBytes, p);
@@ -64,8 +64,8 @@ function numberText(id: number): string {
   return String(id);
 }
 
-/** JSON.stringify output of a string id may hold non-ASCII: encode it as UTF-8. */
-function encodeAscii(u8: Uint8Array, p: number, s: string): number {
+/** Writes `s` (JSON.stringify output of an id) as UTF-8: byte by byte when it is ASCII, the common case. */
+function encodeUtf8(u8: Uint8Array, p: number, s: string): number {
   let ascii = true;
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) > 0x7f) {

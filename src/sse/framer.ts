@@ -21,8 +21,8 @@
 
 import { WasmCore } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
-import { ConduitError, ErrorCodes } from '../errors.js';
-import { SseErrorCodes, SseStatus, sseError } from './errors.js';
+import { ConduitError, ErrorCodes, SseErrorCodes } from '../errors.js';
+import { SseStatus } from '../wasm/abi.generated.js';
 
 /** One event. `data` is UTF-8 text (a string, or bytes already encoded). */
 export interface SseEvent {
@@ -67,12 +67,25 @@ function sseExports(core: WasmCore): SseExports {
       const g = ex[`SSE_ERR_${name}`];
       if (g === undefined || g.value !== value) {
         throw new ConduitError(ErrorCodes.WASM_ABI,
-          `WASM core SSE_ERR_${name} = ${g?.value} but src/sse/errors.ts says ${value}: rebuild with \`npm run build\``);
+          `WASM core SSE_ERR_${name} = ${g?.value} but assembly/sse/status.ts (via abi.generated.ts) says ${value}: rebuild with \`npm run build\``);
       }
     }
     checkedCores.add(core);
   }
   return ex;
+}
+
+const BY_STATUS: Record<number, [code: string, message: string]> = {
+  [SseStatus.ID_LINE_BREAK]: [SseErrorCodes.ID_LINE_BREAK, 'SSE event id contains CR or LF'],
+  [SseStatus.ID_NUL]: [SseErrorCodes.ID_NUL, 'SSE event id contains NUL, which clients ignore'],
+  [SseStatus.EVENT_LINE_BREAK]: [SseErrorCodes.EVENT_LINE_BREAK, 'SSE event type contains CR or LF'],
+  [SseStatus.RETRY_INVALID]: [SseErrorCodes.RETRY_INVALID, 'SSE retry must be an integer between 0 and 2^53 - 1'],
+};
+
+/** The ConduitError for a negated SseStatus the kernel returned (never OUTPUT_TOO_SMALL). */
+function sseError(status: number): ConduitError {
+  const [code, message] = BY_STATUS[status] ?? [ErrorCodes.WASM_ABI, `unexpected SSE kernel status ${status}`];
+  return new ConduitError(code, message);
 }
 
 const sharedCores: WasmCore[] = [];

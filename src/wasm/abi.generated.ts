@@ -140,6 +140,26 @@ export const MsgKind = {
   INVALID: 5,
 } as const;
 
+export const Phase = {
+  HEAD: 0,
+  BODY_LENGTH: 1,
+  CHUNK_SIZE: 2,
+  CHUNK_DATA: 3,
+  CHUNK_DATA_END: 4,
+  TRAILERS: 5,
+  CLOSED: 6,
+  UPGRADED: 7,
+  FAILED: 8,
+} as const;
+
+export const SseStatus = {
+  OUTPUT_TOO_SMALL: 1,
+  ID_LINE_BREAK: 2,
+  ID_NUL: 3,
+  EVENT_LINE_BREAK: 4,
+  RETRY_INVALID: 5,
+} as const;
+
 /** Parser Status codes (append-only; negated as http_execute return values). */
 export const Status = {
   OK: 0,

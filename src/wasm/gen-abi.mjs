@@ -34,14 +34,14 @@ export function readStatuses(source) {
   return statuses;
 }
 
-/** `export namespace N { export const K: u32 = V; ... }` blocks of assembly/abi.ts. */
+/** `export namespace N { export const K: u32 = V; ... }` blocks (u32 or i32) of an assembly source. */
 export function readNamespaces(source) {
   const out = {};
   const re = /export namespace (\w+) \{([\s\S]*?)\n\}/g;
   let m;
   while ((m = re.exec(source))) {
     const fields = {};
-    for (const f of m[2].matchAll(/export const (\w+): u32 = (\d+);/g)) fields[f[1]] = Number(f[2]);
+    for (const f of m[2].matchAll(/export const (\w+): [ui]32 = (\d+);/g)) fields[f[1]] = Number(f[2]);
     out[m[1]] = fields;
   }
   return out;
@@ -62,6 +62,8 @@ export function generate() {
     ...readNamespaces(readFileSync(new URL('assembly/abi.ts', root), 'utf8')),
     ...readNamespaces(readFileSync(new URL('assembly/jsonrpc/layout.ts', root), 'utf8')),
     ...readNamespaces(readFileSync(new URL('assembly/jsonrpc/tokenizer.ts', root), 'utf8')),
+    ...readNamespaces(readFileSync(new URL('assembly/http/parser.ts', root), 'utf8')),
+    ...readNamespaces(readFileSync(new URL('assembly/sse/status.ts', root), 'utf8')),
   };
   for (const [ns, fields] of Object.entries(namespaces)) {
     lines.push(`export const ${ns} = {`);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConduitError, WasmCore, type WasmVariant } from '../../src/index.js';
 import { SseFramer, type SseEvent } from '../../src/sse/framer.js';
-import { SseStatus } from '../../src/sse/errors.js';
+import { SseStatus } from '../../src/wasm/abi.generated.js';
 import { int, prng, randomText, referenceFrame } from './support.js';
 
 const VARIANTS: WasmVariant[] = ['simd', 'scalar'];
