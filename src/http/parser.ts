@@ -5,7 +5,7 @@
 // strings only when asked; body chunks are views into WASM memory, valid only during
 // the onBody callback (copy them to keep them).
 
-import { ABI, Events, MessageFlags, Status } from '../wasm/abi.generated.js';
+import { ABI, Events, MessageFlags, Phase, Status } from '../wasm/abi.generated.js';
 import { WasmCore } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes, HttpParseError } from '../errors.js';
@@ -307,7 +307,7 @@ export class HttpParser {
     if (slot === null || !this.ownCore || this.inMessage || this.pending !== 0 || this.paused || this.stashed !== null ||
       this.failure !== null || this.upgradeRest !== null) return false;
     const u32 = this.core.u32;
-    if (u32[(slot.state + ABI.STATE_PHASE) >>> 2] !== PHASE_HEAD) return false;
+    if (u32[(slot.state + ABI.STATE_PHASE) >>> 2] !== Phase.HEAD) return false;
     this.messagesBefore += u32[(slot.state + ABI.STATE_MESSAGES) >>> 2];
     this.core.pool.release(slot);
     this.slot = null;
@@ -445,7 +445,10 @@ export class HttpParser {
     return null;
   }
 
-  /** Runs the WASM parser over the pending bytes and drops what it consumed; false after an error. */
+  /**
+   * Runs the WASM parser over the pending bytes and drops what it consumed; false after an
+   * error, or when a callback destroyed the parser (then `failure` is null).
+   */
   private parsePending(): boolean {
     const consumed = this.run();
     if (consumed < 0) return false;
@@ -469,11 +472,6 @@ export class HttpParser {
   private stashed: Uint8Array | null = null;
   private stash(rest: Uint8Array): void {
     this.stashed = this.stashed === null ? rest.slice() : concat(this.stashed, rest);
-  }
-
-  /** Whether pause() stopped the parser (until resume()). */
-  get isPaused(): boolean {
-    return this.paused;
   }
 
   /** Resumes after pause(): parses the input held back (and may pause again). */
@@ -510,7 +508,11 @@ export class HttpParser {
     return this.failure;
   }
 
-  /** Runs the WASM parser over the pending bytes; returns bytes consumed, or -1 after an error. */
+  /**
+   * Runs the WASM parser over the pending bytes; returns bytes consumed, or -1 after an
+   * error or when a callback destroyed the parser: its slot is back in the pool (and may
+   * be another parser's already), so not one more byte of it is parsed.
+   */
   private run(): number {
     const core = this.core;
     const ex = core.exports;
@@ -531,6 +533,7 @@ export class HttpParser {
         this.inMessage = true;
         const head = new RequestHead(core, input, u32[w + ABI.RESULT_HEAD_LEN / 4]);
         this.onHead?.(head, this);
+        if (this.slot !== slot) return -1;
       }
       if ((events & Events.BODY) !== 0 && this.onBody !== undefined) {
         const count = u32[w + ABI.RESULT_BODY_COUNT / 4];
@@ -538,6 +541,7 @@ export class HttpParser {
         for (let i = 0; i < count; i++) {
           const at = input + u32[spans + i * 2];
           this.onBody(core.u8.subarray(at, at + u32[spans + i * 2 + 1]), this);
+          if (this.slot !== slot) return -1;
         }
       }
       if ((events & Events.MESSAGE_COMPLETE) !== 0) {
@@ -545,9 +549,10 @@ export class HttpParser {
         let trailers: HeaderList | null = null;
         if ((events & Events.TRAILERS) !== 0) trailers = readFields(core, input);
         this.onMessageComplete?.(trailers, this);
+        if (this.slot !== slot) return -1;
         start += ret;
         const phase = u32[(slot.state + ABI.STATE_PHASE) >>> 2];
-        if (phase === PHASE_UPGRADED) {
+        if (phase === Phase.UPGRADED) {
           this.upgradeRest = new Uint8Array(0);
           break;
         }
@@ -561,9 +566,6 @@ export class HttpParser {
 
 const EMPTY = new Uint8Array(0);
 
-/** Phase.HEAD and Phase.UPGRADED in assembly/http/parser.ts. */
-const PHASE_HEAD = 0;
-const PHASE_UPGRADED = 7;
 
 function readFields(core: WasmCore, input: number): HeaderList {
   const u32 = core.u32;
