@@ -1,4 +1,4 @@
-// The HTTP router (issue 4). A segment trie — a radix tree whose edges are whole path
+// The HTTP router. A segment trie — a radix tree whose edges are whole path
 // segments — with static segments, `:name` parameters and a trailing `*` / `*name`
 // wildcard. It answers 404, 405 with the Allow list, HEAD from GET routes and OPTIONS.
 //
@@ -9,15 +9,13 @@
 //   segment there, so each node is tried at most once: no exponential backtracking;
 // - the route chosen is the first (by that order) whose pattern matches the path AND that
 //   has a handler for the method. Within one route: the method itself, then for HEAD the
-//   GET handler (`head: true`), then a '*' (all-methods) handler;
+//   GET handler (the server sends no body for HEAD), then a '*' (all-methods) handler;
 // - paths are matched raw, as sent (still percent-encoded, case-sensitive); only the
 //   values of parameters are decoded. '/a' and '/a/' are different routes, and the router
 //   resolves no dot-segments: '/a/../b' does not match '/b'.
 
 import { ConduitError, ErrorCodes } from '../errors.js';
-
-/** The code of the errors `Router.add` throws (ErrorCodes.INVALID_ROUTE). */
-export const INVALID_ROUTE = ErrorCodes.INVALID_ROUTE;
+import { isToken } from './tokens.js';
 
 export type RouteParams = Record<string, string>;
 
@@ -25,10 +23,8 @@ export interface RouteMatch<H> {
   readonly handler: H;
   /** Decoded parameter values; a wildcard's is under its name, or '*' when unnamed. */
   readonly params: Readonly<RouteParams>;
-  /** The route pattern that matched, as registered. */
+  /** The route pattern that matched, as registered (the server shows it as req.route). */
   readonly route: string;
-  /** True when a HEAD request runs a GET route: the server must send no body. */
-  readonly head: boolean;
 }
 
 export type RouteResult<H> =
@@ -49,15 +45,12 @@ const EMPTY_PARAMS: Readonly<RouteParams> = Object.freeze({});
 const LINEAR_CHILDREN = 8;
 
 const SLASH = 0x2f;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/; // RFC 9110 §5.6.2
 const NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 interface Entry<H> {
-  readonly method: string;
   readonly handler: H;
-  /** Prebuilt results for a route without parameters: a static hit allocates nothing. */
+  /** The prebuilt result of a route without parameters: a static hit allocates nothing. */
   readonly found: RouteResult<H> | null;
-  readonly headFound: RouteResult<H> | null;
 }
 
 class Node<H> {
@@ -118,7 +111,7 @@ enum Kind { Static, Param, Wildcard }
 interface Segment { kind: Kind; text: string }
 
 function fail(pattern: string, problem: string): never {
-  throw new ConduitError(INVALID_ROUTE, `invalid route '${pattern}': ${problem}`);
+  throw new ConduitError(ErrorCodes.INVALID_ROUTE, `invalid route '${pattern}': ${problem}`);
 }
 
 /** Splits and checks a pattern. Static segments must be written as clients send them. */
@@ -173,7 +166,6 @@ export class Router<H> {
   readonly #root = new Node<H>();
   /** Routes made only of static segments, by pattern: one Map lookup answers them. */
   readonly #static = new Map<string, Node<H>>();
-  readonly #list: Array<{ method: string; pattern: string }> = [];
   /** Where #match leaves the parameters' [start, end) offsets in the path, two per value. */
   readonly #marks: number[] = [];
 
@@ -188,7 +180,7 @@ export class Router<H> {
     const segments = parse(pattern);
     if (methods.length === 0) fail(pattern, 'no method given');
     for (const m of methods) {
-      if (typeof m !== 'string' || !TOKEN.test(m)) fail(pattern, `'${String(m)}' is not an HTTP method (an RFC 9110 token) or '*'`);
+      if (typeof m !== 'string' || !isToken(m)) fail(pattern, `'${String(m)}' is not an HTTP method (an RFC 9110 token) or '*'`);
     }
     if (new Set(methods).size !== methods.length) fail(pattern, `a method is listed twice (${methods.join(', ')})`);
 
@@ -237,10 +229,9 @@ export class Router<H> {
     while (this.#marks.length < 2 * names.length) this.#marks.push(0);
 
     for (const m of methods) {
-      const entry = makeEntry(m, handler, pattern, names.length === 0);
+      const entry = makeEntry(handler, pattern, names.length === 0);
       if (m === '*') node.any = entry;
       else (node.methods ??= new Map()).set(m, entry);
-      this.#list.push({ method: m, pattern });
     }
     return this;
   }
@@ -253,22 +244,17 @@ export class Router<H> {
     const hit = this.#static.get(path);
     if (hit !== undefined) {
       const e = pick(hit, method);
-      if (e !== null) return (method === 'HEAD' && e.method === 'GET' ? e.headFound : e.found)!;
+      if (e !== null) return e.found!;
     }
     if (path.charCodeAt(0) !== SLASH) return NOT_FOUND;
     const node = this.#match(this.#root, path, 1, 0, method);
-    if (node !== null) return this.#result(node, pick(node, method)!, method, path);
+    if (node !== null) return this.#result(node, pick(node, method)!, path);
 
     const methods = new Set<string>();
     this.#collect(this.#root, path, 1, methods);
     if (methods.size === 0) return NOT_FOUND;
     const allow = allowList(methods);
     return method === 'OPTIONS' ? { kind: 'options', allow } : { kind: 'method-not-allowed', allow };
-  }
-
-  /** Every registered method and pattern, in registration order ('*' for all-methods routes). */
-  routes(): Array<{ method: string; pattern: string }> {
-    return this.#list.map((r) => ({ method: r.method, pattern: r.pattern }));
   }
 
   /**
@@ -323,9 +309,8 @@ export class Router<H> {
     if (node.wildcard !== null) addMethods(node.wildcard, out);
   }
 
-  #result(node: Node<H>, e: Entry<H>, method: string, path: string): RouteResult<H> {
-    const head = method === 'HEAD' && e.method === 'GET';
-    if (e.found !== null) return (head ? e.headFound : e.found)!;
+  #result(node: Node<H>, e: Entry<H>, path: string): RouteResult<H> {
+    if (e.found !== null) return e.found;
     const names = node.paramNames;
     const marks = this.#marks;
     const params: RouteParams = {};
@@ -340,7 +325,7 @@ export class Router<H> {
       }
       params[names[i]] = value;
     }
-    return { kind: 'found', match: { handler: e.handler, params, route: node.pattern, head } };
+    return { kind: 'found', match: { handler: e.handler, params, route: node.pattern } };
   }
 }
 
@@ -348,13 +333,9 @@ function addMethods<H>(node: Node<H>, out: Set<string>): void {
   if (node.methods !== null) for (const m of node.methods.keys()) out.add(m);
 }
 
-function makeEntry<H>(method: string, handler: H, route: string, prebuilt: boolean): Entry<H> {
-  const result = (head: boolean): RouteResult<H> =>
-    Object.freeze({ kind: 'found', match: Object.freeze({ handler, params: EMPTY_PARAMS, route, head }) });
+function makeEntry<H>(handler: H, route: string, prebuilt: boolean): Entry<H> {
   return {
-    method,
     handler,
-    found: prebuilt ? result(false) : null,
-    headFound: prebuilt && method === 'GET' ? result(true) : null,
+    found: prebuilt ? Object.freeze({ kind: 'found', match: Object.freeze({ handler, params: EMPTY_PARAMS, route }) }) : null,
   };
 }

@@ -1,8 +1,8 @@
 // The HTTP router: matching rules, 404/405/OPTIONS/HEAD, pattern validation, and a
 // fixed-seed differential test against a linear reference matcher written below.
 import { describe, expect, it } from 'vitest';
-import { ConduitError } from '../../src/errors.js';
-import { INVALID_ROUTE, Router, type RouteResult } from '../../src/http/router.js';
+import { ConduitError, ErrorCodes } from '../../src/errors.js';
+import { Router, type RouteResult } from '../../src/http/router.js';
 import { createRng } from '../support/rng.mjs';
 
 function found(r: RouteResult<string>) {
@@ -20,7 +20,7 @@ describe('Router: static routes', () => {
   const r = router([['GET', '/'], ['GET', '/a'], ['GET', '/a/b'], ['POST', '/a/b/c']]);
 
   it('matches the root and static paths', () => {
-    expect(found(r.find('GET', '/'))).toEqual({ handler: 'GET /', params: {}, route: '/', head: false });
+    expect(found(r.find('GET', '/'))).toEqual({ handler: 'GET /', params: {}, route: '/' });
     expect(found(r.find('GET', '/a')).handler).toBe('GET /a');
     expect(found(r.find('GET', '/a/b')).route).toBe('/a/b');
     expect(found(r.find('POST', '/a/b/c')).handler).toBe('POST /a/b/c');
@@ -41,7 +41,7 @@ describe('Router: static routes', () => {
   it('switches a node with many static children to a Map and still matches all of them', () => {
     const big = new Router<number>();
     for (let i = 0; i < 40; i++) big.add('GET', `/n${i}/:id`, i);
-    for (let i = 0; i < 40; i++) expect(big.find('GET', `/n${i}/x`)).toEqual({ kind: 'found', match: { handler: i, params: { id: 'x' }, route: `/n${i}/:id`, head: false } });
+    for (let i = 0; i < 40; i++) expect(big.find('GET', `/n${i}/x`)).toEqual({ kind: 'found', match: { handler: i, params: { id: 'x' }, route: `/n${i}/:id` } });
     expect(big.find('GET', '/n40/x').kind).toBe('not-found');
   });
 });
@@ -58,7 +58,7 @@ describe('Router: parameters and wildcards', () => {
   it('captures several parameters', () => {
     const r = router([['GET', '/users/:uid/posts/:pid'], ['GET', '/:a/:b/:c']]);
     expect(found(r.find('GET', '/users/7/posts/99'))).toEqual({
-      handler: 'GET /users/:uid/posts/:pid', params: { uid: '7', pid: '99' }, route: '/users/:uid/posts/:pid', head: false,
+      handler: 'GET /users/:uid/posts/:pid', params: { uid: '7', pid: '99' }, route: '/users/:uid/posts/:pid',
     });
     expect(found(r.find('GET', '/x/y/z')).params).toEqual({ a: 'x', b: 'y', c: 'z' });
   });
@@ -157,17 +157,17 @@ describe('Router: 404, 405 and Allow', () => {
 });
 
 describe('Router: HEAD, OPTIONS and all-method routes', () => {
-  it('runs the GET route for HEAD, flagged head', () => {
+  it('runs the GET route for HEAD (the server sends no body for HEAD)', () => {
     const r = router([['GET', '/a'], ['GET', '/u/:id']]);
-    expect(found(r.find('HEAD', '/a'))).toEqual({ handler: 'GET /a', params: {}, route: '/a', head: true });
-    expect(found(r.find('HEAD', '/u/1'))).toEqual({ handler: 'GET /u/:id', params: { id: '1' }, route: '/u/:id', head: true });
-    expect(found(r.find('GET', '/a')).head).toBe(false);
+    expect(found(r.find('HEAD', '/a'))).toEqual({ handler: 'GET /a', params: {}, route: '/a' });
+    expect(found(r.find('HEAD', '/u/1'))).toEqual({ handler: 'GET /u/:id', params: { id: '1' }, route: '/u/:id' });
+    expect(found(r.find('GET', '/a'))).toBe(found(r.find('HEAD', '/a'))); // (one prebuilt result for a static route)
   });
 
   it('prefers an explicit HEAD route', () => {
     const r = router([['GET', '/a'], ['HEAD', '/a'], ['GET', '/b/:x'], ['HEAD', '/b/:x']]);
-    expect(found(r.find('HEAD', '/a'))).toEqual({ handler: 'HEAD /a', params: {}, route: '/a', head: false });
-    expect(found(r.find('HEAD', '/b/1'))).toMatchObject({ handler: 'HEAD /b/:x', head: false });
+    expect(found(r.find('HEAD', '/a'))).toEqual({ handler: 'HEAD /a', params: {}, route: '/a' });
+    expect(found(r.find('HEAD', '/b/1'))).toMatchObject({ handler: 'HEAD /b/:x', route: '/b/:x' });
     expect(r.find('POST', '/a')).toEqual({ kind: 'method-not-allowed', allow: ['GET', 'HEAD', 'OPTIONS'] });
   });
 
@@ -182,10 +182,10 @@ describe('Router: HEAD, OPTIONS and all-method routes', () => {
   it("matches every method with a '*' route; a route's own method comes first", () => {
     const r = router([['*', '/any'], ['GET', '/mixed'], ['*', '/mixed'], ['*', '/only/:x']]);
     for (const m of ['GET', 'POST', 'PURGE', 'OPTIONS', 'HEAD', 'get']) {
-      expect(found(r.find(m, '/any')), m).toEqual({ handler: '* /any', params: {}, route: '/any', head: false });
+      expect(found(r.find(m, '/any')), m).toEqual({ handler: '* /any', params: {}, route: '/any' });
     }
     expect(found(r.find('GET', '/mixed')).handler).toBe('GET /mixed');
-    expect(found(r.find('HEAD', '/mixed'))).toMatchObject({ handler: 'GET /mixed', head: true });
+    expect(found(r.find('HEAD', '/mixed'))).toMatchObject({ handler: 'GET /mixed', route: '/mixed' });
     expect(found(r.find('POST', '/mixed')).handler).toBe('* /mixed');
     expect(found(r.find('OPTIONS', '/mixed')).handler).toBe('* /mixed');
     expect(found(r.find('DELETE', '/only/1'))).toMatchObject({ handler: '* /only/:x', params: { x: '1' } });
@@ -238,7 +238,7 @@ describe('Router: registration errors', () => {
       f();
     } catch (e) {
       expect(e).toBeInstanceOf(ConduitError);
-      expect((e as ConduitError).code).toBe(INVALID_ROUTE);
+      expect((e as ConduitError).code).toBe(ErrorCodes.INVALID_ROUTE);
       return e as ConduitError;
     }
     throw new Error('expected add() to throw');
@@ -296,21 +296,11 @@ describe('Router: registration errors', () => {
     expect(r.find('PUT', '/z/1')).toEqual({ kind: 'method-not-allowed', allow: ['OPTIONS', 'POST'] });
     expect(error(() => r.add('GET', '/new/:a/:a', 'h')).message).toContain('used twice');
     expect(r.find('GET', '/new/1/2').kind).toBe('not-found');
-    expect(r.routes()).toEqual([{ method: 'GET', pattern: '/x' }, { method: '*', pattern: '/y' }, { method: 'POST', pattern: '/z/:id' }]);
+    // (the routes registered before are all still there, with their first handlers)
+    expect([found(r.find('GET', '/x')).handler, found(r.find('PATCH', '/y')).handler, found(r.find('POST', '/z/1')).handler])
+      .toEqual(['GET /x', '* /y', 'POST /z/:id']);
     r.add('GET', '/y', 'get'); // '*' and a named method live side by side
     expect(found(r.find('GET', '/y')).handler).toBe('get');
-  });
-
-  it('lists routes in registration order, one entry per method', () => {
-    const r = router([['GET', '/'], [['GET', 'POST'], '/rpc'], ['*', '/f/*path']]);
-    expect(r.routes()).toEqual([
-      { method: 'GET', pattern: '/' },
-      { method: 'GET', pattern: '/rpc' },
-      { method: 'POST', pattern: '/rpc' },
-      { method: '*', pattern: '/f/*path' },
-    ]);
-    r.routes().pop();
-    expect(r.routes()).toHaveLength(4);
   });
 });
 
@@ -325,6 +315,8 @@ interface RefGroup { pattern: string; segs: Seg[]; handlers: Map<string, string>
 
 class Reference {
   readonly groups = new Map<string, RefGroup>();
+  /** Whether the last find() ran a GET handler for HEAD. */
+  headByGet = false;
 
   /** The reason add() must refuse this registration, or null. */
   refusal(methods: string[], pattern: string, segs: Seg[]): string | null {
@@ -367,6 +359,7 @@ class Reference {
   find(method: string, path: string): unknown {
     if (!path.startsWith('/')) return { kind: 'not-found' };
     let best: { g: RefGroup; values: string[]; handler: string; head: boolean } | null = null;
+    this.headByGet = false;
     const union = new Set<string>();
     for (const g of this.groups.values()) {
       const values = Reference.match(g.segs, path);
@@ -385,7 +378,8 @@ class Reference {
       } catch {
         return { kind: 'bad-path' };
       }
-      return { kind: 'found', match: { handler: best.handler, params, route: best.g.pattern, head: best.head } };
+      this.headByGet = best.head;
+      return { kind: 'found', match: { handler: best.handler, params, route: best.g.pattern } };
     }
     if (union.size === 0) return { kind: 'not-found' };
     if (union.has('GET')) union.add('HEAD');
@@ -439,7 +433,6 @@ describe.each([
     const r = new Router<string>();
     const ref = new Reference();
     const added: Seg[][] = [];
-    const listed: Array<{ method: string; pattern: string }> = [];
     const kinds = new Map<string, number>();
     let refused = 0;
     const compare = (lookups: number) => {
@@ -449,7 +442,7 @@ describe.each([
         const got = r.find(method, path);
         const want = ref.find(method, path);
         if (JSON.stringify(got) !== JSON.stringify(want)) expect(got, `${method} ${path}`).toEqual(want);
-        const kind = got.kind === 'found' && got.match.head ? 'found (HEAD by GET)' : got.kind;
+        const kind = got.kind === 'found' && ref.headByGet ? 'found (HEAD by GET)' : got.kind;
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
     };
@@ -470,7 +463,6 @@ describe.each([
         expect(thrown, `${methods} ${pattern}`).toBeNull();
         ref.add(methods, pattern, segs, handler);
         added.push(segs);
-        for (const method of methods) listed.push({ method, pattern });
       } else {
         expect(thrown, `${methods} ${pattern} must be refused: ${why}`).toBeInstanceOf(ConduitError);
         expect((thrown as Error).message).toContain(why);
@@ -480,7 +472,6 @@ describe.each([
     }
     compare(4000);
 
-    expect(r.routes()).toEqual(listed);
     // The generator must reach every outcome, or the comparison proves little.
     expect(refused).toBeGreaterThan(0);
     for (const k of ['found', 'found (HEAD by GET)', 'not-found', 'method-not-allowed', 'options', 'bad-path']) expect(kinds.get(k) ?? 0, k).toBeGreaterThan(10);
