@@ -20,7 +20,9 @@ export { SseErrorCodes } from './errors.js';
 export { SseStatus } from './wasm/abi.generated.js';
 export { Router } from './http/router.js';
 export type { RouteParams, RouteMatch, RouteResult } from './http/router.js';
-export { createServer, App } from './http/server.js';
-export type { ServerOptions, Request, Response, Handler, SseStream, BodyStream, Hooks, HookName, RouteOptions } from './http/server.js';
+export { createServer, App } from './http/app.js';
+export type {
+  ServerOptions, ListenOptions, Request, Response, Handler, SseStream, BodyStream, Hooks, HookName, RouteOptions,
+} from './http/api.js';
 export { cors } from './http/cors.js';
 export type { CorsOptions } from './http/cors.js';

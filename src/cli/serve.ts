@@ -1,12 +1,9 @@
-// `conduit serve`: the HTTP server with a user's app module, or the built-in demo app.
+// `conduit serve`: the HTTP server with a user's app module, or the built-in demo app, as
+// one instance or as worker instances.
 
-import { pathToFileURL } from 'node:url';
-import { basename, dirname, join, resolve } from 'node:path';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { createServer, App } from '../http/server.js';
+import { DEMO_ROUTES, loadApp } from '../app/load.js';
+import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
 import { startWorkers } from '../workers/supervisor.js';
 
@@ -23,22 +20,6 @@ Options:
                      native transport; processes behind one acceptor with node:net
   --help             Show this help
 `;
-
-/** The built-in demo app. */
-export function demoApp(app: App): void {
-  app.get('/health', () => ({ status: 'ok' }));
-  app.post('/echo', (req, res) => {
-    res.header('Content-Type', req.header('content-type') ?? 'application/octet-stream').send(req.body);
-  });
-  app.get('/events', (req, res) => {
-    let id = Number(req.header('last-event-id') ?? 0) || 0;
-    const stream = res.sse();
-    const tick = () => stream.send({ id: String(++id), event: 'tick', data: new Date().toISOString() });
-    tick();
-    const timer = setInterval(tick, 1000);
-    stream.onClose(() => clearInterval(timer));
-  });
-}
 
 interface Options {
   host: string;
@@ -78,64 +59,22 @@ function parseArgs(args: string[]): Options | string {
   return o;
 }
 
-/**
- * A TypeScript config: transpiled with the `typescript` package (the project's own, else
- * Conduit's) to a temporary .mjs beside it, so that its imports resolve as they would from
- * the .ts file, imported, and removed. Types are not checked.
- */
-async function importTypeScript(file: string): Promise<unknown> {
-  let ts: typeof import('typescript');
-  try {
-    let at: string;
-    try {
-      at = createRequire(file).resolve('typescript');
-    } catch {
-      at = createRequire(import.meta.url).resolve('typescript');
-    }
-    ts = ((await import(pathToFileURL(at).href)) as { default: typeof import('typescript') }).default;
-  } catch {
-    throw new Error("a TypeScript config needs the 'typescript' package (npm install -D typescript), or compile it to .js");
-  }
-  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
-    fileName: file,
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
-  });
-  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.conduit.mjs`);
-  writeFileSync(tmp, out.outputText);
-  try {
-    return await import(pathToFileURL(tmp).href);
-  } finally {
-    unlinkSync(tmp);
-  }
+/** The one line a listening server prints. */
+function banner(o: Options, host: string, port: number, extra = ''): string {
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return `conduit serve: listening on http://${shown}:${port}/${extra}${o.config === undefined ? ` (demo app: ${DEMO_ROUTES})` : ''}\n`;
 }
 
-/** The app of a config module, or the demo app (also used by each worker). */
-export async function loadApp(config: string | undefined): Promise<App> {
-  if (config === undefined) {
-    const app = createServer();
-    demoApp(app);
-    return app;
-  }
-  const file = resolve(config);
-  if (!existsSync(file)) throw new Error(`cannot read config ${config}: no such file`);
-  let mod: { default?: unknown };
-  try {
-    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown };
-  } catch (e) {
-    throw new Error(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const exp = mod.default;
-  if (exp instanceof App) return exp;
-  if (typeof exp === 'function') {
-    const app = createServer();
-    try {
-      await (exp as (a: App) => unknown)(app);
-    } catch (e) {
-      throw new Error(`config ${config} failed while setting up the app: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
-    }
-    return app;
-  }
-  throw new Error(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void`);
+/** Runs `stop` once, on the first SIGINT or SIGTERM, after saying which. */
+function onSignals(stop: () => void): void {
+  const handler = (signal: string) => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    process.stdout.write(`conduit serve: ${signal}, closing\n`);
+    stop();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
 }
 
 /** Runs the server until SIGINT/SIGTERM; resolves with the exit code. */
@@ -165,19 +104,18 @@ export async function serve(args: string[]): Promise<number> {
     process.stderr.write(listenError(o, e as NodeJS.ErrnoException));
     return 1;
   }
-  const shown = bound.host.includes(':') ? `[${bound.host}]` : bound.host;
-  process.stdout.write(`conduit serve: listening on http://${shown}:${bound.port}/${o.config === undefined ? ' (demo app: /health, /echo, /events)' : ''}\n`);
+  process.stdout.write(banner(o, bound.host, bound.port));
   return new Promise((done) => {
-    const stop = (signal: string) => {
-      process.stdout.write(`conduit serve: ${signal}, closing\n`);
+    onSignals(() => {
       const deadline = setTimeout(() => done(0), 5000);
       deadline.unref();
       void app.close().then(() => done(0));
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    });
   });
 }
+
+/** The codes of a listen() that failed (the others are the app's: a config that fails to load...). */
+const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 
 function listenError(o: Options, e: NodeJS.ErrnoException): string {
   const why = e.code === 'EADDRINUSE' ? 'the port is already in use'
@@ -201,22 +139,15 @@ async function serveWorkers(o: Options): Promise<number> {
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    process.stderr.write(err.code !== undefined ? listenError(o, err) : `conduit serve: ${err.message}\n`);
+    process.stderr.write(LISTEN_CODES.has(err.code ?? '') ? listenError(o, err) : `conduit serve: ${err.message}\n`);
     return 1;
   }
-  const shown = o.host.includes(':') ? `[${o.host}]` : o.host;
-  process.stdout.write(`conduit serve: listening on http://${shown}:${running.port}/ (${o.workers} workers)` +
-    `${o.config === undefined ? ' (demo app: /health, /echo, /events)' : ''}\n`);
+  process.stdout.write(banner(o, o.host, running.port, ` (${o.workers} workers)`));
   return new Promise((done) => {
     failed = (why) => {
       process.stderr.write(`conduit serve: ${why}; stopping\n`);
       void running.stop().then(() => done(1));
     };
-    const stop = (signal: string) => {
-      process.stdout.write(`conduit serve: ${signal}, closing\n`);
-      void running.stop().then(() => done(0));
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    onSignals(() => void running.stop().then(() => done(0)));
   });
 }

@@ -1,7 +1,7 @@
 // A CORS helper (https://fetch.spec.whatwg.org/#http-cors-protocol) as an onRequest hook:
 // app.addHook('onRequest', cors({ origin: ['https://app.example'] })).
 
-import type { Handler } from './server.js';
+import type { Handler } from './api.js';
 
 export interface CorsOptions {
   /** Allowed origins: '*' (default), a list, or a predicate. */

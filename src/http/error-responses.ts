@@ -3,24 +3,11 @@
 // once per process, indexed by the parser's Status; no formatting on the error path.
 
 import { STATUS_INFO } from '../wasm/abi.generated.js';
-
-const REASON_PHRASES: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  414: 'URI Too Long',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-  505: 'HTTP Version Not Supported',
-};
+import { reasonPhrase } from './status-codes.js';
 
 /** "HTTP/1.1 <status> <phrase>" response with a short text body; the connection closes after it. */
 export function buildErrorResponse(status: number, detail: string): Buffer {
-  const phrase = REASON_PHRASES[status] ?? 'Error';
+  const phrase = reasonPhrase(status);
   const body = Buffer.from(`${status} ${phrase}: ${detail}\n`, 'utf8');
   const head = `HTTP/1.1 ${status} ${phrase}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${body.length}\r\n\r\n`;

@@ -1,25 +1,20 @@
 // What a worker instance does, as a thread (worker.ts) or a process (process.ts): load the
 // user's app into its own WASM core and pool, listen, report to the supervisor, and close
 // gracefully when it says 'stop'.
-import { loadApp } from '../cli/serve.js';
-
-export interface InstanceData {
-  index: number;
-  host: string;
-  port: number;
-  config: string | undefined;
-}
+import { loadApp } from '../app/load.js';
+import type { App } from '../http/app.js';
+import type { FromInstance, InstanceData, ToInstance } from './messages.js';
 
 /**
- * Runs one instance. `send` reports to the supervisor ('listening', 'listen-failed',
- * 'handler-error'); `onMessage` subscribes to its messages (and returns how to stop). With `reusePort` the instance
- * has its own listener on the shared port (threads, native transport); without, the
- * listener is the cluster primary's (processes).
+ * Runs one instance. `send` reports to the supervisor; `onMessage` subscribes to its
+ * messages (and returns how to stop). With `data.reusePort` the instance has its own
+ * listener on the shared port (threads, native transport); without, the listener is the
+ * cluster primary's (processes).
  */
-export async function runInstance(data: InstanceData, send: (m: object) => void,
-  onMessage: (cb: (m: { type: string }) => void) => () => void, reusePort: boolean): Promise<void> {
+export async function runInstance(data: InstanceData, send: (m: FromInstance) => void,
+  onMessage: (cb: (m: ToInstance) => void) => () => void): Promise<void> {
   // Listening first: a 'stop' may come while the app loads (a restart under SIGTERM).
-  let app: Awaited<ReturnType<typeof loadApp>> | null = null;
+  let app: App | null = null;
   let stopRequested = false;
   const stop = () => void app!.close().then(() => process.exit(0));
   const unsubscribe = onMessage((m) => {
@@ -28,11 +23,11 @@ export async function runInstance(data: InstanceData, send: (m: object) => void,
     if (app !== null) stop();
   });
   send({ type: 'starting', index: data.index }); // (messages sent to us from now on are heard)
-  let loaded: Awaited<ReturnType<typeof loadApp>>;
+  let loaded: App;
   try {
     loaded = await loadApp(data.config);
     loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
-    const bound = await loaded.listen({ host: data.host, port: data.port, reusePort });
+    const bound = await loaded.listen({ host: data.host, port: data.port, reusePort: data.reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });
   } catch (err) {
     // A config that cannot load, or a port that cannot be had: the supervisor reports it.

@@ -6,9 +6,9 @@
 // primary is the one acceptor and hands each connection to a worker (round-robin), since
 // worker_threads cannot receive sockets.
 import cluster from 'node:cluster';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { FromInstance, InstanceData, ToInstance } from './messages.js';
 
 export interface WorkersOptions {
   workers: number;
@@ -28,22 +28,21 @@ export interface WorkersOptions {
 
 /** A worker thread or a cluster process, seen the same way. */
 interface Unit {
-  on(event: 'message', cb: (m: Message) => void): void;
+  on(event: 'message', cb: (m: FromInstance) => void): void;
   on(event: 'error', cb: (err: Error) => void): void;
   on(event: 'exit', cb: (code: number | null) => void): void;
   once(event: 'exit', cb: () => void): void;
-  post(m: { type: 'stop' }): void;
+  post(m: ToInstance): void;
   kill(): void;
 }
-type Message = { type: string; port?: number; code?: string; message?: string };
 
 const PROCESS = new URL('./process.js', import.meta.url);
 
-function unit(mode: 'threads' | 'processes', data: { index: number; host: string; port: number; config: string | undefined }): Unit {
+function unit(mode: 'threads' | 'processes', data: InstanceData): Unit {
   if (mode === 'threads') {
     const w = new Worker(WORKER, { workerData: data });
     return Object.assign(w as unknown as Unit, {
-      post: (m: { type: 'stop' }) => w.postMessage(m),
+      post: (m: ToInstance) => w.postMessage(m),
       kill: () => void w.terminate(),
     });
   }
@@ -52,7 +51,7 @@ function unit(mode: 'threads' | 'processes', data: { index: number; host: string
   // A process drops messages that come before it listens for them: they wait for its first
   // message ('starting', sent once it listens).
   let heard = false;
-  let waiting: object[] = [];
+  let waiting: ToInstance[] = [];
   w.on('message', () => {
     if (heard) return;
     heard = true;
@@ -60,7 +59,7 @@ function unit(mode: 'threads' | 'processes', data: { index: number; host: string
     waiting = [];
   });
   return Object.assign(w as unknown as Unit, {
-    post: (m: { type: 'stop' }) => {
+    post: (m: ToInstance) => {
       if (!heard) waiting.push(m);
       else if (w.isConnected()) w.send(m);
     },
@@ -77,15 +76,6 @@ export interface RunningWorkers {
 }
 
 const WORKER = new URL('./worker.js', import.meta.url);
-
-/** Resolves when nothing listens on host:port (a plain bind works); else rejects with EADDRINUSE & co. */
-function portFree(host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
-  });
-}
 
 /** Starts the workers one by one (the first may pick the port); resolves once all listen. */
 export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
@@ -116,15 +106,22 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
     }, Math.min(5000, 50 * 2 ** Math.min(tries, 7) * Math.max(1, restarts)));
   };
 
+  // How a worker listens. Threads share the port with SO_REUSEPORT, which would let them
+  // join the listeners of another server on the same port without a word: the first one
+  // 'lead's (it binds only a port nobody holds, atomically: no probe-then-bind race
+  // between two servers started together), the others and every restart join it.
+  let first = true;
   const spawn = (index: number): Promise<number> => new Promise((resolve, reject) => {
-    const w = unit(mode, { index, host: o.host, port, config: o.config });
+    const reusePort = mode === 'processes' ? false : first ? 'lead' : true;
+    first = false;
+    const w = unit(mode, { index, host: o.host, port, config: o.config, reusePort });
     workers[index] = w;
     let listening = false;
-    w.on('message', (m: Message) => {
+    w.on('message', (m: FromInstance) => {
       if (m.type === 'listening') {
         listening = true;
         serving.add(index);
-        resolve(m.port!);
+        resolve(m.port);
       } else if (m.type === 'listen-failed') {
         const e = new Error(m.message) as NodeJS.ErrnoException;
         e.code = m.code;
@@ -154,9 +151,6 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
 
   let bound = port;
   try {
-    // Threads listen with SO_REUSEPORT, which would let them join the listeners of another
-    // server on the same port without a word: the port must be free first.
-    if (mode === 'threads' && port !== 0) await portFree(o.host, port);
     for (let i = 0; i < o.workers; i++) {
       bound = await spawn(i);
       // Threads: the first worker may have picked a free port, and the others listen on it

@@ -113,6 +113,39 @@ describe('conduit serve', () => {
     expect(await first.exit).toBe(0);
   });
 
+  it.skipIf(!NATIVE)('--workers: two servers started together on one port: one listens, the other is refused (no probe-then-bind race)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const free = net.createServer();
+      await new Promise<void>((r) => free.listen(0, '127.0.0.1', () => r()));
+      const port = String((free.address() as net.AddressInfo).port);
+      await new Promise((r) => free.close(r));
+      const launch = () => {
+        const child = spawn(process.execPath, [BIN, 'serve', '--port', port, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(child);
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (err += d));
+        const listening = new Promise<boolean>((resolve) => {
+          child.stdout!.on('data', () => { if (out.includes('listening on')) resolve(true); });
+          child.on('exit', () => resolve(false));
+        });
+        return { child, listening, out: () => out, err: () => err };
+      };
+      const a = launch();
+      await new Promise((r) => setTimeout(r, 50));
+      const b = launch();
+      const [upA, upB] = await Promise.all([a.listening, b.listening]);
+      expect([upA, upB].filter(Boolean), `round ${round}: ${a.err()} ${b.err()}`).toHaveLength(1);
+      const loser = upA ? b : a;
+      expect(loser.err()).toBe(`conduit serve: cannot listen on 127.0.0.1:${port}: the port is already in use\n`);
+      const winner = upA ? a : b;
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      winner.child.kill('SIGTERM');
+      await new Promise((r) => winner.child.once('exit', r));
+    }
+  }, 30_000);
+
   it('--workers: when every worker is gone and none can restart, it says so and exits 1 (not 0, not forever)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
     const marker = join(dir, 'down');

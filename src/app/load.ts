@@ -1,0 +1,96 @@
+// Loading the app `conduit serve` runs: a user's config module (JS, or TypeScript
+// transpiled on the fly) or the built-in demo app. Shared by the CLI (one instance) and
+// each worker instance, below both.
+
+import { pathToFileURL } from 'node:url';
+import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
+import { ConduitError, ErrorCodes } from '../errors.js';
+import { App, createServer } from '../http/app.js';
+
+/** What the demo app serves, for the listen banner. */
+export const DEMO_ROUTES = '/health, /echo, /events';
+
+/** The built-in demo app. */
+export function demoApp(app: App): void {
+  app.get('/health', () => ({ status: 'ok' }));
+  app.post('/echo', (req, res) => {
+    res.header('Content-Type', req.header('content-type') ?? 'application/octet-stream').send(req.body);
+  });
+  app.get('/events', (req, res) => {
+    let id = Number(req.header('last-event-id') ?? 0) || 0;
+    const stream = res.sse();
+    const tick = () => stream.send({ id: String(++id), event: 'tick', data: new Date().toISOString() });
+    tick();
+    const timer = setInterval(tick, 1000);
+    stream.onClose(() => clearInterval(timer));
+  });
+}
+
+const configError = (message: string) => new ConduitError(ErrorCodes.INVALID_CONFIG, message);
+
+/**
+ * A TypeScript config: transpiled with the `typescript` package (the project's own, else
+ * Conduit's) to a temporary .mjs beside it, so that its imports resolve as they would from
+ * the .ts file, imported, and removed. Types are not checked.
+ */
+async function importTypeScript(file: string): Promise<unknown> {
+  let ts: typeof import('typescript');
+  try {
+    let at: string;
+    try {
+      at = createRequire(file).resolve('typescript');
+    } catch {
+      at = createRequire(import.meta.url).resolve('typescript');
+    }
+    ts = ((await import(pathToFileURL(at).href)) as { default: typeof import('typescript') }).default;
+  } catch {
+    throw configError("a TypeScript config needs the 'typescript' package (npm install -D typescript), or compile it to .js");
+  }
+  const out = ts.transpileModule(readFileSync(file, 'utf8'), {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+  });
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.conduit.mjs`);
+  writeFileSync(tmp, out.outputText);
+  try {
+    return await import(pathToFileURL(tmp).href);
+  } finally {
+    unlinkSync(tmp);
+  }
+}
+
+/**
+ * The app of a config module, or the demo app (config undefined). Throws a ConduitError
+ * (CONDUIT_ERR_INVALID_CONFIG) naming the problem: a missing file, one that fails to
+ * load or to set up the app, or a default export that is not an app.
+ */
+export async function loadApp(config: string | undefined): Promise<App> {
+  if (config === undefined) {
+    const app = createServer();
+    demoApp(app);
+    return app;
+  }
+  const file = resolve(config);
+  if (!existsSync(file)) throw configError(`cannot read config ${config}: no such file`);
+  let mod: { default?: unknown };
+  try {
+    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (e) {
+    throw configError(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const exp = mod.default;
+  if (exp instanceof App) return exp;
+  if (typeof exp === 'function') {
+    const app = createServer();
+    try {
+      await (exp as (a: App) => unknown)(app);
+    } catch (e) {
+      throw configError(`config ${config} failed while setting up the app: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
+    }
+    return app;
+  }
+  throw configError(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void`);
+}

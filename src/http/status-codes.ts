@@ -1,0 +1,40 @@
+// The reason phrases of the IANA HTTP Status Code Registry (RFC 9110 §15 and the RFCs it
+// lists), the one table every status line Conduit writes comes from: responses, the
+// prebuilt error answers, HttpError's private 5xx bodies. A code the registry does not
+// name (or marks unused) gets an empty phrase: "HTTP/1.1 299 " is a valid status line
+// (RFC 9112 §4: the reason-phrase is optional, the space before it is not).
+
+const PHRASES: Readonly<Record<number, string>> = {
+  100: 'Continue', 101: 'Switching Protocols', 102: 'Processing', 103: 'Early Hints',
+  200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information', 204: 'No Content',
+  205: 'Reset Content', 206: 'Partial Content', 207: 'Multi-Status', 208: 'Already Reported', 226: 'IM Used',
+  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',
+  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 406: 'Not Acceptable', 407: 'Proxy Authentication Required', 408: 'Request Timeout',
+  409: 'Conflict', 410: 'Gone', 411: 'Length Required', 412: 'Precondition Failed', 413: 'Content Too Large',
+  414: 'URI Too Long', 415: 'Unsupported Media Type', 416: 'Range Not Satisfiable', 417: 'Expectation Failed',
+  421: 'Misdirected Request', 422: 'Unprocessable Content', 423: 'Locked', 424: 'Failed Dependency',
+  425: 'Too Early', 426: 'Upgrade Required', 428: 'Precondition Required', 429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large', 451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage', 508: 'Loop Detected', 510: 'Not Extended', 511: 'Network Authentication Required',
+};
+
+/** The registered reason phrase of `code`, or '' when the registry names none. */
+export function reasonPhrase(code: number): string {
+  return PHRASES[code] ?? '';
+}
+
+const STATUS_LINES = new Map<number, string>();
+
+/** "HTTP/1.1 <code> <phrase>\r\n", built once per code. */
+export function statusLine(code: number): string {
+  let l = STATUS_LINES.get(code);
+  if (l === undefined) {
+    l = `HTTP/1.1 ${code} ${reasonPhrase(code)}\r\n`;
+    STATUS_LINES.set(code, l);
+  }
+  return l;
+}
