@@ -35,6 +35,12 @@ export interface ServerOptions extends HttpLimits {
    */
   maxBufferedOutput?: number;
   /**
+   * While an answer (a stream included) waits for a client that takes none of it, how long
+   * (ms) before the connection is closed. Default 30000 (nginx's send_timeout is 60 s).
+   * It runs in every state, so a stalled client cannot hold a stream's buffers for ever.
+   */
+  sendTimeout?: number;
+  /**
    * 'native' (the epoll/kqueue addon, reading straight into WASM memory) or 'net'
    * (node:net). Default: native when the addon is built and CONDUIT_TRANSPORT is not
    * 'net', else net.

@@ -24,6 +24,7 @@ export class App implements ConnectionHost {
   readonly headersTimeout: number;
   readonly maxConnections: number;
   readonly maxBufferedOutput: number;
+  readonly sendTimeout: number;
   readonly transport: 'native' | 'net';
   /** The WASM core whose slots the connections' parsers use (one per connection). */
   readonly core: WasmCore;
@@ -39,9 +40,9 @@ export class App implements ConnectionHost {
 
   constructor(options: ServerOptions = {}) {
     const { keepAliveTimeout = 5000, requestTimeout = 30_000, headersTimeout = 10_000, maxConnections = 1024,
-      maxBufferedOutput = 8 * 1024 * 1024, transport, ...limits } = options;
+      maxBufferedOutput = 8 * 1024 * 1024, sendTimeout = 30_000, transport, ...limits } = options;
     for (const [name, v] of [['keepAliveTimeout', keepAliveTimeout], ['requestTimeout', requestTimeout], ['headersTimeout', headersTimeout],
-      ['maxConnections', maxConnections], ['maxBufferedOutput', maxBufferedOutput]] as const) {
+      ['maxConnections', maxConnections], ['maxBufferedOutput', maxBufferedOutput], ['sendTimeout', sendTimeout]] as const) {
       if (!Number.isSafeInteger(v) || v <= 0) throw new ConduitError(ErrorCodes.INVALID_OPTION, `${name} must be a positive integer, got ${v}`);
     }
     if (transport !== undefined && transport !== 'native' && transport !== 'net') {
@@ -52,6 +53,7 @@ export class App implements ConnectionHost {
     this.headersTimeout = headersTimeout;
     this.maxConnections = maxConnections;
     this.maxBufferedOutput = maxBufferedOutput;
+    this.sendTimeout = sendTimeout;
     const native = nativeTransport();
     if (transport === 'native' && native.module === null) {
       throw new ConduitError(ErrorCodes.TRANSPORT_UNAVAILABLE, `transport 'native' is not available: ${native.reason}`);
@@ -120,8 +122,13 @@ export class App implements ConnectionHost {
       throw new ConduitError(ErrorCodes.INVALID_OPTION, `port must be an integer between 0 and 65535, got ${port}`);
     }
     if (this.listener !== null) throw new ConduitError(ErrorCodes.INVALID_OPTION, 'the server is already listening');
-    const o: WireOptions = {
+    // (one sweep per listener closes idle, stalled and lingering connections: often enough
+    // for the shortest of those times)
+    const sweepMs = Math.max(100, Math.min(1000, Math.min(this.keepAliveTimeout, this.sendTimeout) / 4));
+    const o: WireOptions & { sweepMs: number } = {
+      sweepMs,
       lingerMs: this.keepAliveTimeout,
+      sendTimeoutMs: this.sendTimeout,
       maxConnections: this.maxConnections,
       accept: (wire) => {
         if (this.core.pool.available === 0) return null;
@@ -136,8 +143,7 @@ export class App implements ConnectionHost {
     } else {
       // The addon takes addresses: a name (localhost) is looked up first, as node:net does.
       const address = net.isIP(host) !== 0 ? host : (await dns.lookup(host)).address;
-      l = listenNative(nativeTransport().module!, this.core.u8, address, port, reusePort,
-        { ...o, sweepMs: Math.max(100, Math.min(1000, this.keepAliveTimeout / 4)) });
+      l = listenNative(nativeTransport().module!, this.core.u8, address, port, reusePort, o);
     }
     this.listener = l;
     return { host: l.host, port: l.port };

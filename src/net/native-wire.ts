@@ -1,7 +1,8 @@
 // The native transport: a descriptor of the epoll/kqueue addon (native.ts) as a Wire, and
 // the listener that accepts them. Reads go straight into the sink's WASM memory; writes
-// that the kernel does not take at once wait for WRITABLE. Idle connections and lingering
-// closes are timed by one sweep per listener, not a timer per connection.
+// that the kernel does not take at once wait for WRITABLE. Idle connections, stalled
+// output and lingering closes are timed by one sweep per listener, not a timer per
+// connection.
 
 import type { NativeModule, NativeTransport } from './native.js';
 import type { Listener, Wire, WireOptions, WireSink } from './wire.js';
@@ -32,6 +33,8 @@ export class NativeWire implements Wire {
   private peerEnded = false;
   idleMs = 0;
   lastActive = 0;
+  /** Since when the output that waits (out) has made no progress. */
+  private stalledSince = 0;
 
   constructor(readonly fd: number, private readonly t: NativeTransport, private readonly mod: NativeModule,
     private readonly lingerMs: number, private readonly onClosed: (w: NativeWire) => void) {}
@@ -46,6 +49,7 @@ export class NativeWire implements Wire {
     }
     const n = this.t.writeBuffer(this.fd, b);
     if (n === b.length) return;
+    this.stalledSince = now;
     if (n >= 0) this.out = [b.subarray(n)];
     else if (n === -this.mod.EAGAIN) this.out = [b];
     else {
@@ -70,6 +74,7 @@ export class NativeWire implements Wire {
     }
     const rest = unwritten(list, Math.max(0, n));
     if (rest === null) return;
+    this.stalledSince = now;
     this.out = rest;
     for (const b of rest) this.outBytes += b.length;
     this.t.wantWritable(this.fd, true); // tell us when the kernel has room
@@ -98,6 +103,7 @@ export class NativeWire implements Wire {
       }
       let offered = 0;
       for (let i = 0; i < out.length && i < this.mod.MAX_IOV; i++) offered += out[i].length;
+      if (n > 0) this.stalledSince = now;
       this.outBytes -= n;
       out = unwritten(out, n);
       this.out = out;
@@ -205,6 +211,11 @@ export class NativeWire implements Wire {
     this.drained();
   }
 
+  /** Whether output has waited longer than `ms` without the client taking any of it. */
+  stalled(at: number, ms: number): boolean {
+    return this.out !== null && at - this.stalledSince > ms;
+  }
+
   private drained(): void {
     const cbs = this.drainers;
     this.drainers = null;
@@ -291,7 +302,7 @@ export function listenNative(mod: NativeModule, memory: Uint8Array, host: string
     now = Date.now();
     if (acceptStalled && listenFd >= 0) acceptAll();
     for (const w of wires.values()) {
-      if (w.lingering ? now > w.lingerUntil : w.idleMs > 0 && now - w.lastActive > w.idleMs) w.destroy();
+      if (w.lingering ? now > w.lingerUntil : (w.idleMs > 0 && now - w.lastActive > w.idleMs) || w.stalled(now, o.sendTimeoutMs)) w.destroy();
     }
   }, o.sweepMs);
   return {

@@ -10,17 +10,38 @@ export class NetWire implements Wire {
   /** end() was called: input holds no longer apply, the client's bytes are dropped. */
   private ending = false;
   private lingerTimer: NodeJS.Timeout | null = null;
+  /** Bytes handed to the socket, and how many of them the kernel had taken at the last check. */
+  private written = 0;
+  private taken = 0;
+  private stalledSince = 0;
 
   constructor(private readonly socket: net.Socket, private readonly lingerMs: number) {}
 
   write(b: Uint8Array): void {
+    this.written += b.length;
     this.socket.write(b);
   }
 
   writeAll(list: readonly Uint8Array[]): void {
     this.socket.cork(); // (node:net then hands libuv all of them in one writev)
-    for (const b of list) this.socket.write(b);
+    for (const b of list) this.write(b);
     this.socket.uncork();
+  }
+
+  /**
+   * Whether output has waited longer than `ms` without the kernel taking any of it
+   * (checked by the listener's sweep: what node:net was given, minus what still waits in
+   * it, is what the kernel took).
+   */
+  stalled(at: number, ms: number): boolean {
+    const waiting = this.socket.writableLength;
+    const taken = this.written - waiting;
+    if (waiting === 0 || taken > this.taken) {
+      this.taken = taken;
+      this.stalledSince = at;
+      return false;
+    }
+    return at - this.stalledSince > ms;
   }
 
   buffered(): number {
@@ -72,12 +93,17 @@ export class NetWire implements Wire {
 }
 
 /** Listens on host:port with node:net; each connection gets a NetWire and the sink accept() gives. */
-export function listenNet(host: string, port: number, o: WireOptions): Promise<Listener> {
-  let open = 0;
+export function listenNet(host: string, port: number, o: WireOptions & { sweepMs: number }): Promise<Listener> {
+  const open = new Set<NetWire>();
+  // Stalled output is found by a sweep (one timer per listener), as on the native transport.
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const w of open) if (w.stalled(now, o.sendTimeoutMs)) w.destroy();
+  }, o.sweepMs);
   return new Promise((resolve, reject) => {
     // allowHalfOpen: a client that half-closes after pipelining still gets its answers.
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-      if (open >= o.maxConnections) {
+      if (open.size >= o.maxConnections) {
         socket.destroy();
         return;
       }
@@ -87,26 +113,33 @@ export function listenNet(host: string, port: number, o: WireOptions): Promise<L
         socket.destroy();
         return;
       }
-      open++;
+      open.add(wire);
       socket.setNoDelay(true);
       socket.on('timeout', () => socket.destroy());
       socket.on('data', (d: Buffer) => sink.data(d));
       socket.on('end', () => sink.ended());
       socket.on('error', () => {});
       socket.on('close', () => {
-        open--;
+        open.delete(wire);
         wire.closed();
         sink.closed();
       });
     });
-    server.once('error', reject);
+    const failed = (e: Error) => {
+      clearInterval(sweep);
+      reject(e);
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve({
         host,
         port: (server.address() as net.AddressInfo).port,
         stopAccepting: () => server.close(),
-        release: () => {},
+        release: () => {
+          clearInterval(sweep);
+          for (const w of open) w.destroy();
+        },
       });
     });
   });

@@ -60,6 +60,11 @@ export interface WireSink {
 export interface WireOptions {
   /** After the server's FIN, how long (ms) the client has to close its side. */
   lingerMs: number;
+  /**
+   * While output waits for the client (unsent bytes), how long (ms) it may take none of
+   * it before the connection is closed, in every state (a stream included).
+   */
+  sendTimeoutMs: number;
   /** Most open connections (lingering ones included); more are closed at once. */
   maxConnections: number;
   /** A new connection: its sink, or null to refuse it (it is closed at once). */

@@ -369,4 +369,35 @@ describe.each(TRANSPORTS)('HTTP streamed responses (%s transport)', (t) => {
     expect(closed.sort()).toEqual([...started, 'endless'].sort());
     sock.destroy();
   });
+
+  it('sendTimeout: a stream whose client takes none of it is closed, the writer waiting for room and the SSE sender both', async () => {
+    const closed: string[] = [];
+    let released = false;
+    const port = await start((a) => {
+      a.get('/download', async (_req, res) => {
+        const s = res.stream();
+        s.onClose(() => closed.push('download'));
+        const block = Buffer.alloc(256 * 1024, 0x64);
+        while (!s.closed) if (!s.write(block)) await s.drained(); // (waits for room: none comes)
+        released = true; // (drained() resolved once the stream closed)
+      });
+      a.get('/events', (_req, res) => {
+        const s = res.sse({ heartbeatMs: 0 });
+        s.onClose(() => closed.push('events'));
+        for (let i = 0; i < 128; i++) s.send({ data: 'e'.repeat(64 * 1024) }); // 8 MiB: more than the socket takes
+      });
+    }, { sendTimeout: 300, maxBufferedOutput: 64 * 1024 * 1024 });
+    const clients = ['/download', '/events'].map((path) => {
+      const s = net.connect(port, '127.0.0.1', () => s.write(`GET ${path} HTTP/1.1\r\nHost: a\r\n\r\n`));
+      s.pause(); // never reads
+      s.on('error', () => {});
+      return s;
+    });
+    expect(await until(() => closed.length === 2, 5000)).toBe(true);
+    expect(closed.sort()).toEqual(['download', 'events']);
+    expect(await until(() => released)).toBe(true);
+    expect(await until(() => srv.app!.connections.size === 0)).toBe(true);
+    for (const s of clients) s.destroy();
+    expect(() => createServer({ sendTimeout: 0 })).toThrow(/sendTimeout must be a positive integer/);
+  });
 });
