@@ -51,6 +51,8 @@ export const ErrorCodes = {
   TRANSPORT_UNAVAILABLE: 'CONDUIT_ERR_TRANSPORT_UNAVAILABLE',
   /** A config module (conduit serve --config) is missing, fails to load or exports no app. */
   INVALID_CONFIG: 'CONDUIT_ERR_INVALID_CONFIG',
+  /** A worker instance (conduit serve --workers) exited before it listened. */
+  WORKER_EXITED: 'CONDUIT_ERR_WORKER_EXITED',
   // The SSE framer (SseFramer), also listed as SseErrorCodes:
   /** SSE `id` contains CR or LF. */
   SSE_ID_LINE_BREAK: 'CONDUIT_ERR_SSE_ID_LINE_BREAK',

@@ -8,6 +8,7 @@
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ConduitError, ErrorCodes } from '../errors.js';
 import type { FromInstance, InstanceData, ToInstance } from './messages.js';
 
 export interface WorkersOptions {
@@ -138,7 +139,7 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
       workers[index] = null;
       serving.delete(index);
       if (!listening) {
-        reject(new Error(`worker ${index} exited (${code}) before it listened`));
+        reject(new ConduitError(ErrorCodes.WORKER_EXITED, `worker ${index} exited (${code}) before it listened`));
         return;
       }
       if (stopping) return;
