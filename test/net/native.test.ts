@@ -152,29 +152,14 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
   });
 
   it('writev gathers buffers in order (views, empty ones), returns a short count when the socket fills, and checks its input', async () => {
-    let listenFd = -1;
-    let accepted: (fd: number) => void = () => {};
-    const t: NativeTransport = new mod.Transport((count) => {
-      for (let i = 0; i < count; i++) {
-        if (t.events[i * 2] !== listenFd) continue;
-        const c = t.accept(listenFd);
-        if (c >= 0) accepted(c);
-      }
-    });
-    listenFd = t.listen('127.0.0.1', 0, 16);
-    const fdP = new Promise<number>((r) => (accepted = r));
-    const client = net.connect(t.localPort(listenFd), '127.0.0.1');
-    const got: Buffer[] = [];
-    client.on('data', (d) => got.push(d));
-    const fd = await fdP;
+    const p = await connectedPair(mod);
+    const { t, fd, client } = p;
     try {
       const base = Buffer.from('0123456789abcdef');
       const parts = [Buffer.from('<'), new Uint8Array(0), base.subarray(3, 9), base.subarray(10), Buffer.from('>')];
       const want = Buffer.concat(parts);
       expect(t.writev(fd, parts)).toBe(want.length);
-      for (let i = 0; i < 100 && Buffer.concat(got).length < want.length; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(Buffer.concat(got).equals(want)).toBe(true);
-      got.length = 0;
+      expect((await p.receive(want.length)).equals(want)).toBe(true);
 
       // A client that does not read: the kernel takes a prefix, then nothing (EAGAIN).
       client.pause();
@@ -184,16 +169,13 @@ describe.skipIf(native.module === null)(`native transport (${native.reason})`, (
       expect(n).toBeLessThan(64 * 1024 * 1024);
       expect(t.writev(fd, big)).toBe(-mod.EAGAIN);
       client.resume();
-      for (let i = 0; i < 400 && Buffer.concat(got).length < n; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(Buffer.concat(got).equals(Buffer.concat(big).subarray(0, n))).toBe(true);
+      const after = (await p.receive(want.length + n)).subarray(want.length);
+      expect(after.equals(Buffer.concat(big).subarray(0, n))).toBe(true);
 
       expect(() => t.writev(fd, 'abc' as unknown as Uint8Array[])).toThrow(TypeError);
       expect(() => t.writev(fd, [new Float64Array(2) as unknown as Uint8Array])).toThrow(TypeError);
     } finally {
-      client.destroy();
-      t.close(fd);
-      t.close(listenFd);
-      t.destroy();
+      p.stop();
     }
   });
 
