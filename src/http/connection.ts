@@ -1,9 +1,10 @@
 // One HTTP/1.1 connection: bytes in through the WASM parser, answers out in request order.
 // It owns the wire (transport), the framing of what it writes, the order of pipelined
-// answers, backpressure between output and input, and the timers — one covers every
-// state: headersTimeout / requestTimeout while a request arrives, keepAliveTimeout while
-// it is idle, while an answer waits for a client that does not take it and (as the linger
-// time) after the server's FIN. What a request does once it has arrived is lifecycle.ts.
+// answers, backpressure between output and input, and its timers: headersTimeout /
+// requestTimeout while a request arrives, keepAliveTimeout while it is idle, while its last
+// answer waits for a client that does not take it and (as the linger time) after the
+// server's FIN. (The wires add sendTimeout for output that stalls, in every state.) What a
+// request does once it has arrived is lifecycle.ts.
 
 import { ConduitError, ErrorCodes, HttpError, type HttpParseError } from '../errors.js';
 import type { Wire, WireSink } from '../net/wire.js';
@@ -69,7 +70,7 @@ export class Connection implements WireSink, ResponseOwner {
   private inputHeld = false;
   /** A drain callback is registered for releaseInputIfRoom (one at a time). */
   private drainWatched = false;
-  /** Bytes held by streamed responses waiting their turn (see queued()). */
+  /** Bytes held by streamed responses waiting their turn (see buffered()). */
   private queuedBytes = 0;
   /** endWire() ran: the wire is closing. */
   private wireEnded = false;
@@ -82,10 +83,6 @@ export class Connection implements WireSink, ResponseOwner {
     this.idleTimed = true;
     // Between requests a connection holds no pool slot: it leases one when bytes come.
     this.parser.releaseIfIdle();
-  }
-
-  get maxBufferedOutput(): number {
-    return this.host.maxBufferedOutput;
   }
 
   reportError(e: unknown): void {
@@ -123,7 +120,6 @@ export class Connection implements WireSink, ResponseOwner {
   }
 
   headArrived(h: RequestHead): void {
-    if (this.gone) return;
     const host = this.host;
     this.head = h; // (this.body is null: dispatch took the last one's)
     this.routed = null;
@@ -157,13 +153,11 @@ export class Connection implements WireSink, ResponseOwner {
   }
 
   bodyArrived(chunk: Uint8Array): void {
-    if (this.gone) return;
     if (this.reader !== null) this.reader.push(Buffer.from(chunk));
     else (this.body ??= []).push(Buffer.from(chunk));
   }
 
   messageComplete(): void {
-    if (this.gone) return;
     const h = this.head!;
     this.head = null;
     if (this.reader !== null) {
@@ -463,13 +457,13 @@ export class Connection implements WireSink, ResponseOwner {
   }
 
   /**
-   * Streams waiting their turn hold `delta` more bytes (less, when negative). Together
-   * with what the wire has unsent they get maxBufferedOutput: past it the client, which
-   * is not reading the answers before them, is dropped.
+   * A stream's output grew (see StreamOwner): what streams waiting their turn hold and
+   * what the wire has unsent share maxBufferedOutput; past it the client, which is not
+   * reading, is dropped.
    */
-  queued(delta: number): void {
+  buffered(delta: number): void {
     this.queuedBytes += delta;
-    if (delta > 0 && this.queuedBytes + this.wire.buffered() > this.host.maxBufferedOutput) this.wire.destroy();
+    if (delta >= 0 && this.queuedBytes + this.wire.buffered() > this.host.maxBufferedOutput) this.wire.destroy();
   }
 
   // ── the end ────────────────────────────────────────────────────────────────────────

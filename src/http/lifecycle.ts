@@ -7,7 +7,7 @@
 import { HttpError } from '../errors.js';
 import type { Handler, Hooks, Request, Response } from './api.js';
 import type { RequestHead } from './parser.js';
-import { Req, splitTarget, type BodyReader, type Target } from './request.js';
+import { Req, type BodyReader } from './request.js';
 import type { Res } from './response.js';
 import type { RouteParams, RouteResult, Router } from './router.js';
 import { reasonPhrase } from './status-codes.js';
@@ -22,9 +22,13 @@ export interface Dispatcher {
   reportError(e: unknown): void;
 }
 
-/** A request-target routed: its path and query, and the lookup's result (null: `*`). */
+/**
+ * A request-target routed: its path (still percent-encoded; '*' for OPTIONS *), its query
+ * string, and the lookup's result (null for `*`: the server as a whole).
+ */
 export interface Routed {
-  readonly target: Target | null;
+  readonly path: string;
+  readonly search: string;
   readonly found: RouteResult<Handler> | null;
 }
 
@@ -33,8 +37,16 @@ const ALL_METHODS = 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT';
 
 /** Looks the request up once (the connection asks early for streamed routes and 100 Continue). */
 export function lookup(d: Dispatcher, head: RequestHead): Routed {
-  const target = splitTarget(head.target);
-  return { target, found: target === null ? null : d.router.find(head.method, target.path) };
+  let t = head.target;
+  if (t.charCodeAt(0) !== 0x2f /* / */) {
+    if (t === '*') return { path: '*', search: '', found: null };
+    // absolute-form (the parser checked it is http(s)://authority...): its path.
+    const slash = t.indexOf('/', t.indexOf('//') + 2);
+    t = slash < 0 ? '/' : t.slice(slash);
+  }
+  const q = t.indexOf('?');
+  const path = q < 0 ? t : t.slice(0, q);
+  return { path, search: q < 0 ? '' : t.slice(q + 1), found: d.router.find(head.method, path) };
 }
 
 /** Whether the request goes to a route that streams its body. */
@@ -65,9 +77,9 @@ function runOnSend(hooks: Hooks['onSend'], req: Request, res: Response, payload:
  * OPTIONS / 400. Whatever throws or rejects becomes an error answer (crash()).
  */
 export function handle(d: Dispatcher, head: RequestHead, routed: Routed, res: Res, body: Uint8Array, reader: BodyReader | null): void {
-  const { target, found } = routed;
+  const found = routed.found;
   const match = found !== null && found.kind === 'found' ? found.match : null;
-  const req = new Req(head, target?.path ?? '*', target?.search ?? '', match?.params ?? NO_PARAMS, match?.route ?? null, body, reader);
+  const req = new Req(head, routed.path, routed.search, match?.params ?? NO_PARAMS, match?.route ?? null, body, reader);
   const hooks = d.hooks;
   if (hooks.onSend.length > 0) res.onSend = (payload) => runOnSend(hooks.onSend, req, res, payload);
   try {

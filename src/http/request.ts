@@ -1,6 +1,5 @@
 // What a handler reads: the Request (Req) over a parsed head and its body, buffered or
-// streamed (BodyReader, with backpressure to the socket), and the split of a
-// request-target into path and query that routing and the Request share.
+// streamed (BodyReader, with backpressure to the socket).
 
 import { ConduitError, ErrorCodes, HttpError } from '../errors.js';
 import type { Request } from './api.js';
@@ -9,28 +8,6 @@ import type { RouteParams } from './router.js';
 import type { Wire } from '../net/wire.js';
 
 const utf8 = new TextDecoder();
-
-/** A request-target as routing sees it: the path (still percent-encoded) and the query. */
-export interface Target {
-  readonly path: string;
-  readonly search: string;
-}
-
-/**
- * The path and query of a request-target; absolute-form is reduced to its path. null for
- * `*` (OPTIONS *: the server as a whole).
- */
-export function splitTarget(target: string): Target | null {
-  let t = target;
-  if (t.charCodeAt(0) !== 0x2f /* / */) {
-    if (t === '*') return null;
-    // absolute-form (the parser checked it is http(s)://authority...): its path.
-    const slash = t.indexOf('/', t.indexOf('//') + 2);
-    t = slash < 0 ? '/' : t.slice(slash);
-  }
-  const q = t.indexOf('?');
-  return q < 0 ? { path: t, search: '' } : { path: t.slice(0, q), search: t.slice(q + 1) };
-}
 
 /** A streamed request body: chunks as they arrive; input pauses while highWaterMark bytes wait. */
 export class BodyReader implements AsyncIterable<Uint8Array> {

@@ -13,8 +13,6 @@ import { fieldValueKind, isToken } from './tokens.js';
 export interface ResponseOwner extends StreamOwner {
   /** The connection is shutting down (or failed): this answer closes it. */
   readonly done: boolean;
-  /** Bytes a connection's streams may leave unread by the client (maxBufferedOutput). */
-  readonly maxBufferedOutput: number;
   /** A response became ready (or started streaming): write what is ready, in order. */
   flush(): void;
 }
@@ -111,7 +109,7 @@ export class Res implements Response {
 
   sse(options: { heartbeatMs?: number } = {}): SseStream {
     this.checkStreamable();
-    const s = new SseStreamImpl(this.owner, options.heartbeatMs ?? 15_000, this.canChunk, this.isHead, this.owner.maxBufferedOutput);
+    const s = new SseStreamImpl(this.owner, options.heartbeatMs ?? 15_000, this.canChunk, this.isHead);
     this.startStream(s, SSE_HEAD);
     return s;
   }
@@ -119,7 +117,7 @@ export class Res implements Response {
   stream(options: { highWaterMark?: number } = {}): BodyStream {
     this.checkStreamable();
     if (this.code === 204 || this.code === 304) throw new ConduitError(ErrorCodes.NO_BODY_STATUS, `a ${this.code} response has no body to stream`);
-    const s = new ChunkedStream(this.owner, options.highWaterMark ?? 64 * 1024, this.canChunk, this.isHead, this.owner.maxBufferedOutput);
+    const s = new ChunkedStream(this.owner, options.highWaterMark ?? 64 * 1024, this.canChunk, this.isHead);
     this.startStream(s, statusLine(this.code));
     return s;
   }

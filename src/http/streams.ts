@@ -2,7 +2,7 @@
 // chunked bodies (ChunkedStream). A stream's bytes wait until the connection reaches its
 // response (answers go in request order), then are written as they come: chunked for
 // HTTP/1.1 clients, raw for HTTP/1.0 (the connection closes at its end), nothing for HEAD.
-// What waits is bounded per connection (StreamOwner.queued), and waiting for room is
+// What waits is bounded per connection (StreamOwner.buffered), and waiting for room is
 // event-driven: a writer queued behind another stream wakes when its turn comes.
 
 import { SseFramer, type SseEvent } from '../sse/framer.js';
@@ -15,10 +15,12 @@ export interface StreamOwner {
   /** The stream at the head of the queue ended: the connection moves on. */
   streamEnded(stream: HeldStream): void;
   /**
-   * Bytes held by streams still waiting their turn grew (or, negative, shrank) by `delta`.
-   * Over the connection's budget the owner drops the connection (the streams end).
+   * A stream's output grew: `delta` more bytes held by a stream still waiting its turn
+   * (negative: released), or 0 after a write to the wire. The owner checks what waits for
+   * the client against the connection's budget, and drops the connection past it (the
+   * streams end).
    */
-  queued(delta: number): void;
+  buffered(delta: number): void;
   /** An error from application code the stream called (an onClose callback). */
   reportError(e: unknown): void;
 }
@@ -38,7 +40,7 @@ export abstract class HeldStream {
   private closers: Array<() => void> | null = null;
 
   constructor(protected readonly owner: StreamOwner, private readonly chunked: boolean,
-    protected readonly bodyless: boolean, private readonly maxBuffered: number) {}
+    protected readonly bodyless: boolean) {}
 
   /** The connection got to this response: write what is held. */
   attach(wire: Wire): void {
@@ -47,7 +49,7 @@ export abstract class HeldStream {
     const bytes = this.heldBytes;
     this.held = null;
     this.heldBytes = 0;
-    if (bytes > 0) this.owner.queued(-bytes);
+    if (bytes > 0) this.owner.buffered(-bytes);
     if (held !== null) for (const b of held) wire.write(b);
     if (this.closed) this.owner.streamEnded(this);
     else this.attached();
@@ -63,16 +65,15 @@ export abstract class HeldStream {
   protected put(b: Uint8Array): void {
     if (this.closed || this.bodyless || b.length === 0) return;
     const framed = this.chunked ? Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`, 'latin1'), b, CRLF]) : Buffer.from(b);
+    // A client this far behind (not reading this stream, or not even the responses before
+    // it) is dropped by the owner: memory stays bounded.
     if (this.wire === null) {
       (this.held ??= []).push(framed);
       this.heldBytes += framed.length;
-      // (The client is not even reading the responses before this one: the owner counts
-      // what all its queued streams hold, and drops the connection past its budget.)
-      this.owner.queued(framed.length);
+      this.owner.buffered(framed.length);
     } else {
       this.wire.write(framed);
-      // A client this far behind (or not reading at all) is dropped: memory stays bounded.
-      if (this.wire.buffered() > this.maxBuffered) this.wire.destroy();
+      this.owner.buffered(0);
     }
   }
 
@@ -97,7 +98,7 @@ export abstract class HeldStream {
     const bytes = this.heldBytes;
     this.held = null;
     this.heldBytes = 0;
-    if (bytes > 0) this.owner.queued(-bytes);
+    if (bytes > 0) this.owner.buffered(-bytes);
     this.finish();
   }
 
@@ -126,8 +127,8 @@ export abstract class HeldStream {
 export class SseStreamImpl extends HeldStream implements SseStream {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(owner: StreamOwner, private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean, maxBuffered: number) {
-    super(owner, chunked, bodyless, maxBuffered);
+  constructor(owner: StreamOwner, private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean) {
+    super(owner, chunked, bodyless);
   }
 
   protected override attached(): void {
@@ -154,8 +155,8 @@ export class ChunkedStream extends HeldStream implements BodyStream {
   /** Callers of drained() waiting for room (none: null); released on room or close. */
   private waiting: Array<() => void> | null = null;
 
-  constructor(owner: StreamOwner, private readonly highWaterMark: number, chunked: boolean, bodyless: boolean, maxBuffered: number) {
-    super(owner, chunked, bodyless, maxBuffered);
+  constructor(owner: StreamOwner, private readonly highWaterMark: number, chunked: boolean, bodyless: boolean) {
+    super(owner, chunked, bodyless);
   }
 
   private get pending(): number {
