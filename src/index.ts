@@ -26,3 +26,28 @@ export type {
 } from './http/api.js';
 export { cors } from './http/cors.js';
 export type { CorsOptions } from './http/cors.js';
+export { createMcpServer, McpServer, SUPPORTED_PROTOCOL_VERSIONS, LATEST_PROTOCOL_VERSION } from './mcp/server.js';
+export type {
+  McpServerOptions, RequestContext, ToolDefinition, ToolHandler, ToolResult, ResourceMeta, ResourceReader, TemplateReader,
+  TemplateOptions, Completer, PromptDefinition, PromptArgument, PromptGetter,
+} from './mcp/server.js';
+export { McpError, McpErrorCode, ProtocolSession, LOG_LEVELS } from './mcp/protocol.js';
+export type { LogLevel, Outbound, OutgoingMessage, RequestId, Session, SessionFactory } from './mcp/protocol.js';
+export { serveMcp } from './mcp/serve.js';
+export type { ServeMcpOptions, McpEndpoints, ProtectedResourceMetadata } from './mcp/serve.js';
+export { StreamableHttp, HttpSession, serveStreamableHttp } from './mcp/transports/streamable-http.js';
+export type { StreamableHttpOptions } from './mcp/transports/streamable-http.js';
+export { LegacySse, serveLegacySse } from './mcp/transports/legacy-sse.js';
+export type { LegacySseOptions } from './mcp/transports/legacy-sse.js';
+export { serveStdio } from './mcp/transports/stdio.js';
+export type { StdioOptions, StdioServer } from './mcp/transports/stdio.js';
+export { McpAuthError } from './mcp/transports/http-common.js';
+export type { HttpGuardOptions } from './mcp/transports/http-common.js';
+export { bearerAuth } from './mcp/transports/auth.js';
+export type { BearerAuthOptions } from './mcp/transports/auth.js';
+export { MemorySessionStore } from './mcp/stores/sessions.js';
+export type { SessionStore, StoredSession, MemorySessionStoreOptions } from './mcp/stores/sessions.js';
+export { MemoryEventStore } from './mcp/stores/events.js';
+export type { EventStore, StoredEvent, MemoryEventStoreOptions } from './mcp/stores/events.js';
+export { MemoryNotificationBus } from './mcp/stores/notifications.js';
+export type { NotificationBus, BusMessage } from './mcp/stores/notifications.js';

@@ -24,6 +24,12 @@ const LAYERS: string[][] = [
   ['http/lifecycle.ts'],
   ['http/connection.ts'],
   ['http/app.ts'],
+  ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts'],
+  ['mcp/server.ts'],
+  ['mcp/transports/http-common.ts', 'mcp/transports/stdio.ts'],
+  ['mcp/transports/streamable-http.ts', 'mcp/transports/legacy-sse.ts', 'mcp/transports/auth.ts'],
+  ['mcp/serve.ts'],
+  ['app/demo-mcp.ts'],
   ['app/load.ts'],
   ['workers/messages.ts'],
   ['workers/instance.ts', 'workers/supervisor.ts'],
@@ -65,6 +71,18 @@ describe('src/ layering', () => {
         if (!layer.has(to)) wrong.push(`${f} imports ${to}, which is not a source file`);
         else if (layer.get(to)! >= layer.get(f)!) wrong.push(`${f} (layer ${layer.get(f)}) imports ${to} (layer ${layer.get(to)})`);
         if (to.startsWith('cli/') && !f.startsWith('cli/')) wrong.push(`${f} imports the CLI (${to})`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('MCP: protocol and server know nothing of HTTP; only the HTTP transports import the HTTP API, and nothing else of http/', () => {
+    const wrong: string[] = [];
+    for (const f of files.filter((x) => x.startsWith('mcp/'))) {
+      for (const to of importsOf(f, readFileSync(join(SRC, f), 'utf8'))) {
+        if (!to.startsWith('http/') && !to.startsWith('net/')) continue;
+        const httpTransport = /^mcp\/transports\/(streamable-http|legacy-sse|http-common|auth)\.ts$/.test(f);
+        if (!httpTransport || to !== 'http/api.ts') wrong.push(`${f} imports ${to}`);
       }
     }
     expect(wrong).toEqual([]);

@@ -9,9 +9,12 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { ConduitError, ErrorCodes } from '../errors.js';
 import { App, createServer } from '../http/app.js';
+import type { McpServer } from '../mcp/server.js';
+import { serveMcp, type ServeMcpOptions } from '../mcp/serve.js';
+import { demoMcpServer } from './demo-mcp.js';
 
 /** What the demo app serves, for the listen banner. */
-export const DEMO_ROUTES = '/health, /echo, /events';
+export const DEMO_ROUTES = '/health, /echo, /events; MCP at /mcp and /sse (tools echo, add, slow_progress)';
 
 /** The built-in demo app. */
 export function demoApp(app: App): void {
@@ -63,26 +66,55 @@ async function importTypeScript(file: string): Promise<unknown> {
 }
 
 /**
- * The app of a config module, or the demo app (config undefined). Throws a ConduitError
- * (CONDUIT_ERR_INVALID_CONFIG) naming the problem: a missing file, one that fails to
- * load or to set up the app, or a default export that is not an app.
+ * The MCP options `conduit serve` uses for a bind address: the Host allow-list (DNS
+ * rebinding protection) is the loopback names when bound to loopback, any host otherwise
+ * (a public server is reached by names the process cannot know).
  */
-export async function loadApp(config: string | undefined): Promise<App> {
+export function mcpOptionsFor(host: string): ServeMcpOptions {
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  return loopback ? {} : { allowedHosts: '*' };
+}
+
+/** What a config module gives: the app, and the MCP server it exports as `mcp` (if any). */
+export interface LoadedConfig {
+  app: App;
+  mcp: McpServer | null;
+}
+
+/**
+ * The app of a config module with its MCP server (`export const mcp = createMcpServer()`)
+ * served at /mcp and /sse, or the demo app and demo MCP server (config undefined).
+ */
+export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {}): Promise<App> {
+  const { app, mcp } = await loadConfig(config);
+  if (mcp !== null) serveMcp(app, mcp, mcpOptions);
+  return app;
+}
+
+/**
+ * Loads a config module, or the demo (config undefined). Throws a ConduitError
+ * (CONDUIT_ERR_INVALID_CONFIG) naming the problem: a missing file, one that fails to
+ * load or to set up the app, or exports that are not an app / an MCP server.
+ */
+export async function loadConfig(config: string | undefined): Promise<LoadedConfig> {
   if (config === undefined) {
     const app = createServer();
     demoApp(app);
-    return app;
+    return { app, mcp: demoMcpServer() };
   }
   const file = resolve(config);
   if (!existsSync(file)) throw configError(`cannot read config ${config}: no such file`);
-  let mod: { default?: unknown };
+  let mod: { default?: unknown; mcp?: unknown };
   try {
-    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown; mcp?: unknown };
   } catch (e) {
     throw configError(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
   }
+  const mcp = (mod.mcp ?? null) as McpServer | null;
+  // (structurally: a config may import another copy of conduit)
+  if (mcp !== null && (typeof mcp.openSession !== 'function' || typeof mcp.tool !== 'function')) throw configError(`invalid config ${config}: its 'mcp' export must be an McpServer (createMcpServer())`);
   const exp = mod.default;
-  if (exp instanceof App) return exp;
+  if (exp instanceof App) return { app: exp, mcp };
   if (typeof exp === 'function') {
     const app = createServer();
     try {
@@ -90,7 +122,8 @@ export async function loadApp(config: string | undefined): Promise<App> {
     } catch (e) {
       throw configError(`config ${config} failed while setting up the app: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
     }
-    return app;
+    return { app, mcp };
   }
-  throw configError(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void`);
+  if (exp === undefined && mcp !== null) return { app: createServer(), mcp };
+  throw configError(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void (or export only 'mcp', an McpServer)`);
 }

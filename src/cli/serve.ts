@@ -2,7 +2,8 @@
 // one instance or as worker instances.
 
 import { availableParallelism } from 'node:os';
-import { DEMO_ROUTES, loadApp } from '../app/load.js';
+import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor } from '../app/load.js';
+import { serveStdio } from '../mcp/transports/stdio.js';
 import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
 import { startWorkers } from '../workers/supervisor.js';
@@ -13,8 +14,13 @@ Options:
   --host <addr>      Address to bind (default 127.0.0.1)
   --port <n>         Port (default 3000; 0 = any free port)
   --config <file>    A JS or TS module whose default export is an App (createServer()) or a
-                     function (app) => void that adds routes; without it, the demo app:
-                       GET /health, POST /echo, GET /events (an SSE clock)
+                     function (app) => void that adds routes, and/or whose export 'mcp' is
+                     an McpServer (createMcpServer()), served at /mcp (Streamable HTTP) and
+                     /sse + /messages (legacy HTTP+SSE); without it, the demo app:
+                       GET /health, POST /echo, GET /events (an SSE clock), and an MCP
+                       server with the tools echo, add, slow_progress
+  --stdio            Serve the MCP server on stdin/stdout (newline-delimited JSON-RPC)
+                     instead of HTTP; logs go to stderr, EOF on stdin ends the process
   --workers <n>      Worker instances, each with its own WASM core, sharing the port
                      (default: the number of cores). Threads sharing the port with the
                      native transport; processes behind one acceptor with node:net
@@ -26,12 +32,13 @@ interface Options {
   port: number;
   config: string | undefined;
   workers: number;
+  stdio: boolean;
 }
 
 function parseArgs(args: string[]): Options | string {
   const o: Options = {
     host: '127.0.0.1', port: 3000, config: undefined,
-    workers: availableParallelism(),
+    workers: availableParallelism(), stdio: false,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -47,6 +54,7 @@ function parseArgs(args: string[]): Options | string {
         o.port = Number(v);
         if (!/^\d+$/.test(v) || o.port > 65535) return `--port must be a number from 0 to 65535, got '${v}'`;
       } else if (a === '--config') o.config = value();
+      else if (a === '--stdio') o.stdio = true;
       else if (a === '--workers') {
         const v = value();
         o.workers = Number(v);
@@ -66,11 +74,11 @@ function banner(o: Options, host: string, port: number, extra = ''): string {
 }
 
 /** Runs `stop` once, on the first SIGINT or SIGTERM, after saying which. */
-function onSignals(stop: () => void): void {
+function onSignals(stop: () => void, log: NodeJS.WritableStream = process.stdout): void {
   const handler = (signal: string) => {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
-    process.stdout.write(`conduit serve: ${signal}, closing\n`);
+    log.write(`conduit serve: ${signal}, closing\n`);
     stop();
   };
   process.on('SIGINT', handler);
@@ -88,10 +96,11 @@ export async function serve(args: string[]): Promise<number> {
     process.stderr.write(`conduit serve: ${o}\n`);
     return 2;
   }
+  if (o.stdio) return serveOnStdio(o);
   if (o.workers > 1) return serveWorkers(o);
   let app: App;
   try {
-    app = await loadApp(o.config);
+    app = await loadApp(o.config, mcpOptionsFor(o.host));
   } catch (e) {
     process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
     return 1;
@@ -112,6 +121,27 @@ export async function serve(args: string[]): Promise<number> {
       void app.close().then(() => done(0));
     });
   });
+}
+
+/** `--stdio`: stdout carries JSON-RPC only; everything else goes to stderr. */
+async function serveOnStdio(o: Options): Promise<number> {
+  let mcp;
+  try {
+    mcp = (await loadConfig(o.config)).mcp;
+  } catch (e) {
+    process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (mcp === null) {
+    process.stderr.write(`conduit serve: --stdio needs an MCP server: config ${o.config} has no 'mcp' export (export const mcp = createMcpServer(...))\n`);
+    return 1;
+  }
+  mcp.onError = (err) => process.stderr.write(`conduit serve: handler error: ${(err as Error)?.stack ?? err}\n`);
+  process.stderr.write(`conduit serve: MCP server ${mcp.info.name} ${mcp.info.version} on stdio\n`);
+  const served = serveStdio(mcp);
+  onSignals(() => served.close(), process.stderr);
+  await served.closed;
+  return 0;
 }
 
 /** The codes of a listen() that failed (the others are the app's: a config that fails to load...). */

@@ -113,6 +113,12 @@ export interface Response {
    */
   stream(options?: { highWaterMark?: number }): BodyStream;
   readonly sent: boolean;
+  /**
+   * Called once if the connection closes before this response was handed to it in full
+   * (the client went away while the handler worked, or while its stream was open): a
+   * handler can stop work nobody will read. Not called for a response that was delivered.
+   */
+  onAborted(cb: () => void): void;
 }
 
 /** A streamed response body. */

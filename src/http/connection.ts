@@ -435,7 +435,10 @@ export class Connection implements WireSink, ResponseOwner {
    */
   private dropQueue(): void {
     this.closing = true;
-    for (const r of this.queue.splice(0)) r.held?.abort();
+    for (const r of this.queue.splice(0)) {
+      r.held?.abort();
+      r.aborted();
+    }
   }
 
   /** The streamed response at the head of the queue ended: the connection moves on. */

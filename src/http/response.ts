@@ -50,6 +50,27 @@ export class Res implements Response {
     return this.out !== null;
   }
 
+  /** onAborted callbacks (none: null). */
+  private abortCbs: Array<() => void> | null = null;
+
+  onAborted(cb: () => void): void {
+    (this.abortCbs ??= []).push(cb);
+  }
+
+  /** The connection closed with this response still queued (or streaming). */
+  aborted(): void {
+    const cbs = this.abortCbs;
+    this.abortCbs = null;
+    if (cbs === null) return;
+    for (const cb of cbs) {
+      try {
+        cb();
+      } catch (e) {
+        this.owner.reportError(e);
+      }
+    }
+  }
+
   status(code: number): this {
     if (!Number.isInteger(code) || code < 200 || code > 599) {
       throw new ConduitError(ErrorCodes.INVALID_STATUS, `status must be an integer in 200..599, got ${code}`);

@@ -1,0 +1,576 @@
+// The MCP server: one registry of tools, resources and prompts, built once and serving
+// every session on every transport. It answers the protocol's methods for a
+// ProtocolSession (protocol.ts); transports (transports/) carry the messages.
+
+import { ConduitError, ErrorCodes } from '../errors.js';
+import {
+  LOG_LEVELS, McpError, McpErrorCode, ProtocolSession,
+  type Dispatcher, type IncomingRequest, type LogLevel, type RequestId,
+} from './protocol.js';
+import { compileSchema, type CompiledSchema, type JsonSchema } from './schema.js';
+import { MemoryNotificationBus, type NotificationBus } from './stores/notifications.js';
+import { UriTemplate } from './uri-template.js';
+
+/** Protocol revisions this server speaks, newest first. */
+export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
+export const LATEST_PROTOCOL_VERSION = SUPPORTED_PROTOCOL_VERSIONS[0];
+
+export interface McpServerOptions {
+  name: string;
+  version: string;
+  title?: string;
+  description?: string;
+  websiteUrl?: string;
+  icons?: unknown[];
+  /** Sent in the initialize result: how to use this server. */
+  instructions?: string;
+  /**
+   * Extra capabilities to declare (merged over what the registry serves: tools, resources,
+   * prompts, logging, completions are declared when something serves them).
+   */
+  capabilities?: Record<string, unknown>;
+  /** Items per page of tools/list, prompts/list, resources/list (default 100). */
+  pageSize?: number;
+  /** Time (ms) a request to the client (sampling, elicitation, roots) may take. Default 60000. */
+  clientRequestTimeout?: number;
+  /** Where cross-session notifications go (default: in memory, this process). */
+  notifications?: NotificationBus;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/** What a handler gets besides its arguments. */
+export interface RequestContext {
+  /** Aborted when the client cancels the request or goes away. */
+  readonly signal: AbortSignal;
+  readonly requestId: RequestId;
+  readonly sessionId: string | undefined;
+  /** What the transport's authenticate hook returned for this request. */
+  readonly authInfo: unknown;
+  /** The request's params._meta. */
+  readonly meta: Record<string, unknown> | undefined;
+  /** Sends notifications/progress; a no-op when the request carried no progressToken. */
+  progress(progress: number, total?: number, message?: string): void;
+  /** Sends notifications/message at `level` when the session's logging/setLevel lets it through. */
+  log(level: LogLevel, data: unknown, logger?: string): void;
+  /** sampling/createMessage to the client. */
+  sample(params: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** elicitation/create to the client (form mode, or `mode: 'url'`). */
+  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** roots/list to the client. */
+  listRoots(): Promise<Record<string, unknown>>;
+  /** Sends any notification related to this request. */
+  notify(method: string, params?: Record<string, unknown>): void;
+  /**
+   * Closes the SSE stream this request's answer is on, when it has one (Streamable HTTP,
+   * 2025-11-25): the client reconnects with Last-Event-ID and gets the rest (SEP-1699).
+   */
+  closeStream(): void;
+}
+
+export interface ToolDefinition {
+  title?: string;
+  description?: string;
+  /** A JSON Schema (kept verbatim), a zod v4 schema, or a zod raw shape. Default: any object. */
+  inputSchema?: unknown;
+  outputSchema?: unknown;
+  annotations?: Record<string, unknown>;
+  icons?: unknown[];
+  _meta?: Record<string, unknown>;
+}
+export type ToolResult = Record<string, unknown>;
+export type ToolHandler = (args: Record<string, unknown>, ctx: RequestContext) => Awaitable<unknown>;
+
+export interface ResourceMeta {
+  name: string;
+  title?: string;
+  description?: string;
+  mimeType?: string;
+  size?: number;
+  annotations?: Record<string, unknown>;
+  icons?: unknown[];
+  _meta?: Record<string, unknown>;
+}
+/** A read returns { contents: [...] }, a string (text) or bytes (blob). */
+export type ResourceReader = (uri: string, ctx: RequestContext) => Awaitable<unknown>;
+export type TemplateReader = (uri: string, variables: Record<string, string>, ctx: RequestContext) => Awaitable<unknown>;
+export type Completer = (value: string, context: { arguments: Record<string, string> }) => Awaitable<string[]>;
+
+export interface TemplateOptions {
+  /** Completions for the template's variables. */
+  complete?: Record<string, Completer>;
+  /** Resources the template stands for, added to resources/list. */
+  list?: () => Awaitable<Array<ResourceMeta & { uri: string }>>;
+}
+
+export interface PromptArgument {
+  name: string;
+  title?: string;
+  description?: string;
+  required?: boolean;
+}
+export interface PromptDefinition {
+  title?: string;
+  description?: string;
+  arguments?: PromptArgument[];
+  /** Instead of `arguments`: a zod schema or raw shape, or a JSON Schema of string properties. */
+  argsSchema?: unknown;
+  /** Completions for arguments. */
+  complete?: Record<string, Completer>;
+  icons?: unknown[];
+  _meta?: Record<string, unknown>;
+}
+export type PromptGetter = (args: Record<string, string>, ctx: RequestContext) => Awaitable<unknown>;
+
+interface Tool {
+  name: string;
+  listing: Record<string, unknown>;
+  input: CompiledSchema | null;
+  output: CompiledSchema | null;
+  handler: ToolHandler;
+}
+interface Resource {
+  uri: string;
+  listing: Record<string, unknown>;
+  read: ResourceReader;
+}
+interface Template {
+  template: UriTemplate;
+  listing: Record<string, unknown>;
+  read: TemplateReader;
+  options: TemplateOptions;
+}
+interface Prompt {
+  name: string;
+  listing: Record<string, unknown>;
+  args: CompiledSchema | null;
+  required: string[];
+  get: PromptGetter;
+  complete: Record<string, Completer>;
+}
+
+const invalidOption = (m: string) => new ConduitError(ErrorCodes.INVALID_OPTION, m);
+const NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
+const bad = (m: string) => new McpError(McpErrorCode.InvalidParams, m);
+
+function pick<T extends object>(o: T, keys: Array<keyof T>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k as string] = o[k];
+  return out;
+}
+
+/** An MCP server: register tools, resources and prompts, then serve it on transports. */
+export class McpServer implements Dispatcher {
+  readonly info: { name: string; version: string; title?: string; description?: string; websiteUrl?: string; icons?: unknown[] };
+  readonly instructions: string | undefined;
+  readonly pageSize: number;
+  readonly clientRequestTimeout: number;
+  private readonly extraCapabilities: Record<string, unknown>;
+  private readonly tools = new Map<string, Tool>();
+  private readonly resources = new Map<string, Resource>();
+  private readonly templates = new Map<string, Template>();
+  private readonly prompts = new Map<string, Prompt>();
+  /** Sessions open now (for list_changed and resource updates in this process). */
+  private readonly live = new Set<ProtocolSession>();
+  readonly bus: NotificationBus;
+  /** Called with errors of handlers (and hooks) that have no other place to go. */
+  onError: (err: unknown) => void = () => {};
+  private cached: Record<string, unknown> | null = null;
+  private started = false;
+
+  constructor(options: McpServerOptions) {
+    if (options === null || typeof options !== 'object') throw invalidOption('createMcpServer needs { name, version }');
+    if (typeof options.name !== 'string' || options.name === '') throw invalidOption('createMcpServer: name must be a non-empty string');
+    if (typeof options.version !== 'string' || options.version === '') throw invalidOption('createMcpServer: version must be a non-empty string');
+    const pageSize = options.pageSize ?? 100;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw invalidOption(`pageSize must be a positive integer, got ${pageSize}`);
+    const timeout = options.clientRequestTimeout ?? 60_000;
+    if (!Number.isSafeInteger(timeout) || timeout < 1) throw invalidOption(`clientRequestTimeout must be a positive integer, got ${timeout}`);
+    this.info = pick(options, ['name', 'version', 'title', 'description', 'websiteUrl', 'icons']) as McpServer['info'];
+    this.instructions = options.instructions;
+    this.pageSize = pageSize;
+    this.clientRequestTimeout = timeout;
+    this.extraCapabilities = options.capabilities ?? {};
+    this.bus = options.notifications ?? new MemoryNotificationBus();
+    this.bus.subscribe((n) => this.deliver(n.method, n.params, n.uri));
+  }
+
+  // ── registration ──────────────────────────────────────────────────────────────────
+
+  tool(name: string, definition: ToolDefinition, handler: ToolHandler): this {
+    if (typeof name !== 'string' || !NAME.test(name)) throw invalidOption(`tool name must be 1-128 characters of A-Z a-z 0-9 _ - . /, got ${JSON.stringify(name)}`);
+    if (typeof handler !== 'function') throw invalidOption(`tool '${name}': the handler must be a function`);
+    if (this.tools.has(name)) throw invalidOption(`tool '${name}' is already registered`);
+    const def = definition ?? {};
+    const input = def.inputSchema === undefined ? null : compileSchema(def.inputSchema, `tool '${name}' inputSchema`);
+    const output = def.outputSchema === undefined ? null : compileSchema(def.outputSchema, `tool '${name}' outputSchema`);
+    const listing: Record<string, unknown> = { name, ...pick(def, ['title', 'description']) };
+    listing.inputSchema = input?.json ?? { type: 'object' };
+    if (output !== null) listing.outputSchema = output.json;
+    Object.assign(listing, pick(def, ['annotations', 'icons', '_meta']));
+    this.tools.set(name, { name, listing, input, output, handler });
+    this.changed('notifications/tools/list_changed');
+    return this;
+  }
+
+  resource(uri: string, meta: ResourceMeta, read: ResourceReader): this {
+    if (typeof uri !== 'string' || uri === '') throw invalidOption('resource uri must be a non-empty string');
+    if (typeof meta?.name !== 'string') throw invalidOption(`resource '${uri}': meta.name must be a string`);
+    if (typeof read !== 'function') throw invalidOption(`resource '${uri}': read must be a function`);
+    if (this.resources.has(uri)) throw invalidOption(`resource '${uri}' is already registered`);
+    this.resources.set(uri, { uri, listing: { uri, ...meta }, read });
+    this.changed('notifications/resources/list_changed');
+    return this;
+  }
+
+  resourceTemplate(uriTemplate: string, meta: ResourceMeta, read: TemplateReader, options: TemplateOptions = {}): this {
+    if (typeof meta?.name !== 'string') throw invalidOption(`resource template '${uriTemplate}': meta.name must be a string`);
+    if (typeof read !== 'function') throw invalidOption(`resource template '${uriTemplate}': read must be a function`);
+    if (this.templates.has(uriTemplate)) throw invalidOption(`resource template '${uriTemplate}' is already registered`);
+    const template = new UriTemplate(uriTemplate);
+    for (const k of Object.keys(options.complete ?? {})) {
+      if (!template.variables.includes(k)) throw invalidOption(`resource template '${uriTemplate}': complete.${k} names no variable of the template`);
+    }
+    this.templates.set(uriTemplate, { template, listing: { uriTemplate, ...meta }, read, options });
+    this.changed('notifications/resources/list_changed');
+    return this;
+  }
+
+  prompt(name: string, definition: PromptDefinition, get: PromptGetter): this {
+    if (typeof name !== 'string' || !NAME.test(name)) throw invalidOption(`prompt name must be 1-128 characters of A-Z a-z 0-9 _ - . /, got ${JSON.stringify(name)}`);
+    if (typeof get !== 'function') throw invalidOption(`prompt '${name}': get must be a function`);
+    if (this.prompts.has(name)) throw invalidOption(`prompt '${name}' is already registered`);
+    const def = definition ?? {};
+    let args = def.arguments;
+    let schema: CompiledSchema | null = null;
+    if (def.argsSchema !== undefined) {
+      schema = compileSchema(def.argsSchema, `prompt '${name}' argsSchema`);
+      const props = (schema.json.properties ?? {}) as Record<string, JsonSchema>;
+      const req = new Set((schema.json.required ?? []) as string[]);
+      args = Object.entries(props).map(([n, p]) => ({ name: n, ...(typeof p.description === 'string' ? { description: p.description } : {}), required: req.has(n) }));
+    }
+    const listing: Record<string, unknown> = { name, ...pick(def, ['title', 'description']) };
+    if (args !== undefined) listing.arguments = args;
+    Object.assign(listing, pick(def, ['icons', '_meta']));
+    const complete = def.complete ?? {};
+    for (const k of Object.keys(complete)) {
+      if (!(args ?? []).some((a) => a.name === k)) throw invalidOption(`prompt '${name}': complete.${k} names no argument`);
+    }
+    this.prompts.set(name, { name, listing, args: schema, required: (args ?? []).filter((a) => a.required).map((a) => a.name), get, complete });
+    this.changed('notifications/prompts/list_changed');
+    return this;
+  }
+
+  removeTool(name: string): boolean {
+    return this.tools.delete(name) && this.changed('notifications/tools/list_changed');
+  }
+  removeResource(uri: string): boolean {
+    return this.resources.delete(uri) && this.changed('notifications/resources/list_changed');
+  }
+  removeResourceTemplate(uriTemplate: string): boolean {
+    return this.templates.delete(uriTemplate) && this.changed('notifications/resources/list_changed');
+  }
+  removePrompt(name: string): boolean {
+    return this.prompts.delete(name) && this.changed('notifications/prompts/list_changed');
+  }
+
+  /** Tells the sessions subscribed to `uri` that it changed (notifications/resources/updated). */
+  notifyResourceUpdated(uri: string): void {
+    this.bus.publish({ method: 'notifications/resources/updated', params: { uri }, uri });
+  }
+
+  /** Sends a notification to every open session (on this process; through the bus beyond it). */
+  broadcast(method: string, params?: Record<string, unknown>): void {
+    this.bus.publish({ method, params });
+  }
+
+  private changed(method: string): true {
+    this.cached = null;
+    if (this.started) this.bus.publish({ method });
+    return true;
+  }
+
+  private deliver(method: string, params: Record<string, unknown> | undefined, uri: string | undefined): void {
+    for (const s of this.live) {
+      if (!s.initialized) continue;
+      if (uri !== undefined && !s.subscriptions.has(uri)) continue;
+      s.notify(method, params);
+    }
+  }
+
+  /** The capabilities declared: exactly what the registry serves, plus the extras given. */
+  get capabilities(): Record<string, unknown> {
+    if (this.cached !== null) return this.cached;
+    const caps: Record<string, unknown> = { logging: {} };
+    if (this.tools.size > 0) caps.tools = { listChanged: true };
+    if (this.resources.size > 0 || this.templates.size > 0) caps.resources = { subscribe: true, listChanged: true };
+    if (this.prompts.size > 0) caps.prompts = { listChanged: true };
+    let completes = false;
+    for (const p of this.prompts.values()) if (Object.keys(p.complete).length > 0) completes = true;
+    for (const t of this.templates.values()) if (t.options.complete !== undefined) completes = true;
+    if (completes) caps.completions = {};
+    this.cached = { ...caps, ...this.extraCapabilities };
+    return this.cached;
+  }
+
+  // ── sessions ──────────────────────────────────────────────────────────────────────
+
+  /** Makes a session for a transport; it is live (gets broadcasts) until closed. */
+  openSession(id: string | undefined, out: ProtocolSession['out']): ProtocolSession {
+    this.started = true;
+    const s = new ProtocolSession(id, out, this);
+    this.live.add(s);
+    s.onClose = () => this.live.delete(s);
+    return s;
+  }
+
+  get sessionCount(): number {
+    return this.live.size;
+  }
+
+  reportError(err: unknown): void {
+    try {
+      this.onError(err);
+    } catch {
+      // (an error reporter that throws has nowhere to report to)
+    }
+  }
+
+  // ── dispatch ──────────────────────────────────────────────────────────────────────
+
+  notification(session: ProtocolSession, method: string, _params: Record<string, unknown>): void {
+    if (method === 'notifications/initialized') session.initialized = true;
+    // notifications/roots/list_changed and the rest need nothing from the server.
+  }
+
+  request(req: IncomingRequest): unknown {
+    const p = req.params;
+    switch (req.method) {
+      case 'initialize': return this.initialize(req.session, p);
+      case 'ping': return {};
+      case 'tools/list': return this.need('tools', this.tools.size) ?? this.page(this.tools, p, 'tools');
+      case 'tools/call': return this.need('tools', this.tools.size) ?? this.callTool(req);
+      case 'resources/list': return this.need('resources', this.resources.size + this.templates.size) ?? this.listResources(p);
+      case 'resources/templates/list': return this.need('resources', this.resources.size + this.templates.size) ?? this.page(this.templates, p, 'resourceTemplates');
+      case 'resources/read': return this.need('resources', this.resources.size + this.templates.size) ?? this.readResource(req);
+      case 'resources/subscribe':
+      case 'resources/unsubscribe': {
+        const e = this.need('resources', this.resources.size + this.templates.size);
+        if (e !== undefined) return e;
+        if (typeof p.uri !== 'string') throw bad('Invalid params: uri must be a string');
+        if (req.method === 'resources/subscribe') req.session.subscriptions.add(p.uri);
+        else req.session.subscriptions.delete(p.uri);
+        return {};
+      }
+      case 'prompts/list': return this.need('prompts', this.prompts.size) ?? this.page(this.prompts, p, 'prompts');
+      case 'prompts/get': return this.need('prompts', this.prompts.size) ?? this.getPrompt(req);
+      case 'completion/complete': return this.need('completions', this.capabilities.completions === undefined ? 0 : 1) ?? this.complete(p);
+      case 'logging/setLevel': {
+        const i = LOG_LEVELS.indexOf(p.level as LogLevel);
+        if (i < 0) throw bad(`Invalid params: level must be one of ${LOG_LEVELS.join(', ')}`);
+        req.session.logLevel = i;
+        return {};
+      }
+      default:
+        throw new McpError(McpErrorCode.MethodNotFound, `Method not found: ${req.method}`);
+    }
+  }
+
+  /** A method of a capability this server does not serve is not found. */
+  private need(capability: string, count: number): undefined {
+    if (count === 0 && this.extraCapabilities[capability] === undefined) throw new McpError(McpErrorCode.MethodNotFound, `Method not found (this server has no ${capability})`);
+    return undefined;
+  }
+
+  private initialize(session: ProtocolSession, p: Record<string, unknown>): Record<string, unknown> {
+    const requested = p.protocolVersion;
+    if (typeof requested !== 'string') throw bad('Invalid params: protocolVersion must be a string');
+    const version = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(requested) ? requested : LATEST_PROTOCOL_VERSION;
+    session.protocolVersion = version;
+    session.clientCapabilities = (p.capabilities ?? {}) as Record<string, unknown>;
+    session.clientInfo = p.clientInfo as ProtocolSession['clientInfo'];
+    const result: Record<string, unknown> = { protocolVersion: version, capabilities: this.capabilities, serverInfo: this.info };
+    if (this.instructions !== undefined) result.instructions = this.instructions;
+    return result;
+  }
+
+  private page<T extends { listing: Record<string, unknown> }>(items: Map<string, T>, p: Record<string, unknown>, key: string): Record<string, unknown> {
+    const all = [...items.values()];
+    const start = this.cursor(p.cursor, all.length);
+    const end = Math.min(all.length, start + this.pageSize);
+    const out: Record<string, unknown> = { [key]: all.slice(start, end).map((t) => t.listing) };
+    if (end < all.length) out.nextCursor = Buffer.from(`o:${end}`).toString('base64url');
+    return out;
+  }
+
+  private cursor(c: unknown, n: number): number {
+    if (c === undefined) return 0;
+    const m = typeof c === 'string' ? /^o:(\d{1,9})$/.exec(Buffer.from(c, 'base64url').toString('latin1')) : null;
+    if (m === null || Number(m[1]) > n) throw bad('Invalid params: unknown cursor');
+    return Number(m[1]);
+  }
+
+  private async listResources(p: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const listed: Array<Record<string, unknown>> = [...this.resources.values()].map((r) => r.listing);
+    for (const t of this.templates.values()) if (t.options.list) listed.push(...((await t.options.list()) as unknown as Array<Record<string, unknown>>));
+    const start = this.cursor(p.cursor, listed.length);
+    const end = Math.min(listed.length, start + this.pageSize);
+    const out: Record<string, unknown> = { resources: listed.slice(start, end) };
+    if (end < listed.length) out.nextCursor = Buffer.from(`o:${end}`).toString('base64url');
+    return out;
+  }
+
+  context(req: IncomingRequest): RequestContext {
+    const session = req.session;
+    const meta = req.params._meta as Record<string, unknown> | undefined;
+    const token = meta?.progressToken;
+    const related = req.id;
+    const timeoutMs = this.clientRequestTimeout;
+    const ask = (method: string, params: unknown, capability: string | null) => {
+      if (capability !== null && session.clientCapabilities[capability] === undefined) {
+        return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `the client does not support ${method} (no '${capability}' capability)`));
+      }
+      return session.request(method, params, { related, signal: req.signal, timeoutMs }) as Promise<Record<string, unknown>>;
+    };
+    return {
+      signal: req.signal,
+      requestId: req.id,
+      sessionId: session.id,
+      authInfo: req.authInfo,
+      meta,
+      progress(progress, total, message) {
+        if (token === undefined || req.signal.aborted) return;
+        const params: Record<string, unknown> = { progressToken: token, progress };
+        if (total !== undefined) params.total = total;
+        if (message !== undefined) params.message = message;
+        session.notify('notifications/progress', params, related);
+      },
+      log(level, data, logger) {
+        const i = LOG_LEVELS.indexOf(level);
+        if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
+        if (i < session.logLevel || req.signal.aborted) return;
+        session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data }, related);
+      },
+      sample: (params) => ask('sampling/createMessage', params, 'sampling'),
+      elicit: (params) => {
+        if (params?.mode === 'url') {
+          const el = session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
+          if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
+        }
+        return ask('elicitation/create', params, 'elicitation');
+      },
+      listRoots: () => ask('roots/list', {}, 'roots'),
+      notify: (method, params) => session.notify(method, params, related),
+      closeStream: () => (session.out as { closeStream?(id: RequestId): void }).closeStream?.(related),
+    };
+  }
+
+  private async callTool(req: IncomingRequest): Promise<unknown> {
+    const name = req.params.name;
+    if (typeof name !== 'string') throw bad('Invalid params: name must be a string');
+    const tool = this.tools.get(name);
+    if (tool === undefined) throw bad(`Unknown tool: ${name}`);
+    let args = req.params.arguments ?? {};
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) return errorResult(`Invalid arguments for tool ${name}: arguments must be an object`);
+    if (tool.input !== null) {
+      const r = tool.input.check(args);
+      if (!r.ok) return errorResult(`Invalid arguments for tool ${name}: ${r.message}`);
+      args = r.value as Record<string, unknown>;
+    }
+    let value: unknown;
+    try {
+      value = await tool.handler(args as Record<string, unknown>, this.context(req));
+    } catch (e) {
+      if (e instanceof McpError) throw e;
+      if (req.signal.aborted) throw e;
+      return errorResult(e instanceof Error ? e.message : String(e));
+    }
+    const result = toolResult(value);
+    if (tool.output !== null && result.isError !== true) {
+      if (result.structuredContent === undefined) throw bad(`Output validation error: tool ${name} has an outputSchema but returned no structuredContent`);
+      const r = tool.output.check(result.structuredContent);
+      if (!r.ok) throw bad(`Output validation error: tool ${name}: ${r.message}`);
+    }
+    return result;
+  }
+
+  private async readResource(req: IncomingRequest): Promise<unknown> {
+    const uri = req.params.uri;
+    if (typeof uri !== 'string') throw bad('Invalid params: uri must be a string');
+    const ctx = this.context(req);
+    const r = this.resources.get(uri);
+    if (r !== undefined) return resourceResult(uri, r.listing.mimeType as string | undefined, await r.read(uri, ctx));
+    for (const t of this.templates.values()) {
+      const vars = t.template.match(uri);
+      if (vars !== null) return resourceResult(uri, t.listing.mimeType as string | undefined, await t.read(uri, vars, ctx));
+    }
+    throw new McpError(McpErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+  }
+
+  private async getPrompt(req: IncomingRequest): Promise<unknown> {
+    const name = req.params.name;
+    if (typeof name !== 'string') throw bad('Invalid params: name must be a string');
+    const prompt = this.prompts.get(name);
+    if (prompt === undefined) throw bad(`Unknown prompt: ${name}`);
+    let args = (req.params.arguments ?? {}) as Record<string, string>;
+    if (args === null || typeof args !== 'object' || Array.isArray(args)) throw bad('Invalid params: arguments must be an object');
+    for (const r of prompt.required) if (args[r] === undefined) throw bad(`Invalid arguments for prompt ${name}: '${r}' is required`);
+    if (prompt.args !== null) {
+      const r = prompt.args.check(args);
+      if (!r.ok) throw bad(`Invalid arguments for prompt ${name}: ${r.message}`);
+      args = r.value as Record<string, string>;
+    }
+    const v = await prompt.get(args, this.context(req));
+    if (typeof v === 'string') return { messages: [{ role: 'user', content: { type: 'text', text: v } }] };
+    return v;
+  }
+
+  private async complete(p: Record<string, unknown>): Promise<unknown> {
+    const ref = p.ref as { type?: string; name?: string; uri?: string } | undefined;
+    const arg = p.argument as { name?: string; value?: string } | undefined;
+    if (typeof arg?.name !== 'string' || typeof arg.value !== 'string') throw bad('Invalid params: argument must have a name and a value');
+    const context = { arguments: ((p.context as { arguments?: Record<string, string> } | undefined)?.arguments ?? {}) };
+    let completer: Completer | undefined;
+    if (ref?.type === 'ref/prompt') {
+      const prompt = this.prompts.get(String(ref.name));
+      if (prompt === undefined) throw bad(`Unknown prompt: ${String(ref.name)}`);
+      completer = prompt.complete[arg.name];
+    } else if (ref?.type === 'ref/resource') {
+      const t = this.templates.get(String(ref.uri));
+      if (t === undefined) throw bad(`Unknown resource template: ${String(ref.uri)}`);
+      completer = t.options.complete?.[arg.name];
+    } else throw bad("Invalid params: ref.type must be 'ref/prompt' or 'ref/resource'");
+    const values = completer === undefined ? [] : await completer(arg.value, context);
+    return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+  }
+}
+
+function errorResult(text: string): ToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** A handler's return value as a CallToolResult. */
+function toolResult(v: unknown): ToolResult {
+  if (typeof v === 'string') return { content: [{ type: 'text', text: v }] };
+  if (v === undefined || v === null) return { content: [] };
+  if (typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    if (Array.isArray(o.content)) return o;
+    return { content: [{ type: 'text', text: JSON.stringify(o) }], structuredContent: o };
+  }
+  return { content: [{ type: 'text', text: JSON.stringify(v) }] };
+}
+
+function resourceResult(uri: string, mimeType: string | undefined, v: unknown): unknown {
+  if (typeof v === 'string') return { contents: [mimeType === undefined ? { uri, text: v } : { uri, mimeType, text: v }] };
+  if (v instanceof Uint8Array) {
+    const blob = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+    return { contents: [mimeType === undefined ? { uri, blob } : { uri, mimeType, blob }] };
+  }
+  return v;
+}
+
+/** Creates an MCP server (register it once; it serves every session on every transport). */
+export function createMcpServer(options: McpServerOptions): McpServer {
+  return new McpServer(options);
+}

@@ -1,0 +1,92 @@
+// SSE events kept for resumption: every event sent on a session's SSE streams gets an id;
+// a client that reconnects with Last-Event-ID gets what followed it on the same stream.
+// The in-memory store bounds each stream by count and bytes and each session by streams;
+// a Redis store (streams as capped lists) implements the same interface across machines.
+
+export interface StoredEvent {
+  id: string;
+  data: string;
+}
+
+export interface EventStore {
+  /** Keeps an event of a session's stream; returns its id (unique within the session). */
+  append(sessionId: string, streamId: string, data: string): string;
+  /**
+   * The events after `lastEventId` on its stream, or null when that event is unknown or
+   * no longer kept (then the client cannot resume).
+   */
+  replay(sessionId: string, lastEventId: string): { streamId: string; events: StoredEvent[] } | null;
+  /** Forgets a stream. */
+  dropStream(sessionId: string, streamId: string): void;
+  /** Forgets every stream of a session. */
+  dropSession(sessionId: string): void;
+}
+
+export interface MemoryEventStoreOptions {
+  /** Events kept per stream (default 256). */
+  maxEventsPerStream?: number;
+  /** Bytes kept per stream (default 1 MiB). */
+  maxBytesPerStream?: number;
+  /** Streams kept per session, most recent (default 16). */
+  maxStreamsPerSession?: number;
+}
+
+interface Ring {
+  /** Sequence number of events[0]. */
+  first: number;
+  next: number;
+  events: string[];
+  bytes: number;
+}
+
+export class MemoryEventStore implements EventStore {
+  private readonly sessions = new Map<string, Map<string, Ring>>();
+  private readonly maxEvents: number;
+  private readonly maxBytes: number;
+  private readonly maxStreams: number;
+
+  constructor(options: MemoryEventStoreOptions = {}) {
+    this.maxEvents = options.maxEventsPerStream ?? 256;
+    this.maxBytes = options.maxBytesPerStream ?? 1024 * 1024;
+    this.maxStreams = options.maxStreamsPerSession ?? 16;
+  }
+
+  append(sessionId: string, streamId: string, data: string): string {
+    let streams = this.sessions.get(sessionId);
+    if (streams === undefined) this.sessions.set(sessionId, (streams = new Map()));
+    let ring = streams.get(streamId);
+    if (ring === undefined) {
+      if (streams.size >= this.maxStreams) streams.delete(streams.keys().next().value as string);
+      streams.set(streamId, (ring = { first: 0, next: 0, events: [], bytes: 0 }));
+    }
+    ring.events.push(data);
+    ring.bytes += data.length;
+    while (ring.events.length > 1 && (ring.events.length > this.maxEvents || ring.bytes > this.maxBytes)) {
+      ring.bytes -= (ring.events.shift() as string).length;
+      ring.first++;
+    }
+    return `${streamId}_${ring.next++}`;
+  }
+
+  replay(sessionId: string, lastEventId: string): { streamId: string; events: StoredEvent[] } | null {
+    const cut = lastEventId.lastIndexOf('_');
+    if (cut <= 0) return null;
+    const streamId = lastEventId.slice(0, cut);
+    const seq = Number(lastEventId.slice(cut + 1));
+    const ring = this.sessions.get(sessionId)?.get(streamId);
+    if (ring === undefined || !Number.isSafeInteger(seq) || seq >= ring.next) return null;
+    // The event itself must still be kept (else some after it may be lost too).
+    if (seq < ring.first - 1) return null;
+    const events: StoredEvent[] = [];
+    for (let s = Math.max(seq + 1, ring.first); s < ring.next; s++) events.push({ id: `${streamId}_${s}`, data: ring.events[s - ring.first] });
+    return { streamId, events };
+  }
+
+  dropStream(sessionId: string, streamId: string): void {
+    this.sessions.get(sessionId)?.delete(streamId);
+  }
+
+  dropSession(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
+}

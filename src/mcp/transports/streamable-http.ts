@@ -1,0 +1,558 @@
+// MCP Streamable HTTP (revisions 2025-03-26 to 2025-11-25) on Conduit's HTTP server.
+//
+// POST carries client messages. A POST with requests is answered with application/json
+// when every handler finished without sending anything first, and becomes an SSE stream
+// the moment one sends a notification or a request of its own (decided per POST, as
+// messages come). GET opens the session's standalone SSE stream; DELETE ends a session.
+// Every SSE event has an id and is kept in an EventStore, so a client whose stream broke
+// (or that the server asked to reconnect, SEP-1699) resumes with Last-Event-ID.
+
+import { randomBytes } from 'node:crypto';
+import type { Request, Response, SseStream } from '../../http/api.js';
+import type { Envelope } from '../../jsonrpc/parse.js';
+import { errorMessage, McpErrorCode, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
+import { MemoryEventStore, type EventStore } from '../stores/events.js';
+import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
+import { accepts, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget } from './http-common.js';
+
+export interface StreamableHttpOptions extends HttpGuardOptions {
+  /** Endpoint path (default '/mcp'). */
+  path?: string;
+  /** No sessions: every POST stands alone; GET and DELETE answer 405. Default false. */
+  stateless?: boolean;
+  /** Largest POST body (default 4 MiB): 413 before reading when Content-Length says more. */
+  maxBodyBytes?: number;
+  /** Most live sessions (default 10,000): at the cap the least recently used idle one is evicted, else 503. */
+  maxSessions?: number;
+  /** A session unused this long (ms) ends (default 30 minutes). */
+  sessionIdleTimeout?: number;
+  /** Where sessions live (default: in memory, with maxSessions / sessionIdleTimeout). */
+  sessions?: SessionStore<HttpSession>;
+  /** Where SSE events are kept for resumption (default: in memory, bounded); null: no resumption. */
+  eventStore?: EventStore | null;
+  /** `retry:` (ms) sent before the server closes a stream a client should reconnect to. Default 1000. */
+  retryMs?: number;
+  /**
+   * How long (ms) requests of a POST whose SSE stream the client dropped keep running,
+   * waiting for the client to resume it (GET with Last-Event-ID); then they are aborted.
+   * Default 15000. A dropped JSON answer (no event ids to resume from) aborts at once.
+   */
+  resumeWindowMs?: number;
+  /** Heartbeat comment interval (ms) on SSE streams (default 15000; 0 = none). */
+  heartbeatMs?: number;
+  /** Prefix of session ids (for routing sessions to the process that owns them). */
+  sessionIdPrefix?: string;
+}
+
+const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
+const DEFAULT_VERSION = '2025-03-26';
+/** Revisions whose SSE streams start with a priming event (an id, empty data: SEP-1699). */
+const PRIMES = (v: string) => v >= '2025-11-25';
+
+type Json = string;
+
+/**
+ * The answer to one POST that carried requests: which of them are still owed, and where
+ * their messages go (collected JSON, an SSE stream, or — after the stream broke or was
+ * closed for a reconnect — only the event store).
+ */
+class Exchange {
+  /** 0 JSON (collecting), 1 SSE stream open, 2 detached (events kept for a resume), 3 done. */
+  mode = 0;
+  pending: number;
+  /** JSON mode: the serialised responses, in the order they finished. */
+  parts: Json[] = [];
+  sse: SseStream | null = null;
+  readonly streamId: string;
+  private graceTimer: NodeJS.Timeout | null = null;
+  /** Request ids still owed. */
+  readonly ids: RequestId[] = [];
+  /** Runs once when the exchange is over (a stateless POST's session closes then). */
+  onEnd: (() => void) | null = null;
+  /** Runs once when the response started (JSON sent, SSE begun, or an error answer). */
+  onAnswered: (() => void) | null = null;
+
+  constructor(private readonly hs: HttpSession, private res: Response | null, private readonly batch: boolean, count: number) {
+    this.pending = count;
+    this.streamId = hs.nextStreamId();
+  }
+
+  /** A message for one of this exchange's requests; `final` when it is that request's response. */
+  deliver(msg: OutgoingMessage, final: RequestId | undefined): void {
+    const data = JSON.stringify(msg);
+    if (final !== undefined) this.settled(final);
+    if (this.mode === 0) {
+      if (final !== undefined) {
+        this.parts.push(data);
+        if (this.pending === 0) this.sendJson();
+        return;
+      }
+      this.toSse();
+    }
+    this.write(data);
+    if (this.pending === 0) this.end();
+  }
+
+  /** A response made here (an invalid batch member, a duplicate id): routed nowhere. */
+  reply(msg: OutgoingMessage): void {
+    this.pending--;
+    const data = JSON.stringify(msg);
+    if (this.mode === 0) {
+      this.parts.push(data);
+      if (this.pending === 0) this.sendJson();
+      return;
+    }
+    this.write(data);
+    if (this.pending === 0) this.end();
+  }
+
+  /** A request ended without a response (cancelled). */
+  abandon(id: RequestId): void {
+    this.settled(id);
+    if (this.pending !== 0) return;
+    if (this.mode === 0 && this.parts.length > 0) this.sendJson();
+    else if (this.mode === 0) {
+      // Nothing to say: an SSE stream that ends at once (no JSON body can be empty).
+      this.toSse();
+      this.end();
+    } else this.end();
+  }
+
+  private settled(id: RequestId): void {
+    this.pending--;
+    this.hs.routes.delete(id);
+    const i = this.ids.indexOf(id);
+    if (i >= 0) this.ids.splice(i, 1);
+  }
+
+  private answered(): void {
+    const cb = this.onAnswered;
+    this.onAnswered = null;
+    cb?.();
+  }
+
+  private finished(keep: boolean): void {
+    this.answered();
+    this.mode = 3;
+    if (!keep) this.hs.exchanges.delete(this.streamId);
+    const cb = this.onEnd;
+    this.onEnd = null;
+    cb?.();
+  }
+
+  private sendJson(): void {
+    this.finished(false);
+    const res = this.res!;
+    this.res = null;
+    const body = this.batch ? `[${this.parts.join(',')}]` : this.parts[0];
+    this.parts = [];
+    res.header('Content-Type', 'application/json').send(body);
+  }
+
+  private toSse(): void {
+    const res = this.res!;
+    this.res = null;
+    this.mode = 1;
+    const sse = res.sse({ heartbeatMs: this.hs.t.heartbeatMs });
+    this.sse = sse;
+    sse.onClose(() => this.streamClosed(sse));
+    this.answered();
+    if (this.hs.store !== null && PRIMES(this.hs.proto.protocolVersion)) this.write('');
+    for (const p of this.parts) this.write(p);
+    this.parts = [];
+  }
+
+  private write(data: string): void {
+    const store = this.hs.store;
+    const id = store === null ? undefined : store.append(this.hs.id, this.streamId, data);
+    if (this.mode === 1) this.sse!.send(id === undefined ? { data } : { id, data });
+  }
+
+  private end(): void {
+    const detached = this.mode === 2;
+    this.clearGrace();
+    if (this.sse !== null && !this.sse.closed) {
+      const sse = this.sse;
+      this.sse = null;
+      sse.close();
+    }
+    // A detached stream's events stay in the store until the client resumes or the session ends.
+    this.finished(detached);
+  }
+
+  /** The client's side of the SSE stream went away (or the server closed it for a reconnect). */
+  private streamClosed(sse: SseStream): void {
+    if (this.sse !== sse) return; // (closed by end(), or replaced by a resume)
+    this.sse = null;
+    if (this.mode !== 1) return;
+    if (this.hs.store === null) {
+      this.abortAll('the client closed the stream');
+      return;
+    }
+    this.mode = 2;
+    this.clearGrace();
+    this.graceTimer = setTimeout(() => this.abortAll('the client did not resume the stream'), this.hs.t.resumeWindowMs);
+    this.graceTimer.unref();
+  }
+
+  /** The server closes the stream; the client resumes it with Last-Event-ID (SEP-1699). */
+  closeForReconnect(): void {
+    if (this.mode === 0) this.toSse();
+    if (this.mode !== 1) return;
+    const sse = this.sse!;
+    sse.send({ id: this.hs.store!.append(this.hs.id, this.streamId, ''), data: '', retry: this.hs.t.retryMs });
+    sse.close(); // (streamClosed: detached, waiting for the resume)
+  }
+
+  /** A GET with Last-Event-ID took this stream over: `sse` gets what follows. */
+  resumed(sse: SseStream): void {
+    this.clearGrace();
+    if (this.mode === 3) {
+      sse.close(); // (every response was kept and has been replayed)
+      this.hs.exchanges.delete(this.streamId);
+      return;
+    }
+    if (this.sse !== null && !this.sse.closed) {
+      const old = this.sse;
+      this.sse = null;
+      old.close();
+    }
+    this.mode = 1;
+    this.sse = sse;
+    sse.onClose(() => this.streamClosed(sse));
+  }
+
+  /** The client went away before any answer (JSON mode): its requests are aborted. */
+  clientGone(): void {
+    if (this.mode === 0) this.abortAll('the client closed the connection');
+  }
+
+  private abortAll(reason: string): void {
+    this.clearGrace();
+    for (const id of [...this.ids]) this.hs.proto.abort(id, reason);
+    if (this.mode === 2 || this.mode === 0) {
+      this.finished(false);
+      this.hs.store?.dropStream(this.hs.id, this.streamId);
+    }
+  }
+
+  private clearGrace(): void {
+    if (this.graceTimer !== null) clearTimeout(this.graceTimer);
+    this.graceTimer = null;
+  }
+
+  /** The session ended. */
+  close(): void {
+    this.clearGrace();
+    this.finished(true);
+    if (this.sse !== null && !this.sse.closed) this.sse.close();
+    this.sse = null;
+    if (this.res !== null && !this.res.sent) {
+      const res = this.res;
+      this.res = null;
+      rpcError(res, 404, null, McpErrorCode.ConnectionClosed, 'the session ended');
+    }
+  }
+}
+
+/** A session on Streamable HTTP: its protocol session and where its messages go. */
+export class HttpSession implements Outbound, StoredSession {
+  lastSeen = 0;
+  proto!: Session;
+  /** Which exchange owes the response to each client request running now. */
+  readonly routes = new Map<RequestId, Exchange>();
+  /** Exchanges by stream id: open, or detached and waiting for a resume. */
+  readonly exchanges = new Map<string, Exchange>();
+  /** The GET stream (server-initiated messages). */
+  standalone: SseStream | null = null;
+  private streams = 0;
+  private closed = false;
+
+  constructor(readonly id: string, readonly t: StreamableHttp, readonly store: EventStore | null) {}
+
+  nextStreamId(): string {
+    return String(++this.streams);
+  }
+
+  send(msg: OutgoingMessage, related: RequestId | undefined): void {
+    const ex = related === undefined ? undefined : this.routes.get(related);
+    if (ex !== undefined) {
+      ex.deliver(msg, 'method' in msg ? undefined : related);
+      return;
+    }
+    // Not tied to a request still owed: the standalone stream, when one is open.
+    const sse = this.standalone;
+    if (sse === null || sse.closed) return;
+    const data = JSON.stringify(msg);
+    const id = this.store?.append(this.id, '0', data);
+    sse.send(id === undefined ? { data } : { id, data });
+  }
+
+  abandoned(id: RequestId): void {
+    this.routes.get(id)?.abandon(id);
+  }
+
+  closeStream(id: RequestId): void {
+    if (this.store === null) return;
+    this.routes.get(id)?.closeForReconnect();
+  }
+
+  idle(): boolean {
+    return this.proto.inflightCount === 0 && (this.standalone === null || this.standalone.closed);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.proto.close(reason);
+    for (const ex of this.exchanges.values()) ex.close();
+    this.exchanges.clear();
+    this.routes.clear();
+    if (this.standalone !== null && !this.standalone.closed) this.standalone.close();
+    this.standalone = null;
+    this.store?.dropSession(this.id);
+  }
+
+  /** Starts an exchange for the requests of one POST. */
+  exchange(res: Response, batch: boolean, requests: number): Exchange {
+    const ex = new Exchange(this, res, batch, requests);
+    this.exchanges.set(ex.streamId, ex);
+    res.onAborted(() => ex.clientGone());
+    return ex;
+  }
+}
+
+/** The Streamable HTTP endpoint of one McpServer. */
+export class StreamableHttp {
+  readonly path: string;
+  readonly stateless: boolean;
+  readonly maxBodyBytes: number;
+  readonly retryMs: number;
+  readonly resumeWindowMs: number;
+  readonly heartbeatMs: number;
+  readonly sessions: SessionStore<HttpSession>;
+  private readonly events: EventStore | null;
+  private readonly guard: HttpGuard;
+  private readonly prefix: string;
+
+  constructor(readonly server: SessionFactory, options: StreamableHttpOptions = {}) {
+    this.path = options.path ?? '/mcp';
+    this.stateless = options.stateless ?? false;
+    this.maxBodyBytes = options.maxBodyBytes ?? 4 * 1024 * 1024;
+    this.retryMs = options.retryMs ?? 1000;
+    this.resumeWindowMs = options.resumeWindowMs ?? 15_000;
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.sessions = options.sessions ?? new MemorySessionStore<HttpSession>({ maxSessions: options.maxSessions, idleTimeout: options.sessionIdleTimeout });
+    this.events = options.eventStore === undefined ? new MemoryEventStore() : options.eventStore;
+    this.guard = new HttpGuard(options);
+    this.prefix = options.sessionIdPrefix ?? '';
+  }
+
+  /** Adds the endpoint's routes (POST, GET, DELETE on the path). */
+  mount(app: RouteTarget): this {
+    app.route('POST', this.path, (req, res) => this.post(req, res), { stream: true });
+    app.route('GET', this.path, (req, res) => this.get(req, res));
+    app.route('DELETE', this.path, (req, res) => this.delete(req, res));
+    return this;
+  }
+
+  /** Ends every session. */
+  close(): void {
+    this.sessions.close();
+  }
+
+  private async admit(req: Request, res: Response): Promise<{ info: unknown } | undefined> {
+    if (!this.guard.check(req, res)) return undefined;
+    if (this.guard.authenticate === undefined) return NO_AUTH;
+    return this.guard.auth(req, res);
+  }
+
+  /** The session a request names; answers 400 / 404 and returns undefined when there is none. */
+  private session(req: Request, res: Response): HttpSession | undefined {
+    const id = req.header('mcp-session-id');
+    if (id === undefined) {
+      rpcError(res, 400, null, McpErrorCode.ConnectionClosed, 'Bad Request: Mcp-Session-Id header is required');
+      return undefined;
+    }
+    const s = this.sessions.get(id);
+    if (s === undefined) rpcError(res, 404, null, -32001, 'Session not found');
+    return s;
+  }
+
+  private version(req: Request, res: Response): boolean {
+    const v = req.header('mcp-protocol-version');
+    if (v === undefined || SUPPORTED.has(v)) return true;
+    rpcError(res, 400, null, McpErrorCode.ConnectionClosed,
+      `Bad Request: Unsupported protocol version ${JSON.stringify(v)} (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    return false;
+  }
+
+  private async post(req: Request, res: Response): Promise<void> {
+    if (!this.guard.check(req, res)) return;
+    const auth = this.guard.authenticate === undefined ? NO_AUTH : await this.guard.auth(req, res);
+    if (auth === undefined) return;
+    const accept = req.header('accept');
+    if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+      rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept both application/json and text/event-stream');
+      return;
+    }
+    if (!isJson(req.header('content-type'))) {
+      rpcError(res, 415, null, McpErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
+    const body = await readBody(req, res, this.maxBodyBytes);
+    if (body === null) return;
+    const parsed = parseBody(body, res);
+    if (parsed === null) return;
+    const messages = parsed.messages;
+    let init = -1;
+    for (let i = 0; i < messages.length; i++) if (messages[i].method === 'initialize' && messages[i].kind === 'request') init = i;
+    if (init >= 0) {
+      if (messages.length > 1) {
+        rpcError(res, 400, null, McpErrorCode.InvalidRequest, 'Invalid Request: initialize must be sent alone, not in a batch');
+        return;
+      }
+      return this.initialize(messages[0], parsed.batch, res, auth.info);
+    }
+    if (!this.version(req, res)) return;
+    if (this.stateless) {
+      return this.dispatch(this.transient(), messages, parsed.batch, res, auth.info, true);
+    }
+    const hs = this.session(req, res);
+    if (hs === undefined) return;
+    return this.dispatch(hs, messages, parsed.batch, res, auth.info, false);
+  }
+
+  private initialize(m: Envelope, batch: boolean, res: Response, authInfo: unknown): Promise<void> | undefined {
+    let hs: HttpSession;
+    if (this.stateless) hs = this.transient();
+    else {
+      const id = this.prefix + randomBytes(16).toString('base64url');
+      hs = new HttpSession(id, this, this.events);
+      if (!this.sessions.add(id, hs)) {
+        res.header('Retry-After', '5');
+        rpcError(res, 503, m.id, McpErrorCode.ConnectionClosed, 'Service Unavailable: too many sessions');
+        return undefined;
+      }
+      hs.proto = this.server.openSession(id, hs);
+      res.header('Mcp-Session-Id', id);
+    }
+    return this.dispatch(hs, [m], batch, res, authInfo, this.stateless);
+  }
+
+  private transient(): HttpSession {
+    const hs = new HttpSession('', this, null);
+    hs.proto = this.server.openSession(undefined, hs);
+    return hs;
+  }
+
+  /**
+   * Hands the messages to the session. Returns, when the answer is not ready yet, a
+   * promise of its start (a route handler that resolves before answering gets a 204).
+   */
+  private dispatch(hs: HttpSession, messages: Envelope[], batch: boolean, res: Response, authInfo: unknown, transient: boolean): Promise<void> | undefined {
+    const proto = hs.proto;
+    let requests = 0;
+    for (const m of messages) if (m.kind === 'request' || m.kind === 'invalid') requests++;
+    if (requests === 0) {
+      for (const m of messages) proto.receive(m, authInfo);
+      res.status(202).send();
+      if (transient) proto.close();
+      return undefined;
+    }
+    const ex = hs.exchange(res, batch, requests);
+    if (transient) ex.onEnd = () => proto.close();
+    // Ids must be unique among the session's requests in flight: a duplicate is answered
+    // here, and not run.
+    let dup: Set<Envelope> | null = null;
+    for (const m of messages) {
+      if (m.kind !== 'request') continue;
+      const id = m.id as RequestId;
+      if (hs.routes.has(id)) {
+        (dup ??= new Set()).add(m);
+        continue;
+      }
+      hs.routes.set(id, ex);
+      ex.ids.push(id);
+    }
+    for (const m of messages) {
+      if (m.kind === 'invalid') {
+        ex.reply(errorMessage((m.id ?? null) as RequestId | null, McpErrorCode.InvalidRequest, (m.error as { message: string }).message));
+      } else if (dup !== null && dup.has(m)) {
+        ex.reply(errorMessage(m.id as RequestId, McpErrorCode.InvalidRequest, `Invalid Request: a request with id ${JSON.stringify(m.id)} is already in flight`));
+      } else proto.receive(m, authInfo);
+    }
+    if (res.sent) return undefined;
+    return new Promise((resolve) => (ex.onAnswered = resolve));
+  }
+
+  private async get(req: Request, res: Response): Promise<void> {
+    const auth = await this.admit(req, res);
+    if (auth === undefined) return;
+    if (this.stateless) {
+      res.header('Allow', 'POST');
+      rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed: this server is stateless (no standalone stream)');
+      return;
+    }
+    if (!accepts(req.header('accept'), 'text/event-stream')) {
+      rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept text/event-stream');
+      return;
+    }
+    const hs = this.session(req, res);
+    if (hs === undefined || !this.version(req, res)) return;
+    const last = req.header('last-event-id');
+    if (last !== undefined && hs.store !== null) {
+      const r = hs.store.replay(hs.id, last);
+      if (r !== null && r.streamId !== '0') {
+        const ex = hs.exchanges.get(r.streamId);
+        const sse = res.sse({ heartbeatMs: this.heartbeatMs });
+        for (const e of r.events) sse.send({ id: e.id, data: e.data });
+        if (ex === undefined) sse.close();
+        else ex.resumed(sse);
+        return;
+      }
+      if (r !== null) return this.openStandalone(hs, res, r.events);
+    }
+    this.openStandalone(hs, res, []);
+  }
+
+  private openStandalone(hs: HttpSession, res: Response, replay: Array<{ id: string; data: string }>): void {
+    if (hs.standalone !== null && !hs.standalone.closed) {
+      rpcError(res, 409, null, McpErrorCode.ConnectionClosed, 'Conflict: this session already has a standalone SSE stream');
+      return;
+    }
+    const sse = res.sse({ heartbeatMs: this.heartbeatMs });
+    hs.standalone = sse;
+    sse.onClose(() => {
+      if (hs.standalone === sse) hs.standalone = null;
+    });
+    if (hs.store !== null && PRIMES(hs.proto.protocolVersion)) sse.send({ id: hs.store.append(hs.id, '0', ''), data: '' });
+    for (const e of replay) sse.send({ id: e.id, data: e.data });
+  }
+
+  private async delete(req: Request, res: Response): Promise<void> {
+    const auth = await this.admit(req, res);
+    if (auth === undefined) return;
+    if (this.stateless) {
+      res.header('Allow', 'POST');
+      rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed: this server is stateless (no sessions)');
+      return;
+    }
+    const hs = this.session(req, res);
+    if (hs === undefined) return;
+    this.sessions.delete(hs.id);
+    hs.close('the client ended the session');
+    res.status(200).send();
+  }
+}
+
+const NO_AUTH = { info: undefined };
+
+/**
+ * Serves a server (McpServer, or serveSdkServer's adapter) on Streamable HTTP at `options.path` (default /mcp) of an App
+ * (createServer()). Returns the endpoint (its sessions, close()).
+ */
+export function serveStreamableHttp(app: RouteTarget, server: SessionFactory, options?: StreamableHttpOptions): StreamableHttp {
+  return new StreamableHttp(server, options).mount(app);
+}
