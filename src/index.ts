@@ -51,3 +51,5 @@ export { MemoryEventStore } from './mcp/stores/events.js';
 export type { EventStore, StoredEvent, MemoryEventStoreOptions } from './mcp/stores/events.js';
 export { MemoryNotificationBus } from './mcp/stores/notifications.js';
 export type { NotificationBus, BusMessage } from './mcp/stores/notifications.js';
+export { serveSdkServer } from './mcp/sdk-adapter.js';
+export type { SdkServerLike, SdkTransport } from './mcp/sdk-adapter.js';

@@ -25,7 +25,7 @@ const LAYERS: string[][] = [
   ['http/connection.ts'],
   ['http/app.ts'],
   ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts'],
-  ['mcp/server.ts'],
+  ['mcp/server.ts', 'mcp/sdk-adapter.ts'],
   ['mcp/transports/http-common.ts', 'mcp/transports/stdio.ts'],
   ['mcp/transports/streamable-http.ts', 'mcp/transports/legacy-sse.ts', 'mcp/transports/auth.ts'],
   ['mcp/serve.ts'],
