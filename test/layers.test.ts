@@ -32,6 +32,7 @@ const LAYERS: string[][] = [
   ['app/demo-mcp.ts'],
   ['app/load.ts'],
   ['workers/messages.ts'],
+  ['workers/mcp-relay.ts'],
   ['workers/instance.ts', 'workers/supervisor.ts'],
   ['workers/worker.ts', 'workers/process.ts'],
   ['cli/serve.ts'],

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ConduitError, ErrorCodes } from '../errors.js';
 import { App, createServer } from '../http/app.js';
 import type { McpServer } from '../mcp/server.js';
-import { serveMcp, type ServeMcpOptions } from '../mcp/serve.js';
+import { serveMcp, type McpEndpoints, type ServeMcpOptions } from '../mcp/serve.js';
 import { demoMcpServer } from './demo-mcp.js';
 
 /** What the demo app serves, for the listen banner. */
@@ -85,9 +85,13 @@ export interface LoadedConfig {
  * The app of a config module with its MCP server (`export const mcp = createMcpServer()`)
  * served at /mcp and /sse, or the demo app and demo MCP server (config undefined).
  */
-export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {}): Promise<App> {
+export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {},
+  onMcp?: (endpoints: McpEndpoints) => void): Promise<App> {
   const { app, mcp } = await loadConfig(config);
-  if (mcp !== null) serveMcp(app, mcp, mcpOptions);
+  if (mcp !== null) {
+    const endpoints = serveMcp(app, mcp, mcpOptions);
+    onMcp?.(endpoints);
+  }
   return app;
 }
 

@@ -39,7 +39,7 @@ export function serveMcp(app: RouteTarget, server: SessionFactory, options: Serv
   if (legacySse !== false) {
     const lo: LegacySseOptions = {
       allowedHosts: rest.allowedHosts, allowedOrigins: rest.allowedOrigins, authenticate: rest.authenticate, maxBodyBytes: rest.maxBodyBytes,
-      heartbeatMs: rest.heartbeatMs, ...(legacySse === true ? {} : legacySse),
+      heartbeatMs: rest.heartbeatMs, sessionIdPrefix: rest.sessionIdPrefix, router: rest.router, ...(legacySse === true ? {} : legacySse),
     };
     legacy = new LegacySse(server, lo).mount(app);
   }

@@ -4,6 +4,7 @@
 import { loadApp, mcpOptionsFor } from '../app/load.js';
 import type { App } from '../http/app.js';
 import type { FromInstance, InstanceData, ToInstance } from './messages.js';
+import { McpRelayNode } from './mcp-relay.js';
 
 /**
  * Runs one instance. `send` reports to the supervisor; `onMessage` subscribes to its
@@ -17,7 +18,14 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   let app: App | null = null;
   let stopRequested = false;
   const stop = () => void app!.close().then(() => process.exit(0));
+  // MCP sessions belong to the worker that made them; requests for them that come here
+  // are forwarded to it through the supervisor.
+  const relay = new McpRelayNode(data.index, (m) => send(m));
   const unsubscribe = onMessage((m) => {
+    if (m.type === 'mcp') {
+      relay.receive(m);
+      return;
+    }
     if (m.type !== 'stop') return;
     stopRequested = true;
     if (app !== null) stop();
@@ -25,7 +33,7 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   send({ type: 'starting', index: data.index }); // (messages sent to us from now on are heard)
   let loaded: App;
   try {
-    loaded = await loadApp(data.config, mcpOptionsFor(data.host));
+    loaded = await loadApp(data.config, { ...mcpOptionsFor(data.host), sessionIdPrefix: relay.prefix, router: relay }, (e) => (relay.endpoints = e));
     loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
     const bound = await loaded.listen({ host: data.host, port: data.port, reusePort: data.reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });

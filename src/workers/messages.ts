@@ -15,8 +15,39 @@ export interface InstanceData {
   reusePort: boolean | 'lead';
 }
 
+/** An SSE event as it travels between instances. */
+export interface RelayEvent {
+  data: string;
+  id?: string;
+  event?: string;
+  retry?: number;
+}
+
+/**
+ * One part of an MCP exchange forwarded to the instance that owns its session (relayed by
+ * the supervisor): the request, then the answer's head, events and end; an abort when
+ * the client went away; 'gone' when the owner is not running.
+ */
+export type RelayPart =
+  | { kind: 'request'; method: string; path: string; search: string; headers: Array<[string, string]>; body: Uint8Array | null }
+  | { kind: 'head'; status: number; headers: Array<[string, string]>; sse: boolean; body: Uint8Array | null }
+  | { kind: 'event'; event: RelayEvent }
+  | { kind: 'end' }
+  | { kind: 'abort' }
+  | { kind: 'gone' };
+
+export interface McpRelay {
+  type: 'mcp';
+  /** The instance the part is for, and the one it comes from. */
+  to: number;
+  from: number;
+  /** The exchange, numbered by the instance that forwarded it. */
+  xid: number;
+  part: RelayPart;
+}
+
 /** Supervisor → instance. */
-export type ToInstance = { type: 'stop' };
+export type ToInstance = { type: 'stop' } | McpRelay;
 
 /** Instance → supervisor. */
 export type FromInstance =
@@ -25,4 +56,5 @@ export type FromInstance =
   | { type: 'listening'; index: number; port: number }
   /** The app did not load, or the port could not be had. */
   | { type: 'listen-failed'; index: number; code: string | undefined; message: string }
-  | { type: 'handler-error'; index: number; message: string };
+  | { type: 'handler-error'; index: number; message: string }
+  | McpRelay;

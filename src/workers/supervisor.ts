@@ -47,7 +47,8 @@ function unit(mode: 'threads' | 'processes', data: InstanceData): Unit {
       kill: () => void w.terminate(),
     });
   }
-  cluster.setupPrimary({ exec: fileURLToPath(PROCESS), silent: false });
+  // ('advanced': MCP exchanges relayed between processes carry bytes)
+  cluster.setupPrimary({ exec: fileURLToPath(PROCESS), silent: false, serialization: 'advanced' });
   const w = cluster.fork({ CONDUIT_WORKER: JSON.stringify(data) });
   // A process drops messages that come before it listens for them: they wait for its first
   // message ('starting', sent once it listens).
@@ -129,6 +130,11 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
         reject(e);
       } else if (m.type === 'handler-error') {
         o.log(`worker ${index}: handler error: ${m.message}`);
+      } else if (m.type === 'mcp') {
+        // An MCP exchange for a session another worker owns: relayed to it, or 'gone'.
+        const to = workers[m.to];
+        if (to !== null && to !== undefined && serving.has(m.to)) to.post(m);
+        else if (m.part.kind === 'request') w.post({ type: 'mcp', to: m.from, from: m.to, xid: m.xid, part: { kind: 'gone' } });
       }
     });
     w.on('error', (err) => {

@@ -11,6 +11,15 @@ export interface RouteTarget {
   route(method: string | string[], pattern: string, handler: Handler, options?: RouteOptions): unknown;
 }
 
+/**
+ * Routes requests for sessions another process owns (worker instances): `forward` sends
+ * the exchange to the session's owner and resolves once the answer has started; it
+ * returns null when this process owns the session (or no other process does).
+ */
+export interface SessionRouter {
+  forward(sessionId: string, req: Request, res: Response, body: Uint8Array | null): Promise<void> | null;
+}
+
 /** Thrown by an authenticate hook to answer with a status and headers (401 by default). */
 export class McpAuthError extends Error {
   constructor(message: string, readonly status = 401, readonly headers: Record<string, string> = {}) {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
 import { McpErrorCode, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
-import { HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget } from './http-common.js';
+import { HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface LegacySseOptions extends HttpGuardOptions {
   /** Path of the SSE stream (default '/sse'). */
@@ -18,6 +18,10 @@ export interface LegacySseOptions extends HttpGuardOptions {
   maxSessions?: number;
   /** Heartbeat comment interval (ms; default 15000). */
   heartbeatMs?: number;
+  /** Prefix of session ids (for routing sessions to the process that owns them). */
+  sessionIdPrefix?: string;
+  /** Forwards POSTs for sessions other processes own (conduit serve --workers sets it). */
+  router?: SessionRouter;
 }
 
 class LegacySession implements Outbound {
@@ -36,6 +40,8 @@ export class LegacySse {
   private readonly maxSessions: number;
   private readonly heartbeatMs: number;
   private readonly guard: HttpGuard;
+  private readonly prefix: string;
+  private readonly router: SessionRouter | undefined;
   readonly sessions = new Map<string, LegacySession>();
 
   constructor(readonly server: SessionFactory, options: LegacySseOptions = {}) {
@@ -45,6 +51,8 @@ export class LegacySse {
     this.maxSessions = options.maxSessions ?? 10_000;
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
     this.guard = new HttpGuard(options);
+    this.prefix = options.sessionIdPrefix ?? '';
+    this.router = options.router;
   }
 
   mount(app: RouteTarget): this {
@@ -65,7 +73,7 @@ export class LegacySse {
       rpcError(res, 503, null, McpErrorCode.ConnectionClosed, 'Service Unavailable: too many sessions');
       return;
     }
-    const id = randomBytes(16).toString('hex');
+    const id = this.prefix + randomBytes(16).toString('hex');
     const sse = res.sse({ heartbeatMs: this.heartbeatMs });
     const s = new LegacySession(id, sse);
     s.proto = this.server.openSession(id, s);
@@ -77,7 +85,8 @@ export class LegacySse {
     sse.send({ event: 'endpoint', data: `${this.messagesPath}?sessionId=${id}` });
   }
 
-  private async post(req: Request, res: Response): Promise<void> {
+  /** Answers a POST to the messages path (how forwarded requests come in). */
+  async post(req: Request, res: Response): Promise<void> {
     if (!this.guard.check(req, res)) return;
     let authInfo: unknown;
     if (this.guard.authenticate !== undefined) {
@@ -90,17 +99,21 @@ export class LegacySse {
       rpcError(res, 400, null, McpErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required');
       return;
     }
-    const s = this.sessions.get(id);
-    if (s === undefined) {
-      rpcError(res, 404, null, -32001, 'Session not found');
-      return;
-    }
     if (!isJson(req.header('content-type'))) {
       rpcError(res, 415, null, McpErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json');
       return;
     }
     const body = await readBody(req, res, this.maxBodyBytes);
     if (body === null) return;
+    if (this.router !== undefined && !id.startsWith(this.prefix)) {
+      const away = this.router.forward(id, req, res, body);
+      if (away !== null) return away;
+    }
+    const s = this.sessions.get(id);
+    if (s === undefined) {
+      rpcError(res, 404, null, -32001, 'Session not found');
+      return;
+    }
     const parsed = parseBody(body, res);
     if (parsed === null) return;
     for (const m of parsed.messages) s.proto.receive(m, authInfo);

@@ -14,7 +14,7 @@ import { errorMessage, McpErrorCode, type OutgoingMessage, type Outbound, type S
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
 import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
-import { accepts, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget } from './http-common.js';
+import { accepts, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface StreamableHttpOptions extends HttpGuardOptions {
   /** Endpoint path (default '/mcp'). */
@@ -43,6 +43,8 @@ export interface StreamableHttpOptions extends HttpGuardOptions {
   heartbeatMs?: number;
   /** Prefix of session ids (for routing sessions to the process that owns them). */
   sessionIdPrefix?: string;
+  /** Forwards requests for sessions other processes own (conduit serve --workers sets it). */
+  router?: SessionRouter;
 }
 
 const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
@@ -335,6 +337,7 @@ export class StreamableHttp {
   private readonly events: EventStore | null;
   private readonly guard: HttpGuard;
   private readonly prefix: string;
+  private readonly router: SessionRouter | undefined;
 
   constructor(readonly server: SessionFactory, options: StreamableHttpOptions = {}) {
     this.path = options.path ?? '/mcp';
@@ -347,6 +350,24 @@ export class StreamableHttp {
     this.events = options.eventStore === undefined ? new MemoryEventStore() : options.eventStore;
     this.guard = new HttpGuard(options);
     this.prefix = options.sessionIdPrefix ?? '';
+    this.router = options.router;
+  }
+
+  /** Answers a request of this endpoint (any method): how forwarded requests come in. */
+  handle(req: Request, res: Response): Promise<void> | void {
+    if (req.method === 'POST') return this.post(req, res);
+    if (req.method === 'GET') return this.get(req, res);
+    if (req.method === 'DELETE') return this.delete(req, res);
+    res.header('Allow', 'GET, POST, DELETE');
+    rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed');
+  }
+
+  /** A session another process owns: its answer, forwarded (undefined: ours, or nobody's). */
+  private forwarded(req: Request, res: Response, body: Uint8Array | null): Promise<void> | null {
+    if (this.router === undefined) return null;
+    const id = req.header('mcp-session-id');
+    if (id === undefined || id.startsWith(this.prefix)) return null;
+    return this.router.forward(id, req, res, body);
   }
 
   /** Adds the endpoint's routes (POST, GET, DELETE on the path). */
@@ -403,6 +424,8 @@ export class StreamableHttp {
     }
     const body = await readBody(req, res, this.maxBodyBytes);
     if (body === null) return;
+    const away = this.forwarded(req, res, body);
+    if (away !== null) return away;
     const parsed = parseBody(body, res);
     if (parsed === null) return;
     const messages = parsed.messages;
@@ -499,6 +522,8 @@ export class StreamableHttp {
       rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept text/event-stream');
       return;
     }
+    const away = this.forwarded(req, res, null);
+    if (away !== null) return away;
     const hs = this.session(req, res);
     if (hs === undefined || !this.version(req, res)) return;
     const last = req.header('last-event-id');
@@ -539,6 +564,8 @@ export class StreamableHttp {
       rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed: this server is stateless (no sessions)');
       return;
     }
+    const away = this.forwarded(req, res, null);
+    if (away !== null) return away;
     const hs = this.session(req, res);
     if (hs === undefined) return;
     this.sessions.delete(hs.id);
