@@ -106,6 +106,35 @@ interface Pending {
 
 const EMPTY: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
+/**
+ * A client request while it runs. Its AbortController is made only when a handler asks
+ * for the signal (most never do): a cancellation before that is remembered and the signal
+ * starts aborted.
+ */
+class Running implements IncomingRequest {
+  private ac: AbortController | null = null;
+  private reason: unknown = undefined;
+  aborted = false;
+
+  constructor(readonly id: RequestId, readonly method: string, readonly params: Record<string, unknown>,
+    readonly session: ProtocolSession, readonly authInfo: unknown) {}
+
+  get signal(): AbortSignal {
+    if (this.ac === null) {
+      this.ac = new AbortController();
+      if (this.aborted) this.ac.abort(this.reason);
+    }
+    return this.ac.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.ac?.abort(reason);
+  }
+}
+
 /** Logging levels, RFC 5424 order. */
 export const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -116,8 +145,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * the connection that serves it.
  */
 export class ProtocolSession implements Session {
-  /** Client requests running now, by id: their AbortControllers. */
-  private readonly inflight = new Map<RequestId, AbortController>();
+  /** Client requests running now, by id. */
+  private readonly inflight = new Map<RequestId, Running>();
   /** Requests this server sent the client, waiting for their answer. */
   private readonly pending = new Map<RequestId, Pending>();
   private nextId = 0;
@@ -178,11 +207,9 @@ export class ProtocolSession implements Session {
       this.out.send(errorMessage(id, McpErrorCode.InvalidParams, 'Invalid params: MCP params must be an object'), id);
       return;
     }
-    const ac = new AbortController();
-    this.inflight.set(id, ac);
-    const req: IncomingRequest = {
-      id, method, params: (params as Record<string, unknown> | undefined) ?? EMPTY, signal: ac.signal, session: this, authInfo,
-    };
+    const req = new Running(id, method, (params as Record<string, unknown> | undefined) ?? EMPTY, this, authInfo);
+    const ac = req;
+    this.inflight.set(id, req);
     let out: unknown;
     try {
       out = this.dispatcher.request(req);
@@ -194,11 +221,11 @@ export class ProtocolSession implements Session {
     else this.finish(id, ac, true, out);
   }
 
-  private finish(id: RequestId, ac: AbortController, ok: boolean, value: unknown): void {
+  private finish(id: RequestId, ac: Running, ok: boolean, value: unknown): void {
     if (this.inflight.get(id) !== ac) return; // (the session closed)
     this.inflight.delete(id);
     try {
-      if (ac.signal.aborted) {
+      if (ac.aborted) {
         // Cancelled: the spec says no response; the transport closes what waited for one.
         this.out.abandoned?.(id);
       } else if (ok) {

@@ -421,48 +421,7 @@ export class McpServer implements Dispatcher {
   }
 
   context(req: IncomingRequest): RequestContext {
-    const session = req.session;
-    const meta = req.params._meta as Record<string, unknown> | undefined;
-    const token = meta?.progressToken;
-    const related = req.id;
-    const timeoutMs = this.clientRequestTimeout;
-    const ask = (method: string, params: unknown, capability: string | null) => {
-      if (capability !== null && session.clientCapabilities[capability] === undefined) {
-        return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `the client does not support ${method} (no '${capability}' capability)`));
-      }
-      return session.request(method, params, { related, signal: req.signal, timeoutMs }) as Promise<Record<string, unknown>>;
-    };
-    return {
-      signal: req.signal,
-      requestId: req.id,
-      sessionId: session.id,
-      authInfo: req.authInfo,
-      meta,
-      progress(progress, total, message) {
-        if (token === undefined || req.signal.aborted) return;
-        const params: Record<string, unknown> = { progressToken: token, progress };
-        if (total !== undefined) params.total = total;
-        if (message !== undefined) params.message = message;
-        session.notify('notifications/progress', params, related);
-      },
-      log(level, data, logger) {
-        const i = LOG_LEVELS.indexOf(level);
-        if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
-        if (i < session.logLevel || req.signal.aborted) return;
-        session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data }, related);
-      },
-      sample: (params) => ask('sampling/createMessage', params, 'sampling'),
-      elicit: (params) => {
-        if (params?.mode === 'url') {
-          const el = session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
-          if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
-        }
-        return ask('elicitation/create', params, 'elicitation');
-      },
-      listRoots: () => ask('roots/list', {}, 'roots'),
-      notify: (method, params) => session.notify(method, params, related),
-      closeStream: () => (session.out as { closeStream?(id: RequestId): void }).closeStream?.(related),
-    };
+    return new Context(req, this.clientRequestTimeout);
   }
 
   private async callTool(req: IncomingRequest): Promise<unknown> {
@@ -542,6 +501,75 @@ export class McpServer implements Dispatcher {
     } else throw bad("Invalid params: ref.type must be 'ref/prompt' or 'ref/resource'");
     const values = completer === undefined ? [] : await completer(arg.value, context);
     return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
+  }
+}
+
+/** A handler's context: methods on the prototype, the signal made only when asked for. */
+class Context implements RequestContext {
+  constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number) {}
+
+  get signal(): AbortSignal {
+    return this.req.signal;
+  }
+  get requestId(): RequestId {
+    return this.req.id;
+  }
+  get sessionId(): string | undefined {
+    return this.req.session.id;
+  }
+  get authInfo(): unknown {
+    return this.req.authInfo;
+  }
+  get meta(): Record<string, unknown> | undefined {
+    return this.req.params._meta as Record<string, unknown> | undefined;
+  }
+
+  progress(progress: number, total?: number, message?: string): void {
+    const token = this.meta?.progressToken;
+    if (token === undefined || this.req.signal.aborted) return;
+    const params: Record<string, unknown> = { progressToken: token, progress };
+    if (total !== undefined) params.total = total;
+    if (message !== undefined) params.message = message;
+    this.req.session.notify('notifications/progress', params, this.req.id);
+  }
+
+  log(level: LogLevel, data: unknown, logger?: string): void {
+    const i = LOG_LEVELS.indexOf(level);
+    if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
+    if (i < this.req.session.logLevel || this.req.signal.aborted) return;
+    this.req.session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data }, this.req.id);
+  }
+
+  private ask(method: string, params: unknown, capability: string | null): Promise<Record<string, unknown>> {
+    const session = this.req.session;
+    if (capability !== null && session.clientCapabilities[capability] === undefined) {
+      return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `the client does not support ${method} (no '${capability}' capability)`));
+    }
+    return session.request(method, params, { related: this.req.id, signal: this.req.signal, timeoutMs: this.timeoutMs }) as Promise<Record<string, unknown>>;
+  }
+
+  sample(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.ask('sampling/createMessage', params, 'sampling');
+  }
+
+  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (params?.mode === 'url') {
+      const el = this.req.session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
+      if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
+    }
+    return this.ask('elicitation/create', params, 'elicitation');
+  }
+
+  listRoots(): Promise<Record<string, unknown>> {
+    return this.ask('roots/list', {}, 'roots');
+  }
+
+  notify(method: string, params?: Record<string, unknown>): void {
+    this.req.session.notify(method, params, this.req.id);
+  }
+
+  closeStream(): void {
+    (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
   }
 }
 

@@ -134,9 +134,23 @@ export function accepts(accept: string | undefined, type: string): boolean {
   return false;
 }
 
+let lastAccept = '';
+let lastBoth = false;
+
+/** Whether an Accept header lists both application/json and text/event-stream (the last answer is kept: clients send the same one every time). */
+export function acceptsJsonAndSse(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  if (accept === lastAccept) return lastBoth;
+  const both = accepts(accept, 'application/json') && accepts(accept, 'text/event-stream');
+  lastAccept = accept;
+  lastBoth = both;
+  return both;
+}
+
 /** Whether a Content-Type is application/json (parameters allowed). */
 export function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  if (contentType === 'application/json') return true;
   const semi = contentType.indexOf(';');
   return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase() === 'application/json';
 }

@@ -14,7 +14,7 @@ import { errorMessage, McpErrorCode, type OutgoingMessage, type Outbound, type S
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
 import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
-import { accepts, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
+import { accepts, acceptsJsonAndSse, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface StreamableHttpOptions extends HttpGuardOptions {
   /** Endpoint path (default '/mcp'). */
@@ -160,7 +160,10 @@ class Exchange {
     this.sse = sse;
     sse.onClose(() => this.streamClosed(sse));
     this.answered();
-    if (this.hs.store !== null && PRIMES(this.hs.proto.protocolVersion)) this.write('');
+    // The priming event (SEP-1699): an id to resume from, and how soon to reconnect.
+    if (this.hs.store !== null && PRIMES(this.hs.proto.protocolVersion)) {
+      sse.send({ id: this.hs.store.append(this.hs.id, this.streamId, ''), data: '', retry: this.hs.t.retryMs });
+    }
     for (const p of this.parts) this.write(p);
     this.parts = [];
   }
@@ -198,13 +201,15 @@ class Exchange {
     this.graceTimer.unref();
   }
 
-  /** The server closes the stream; the client resumes it with Last-Event-ID (SEP-1699). */
+  /**
+   * The server closes the stream; the client resumes it with Last-Event-ID (SEP-1699).
+   * Only where the client was told how (the priming event of 2025-11-25 streams).
+   */
   closeForReconnect(): void {
+    if (!PRIMES(this.hs.proto.protocolVersion)) return;
     if (this.mode === 0) this.toSse();
     if (this.mode !== 1) return;
-    const sse = this.sse!;
-    sse.send({ id: this.hs.store!.append(this.hs.id, this.streamId, ''), data: '', retry: this.hs.t.retryMs });
-    sse.close(); // (streamClosed: detached, waiting for the resume)
+    this.sse!.close(); // (streamClosed: detached, waiting for the resume)
   }
 
   /** A GET with Last-Event-ID took this stream over: `sse` gets what follows. */
@@ -413,8 +418,7 @@ export class StreamableHttp {
     if (!this.guard.check(req, res)) return;
     const auth = this.guard.authenticate === undefined ? NO_AUTH : await this.guard.auth(req, res);
     if (auth === undefined) return;
-    const accept = req.header('accept');
-    if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) {
+    if (!acceptsJsonAndSse(req.header('accept'))) {
       rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept both application/json and text/event-stream');
       return;
     }

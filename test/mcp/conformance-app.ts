@@ -1,0 +1,199 @@
+// The tools, resources and prompts the official MCP conformance suite
+// (@modelcontextprotocol/conformance 0.1.16 and 0.2.0-alpha.12, `server --suite all`) calls,
+// written against Conduit's MCP API. Run it as a user would:
+//   conduit serve --config test/mcp/conformance-app.ts --port 3000
+// (It imports the built package, dist/: a config is loaded by the CLI, not by vitest.)
+import { createMcpServer, type RequestContext } from '../../dist/index.js';
+
+// A 1×1 PNG, and a WAV of 8 silent samples (44-byte RIFF header + data), both base64.
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+function wav(): string {
+  const samples = 8;
+  const b = Buffer.alloc(44 + samples * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + samples * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); // PCM
+  b.writeUInt16LE(1, 22); // mono
+  b.writeUInt32LE(8000, 24);
+  b.writeUInt32LE(16000, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(samples * 2, 40);
+  return b.toString('base64');
+}
+const WAV = wav();
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const none = { type: 'object', properties: {} } as const;
+
+export const mcp = createMcpServer({ name: 'conduit-conformance', version: '1.0.0' });
+
+mcp.tool('test_simple_text', { description: 'Returns a simple text response', inputSchema: none },
+  () => ({ content: [{ type: 'text', text: 'This is a simple text response for testing.' }] }));
+
+mcp.tool('test_image_content', { description: 'Returns an image', inputSchema: none },
+  () => ({ content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] }));
+
+mcp.tool('test_audio_content', { description: 'Returns audio', inputSchema: none },
+  () => ({ content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] }));
+
+mcp.tool('test_embedded_resource', { description: 'Returns an embedded resource', inputSchema: none },
+  () => ({ content: [{ type: 'resource', resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' } }] }));
+
+mcp.tool('test_multiple_content_types', { description: 'Returns text, an image and a resource', inputSchema: none },
+  () => ({
+    content: [
+      { type: 'text', text: 'Multiple content types test:' },
+      { type: 'image', data: PNG, mimeType: 'image/png' },
+      { type: 'resource', resource: { uri: 'test://mixed-content-resource', mimeType: 'application/json', text: '{"test":"data","value":123}' } },
+    ],
+  }));
+
+mcp.tool('test_tool_with_logging', { description: 'Sends three log messages while it runs', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  ctx.log('info', 'Tool execution started');
+  await sleep(50);
+  ctx.log('info', 'Tool processing data');
+  await sleep(50);
+  ctx.log('info', 'Tool execution completed');
+  return 'Tool with logging executed successfully';
+});
+
+mcp.tool('test_tool_with_progress', { description: 'Sends progress 0, 50, 100 of 100', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  ctx.progress(0, 100);
+  await sleep(50);
+  ctx.progress(50, 100, 'Completed step 50 of 100');
+  await sleep(50);
+  ctx.progress(100, 100, 'Completed step 100 of 100');
+  return String(ctx.meta?.progressToken ?? 'no token');
+});
+
+mcp.tool('test_error_handling', { description: 'Always fails (a tool error, not a protocol error)', inputSchema: none }, () => {
+  throw new Error('This tool intentionally returns an error for testing');
+});
+
+mcp.tool('test_sampling', {
+  description: 'Asks the client to sample an LLM',
+  inputSchema: { type: 'object', properties: { prompt: { type: 'string', description: 'The prompt' } }, required: ['prompt'] },
+}, async ({ prompt }, ctx: RequestContext) => {
+  const r = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens: 100 });
+  const content = r.content as { type?: string; text?: string };
+  return `LLM response: ${content?.type === 'text' ? content.text : JSON.stringify(content)}`;
+});
+
+mcp.tool('test_elicitation', {
+  description: 'Asks the user for information',
+  inputSchema: { type: 'object', properties: { message: { type: 'string', description: 'What to ask' } }, required: ['message'] },
+}, async ({ message }, ctx: RequestContext) => {
+  const r = await ctx.elicit({
+    message,
+    requestedSchema: {
+      type: 'object',
+      properties: { username: { type: 'string', description: "User's response" }, email: { type: 'string', description: "User's email address" } },
+      required: ['username', 'email'],
+    },
+  });
+  return `User response: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`;
+});
+
+mcp.tool('test_elicitation_sep1034_defaults', { description: 'Elicitation with default values (SEP-1034)', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({
+    message: 'Please review and update the form fields with defaults',
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', description: 'User name', default: 'John Doe' },
+        age: { type: 'integer', description: 'User age', default: 30 },
+        score: { type: 'number', description: 'User score', default: 95.5 },
+        status: { type: 'string', description: 'User status', enum: ['active', 'inactive', 'pending'], default: 'active' },
+        verified: { type: 'boolean', description: 'Verification status', default: true },
+      },
+      required: [],
+    },
+  });
+  return `Elicitation completed: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`;
+});
+
+mcp.tool('test_elicitation_sep1330_enums', { description: 'Elicitation with every enum form (SEP-1330)', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({
+    message: 'Please select options from the enum fields',
+    requestedSchema: {
+      type: 'object',
+      properties: {
+        untitledSingle: { type: 'string', description: 'Select one option', enum: ['option1', 'option2', 'option3'] },
+        titledSingle: {
+          type: 'string', description: 'Select one option with titles',
+          oneOf: [{ const: 'value1', title: 'First Option' }, { const: 'value2', title: 'Second Option' }, { const: 'value3', title: 'Third Option' }],
+        },
+        legacyEnum: { type: 'string', description: 'Select one option (legacy)', enum: ['opt1', 'opt2', 'opt3'], enumNames: ['Option One', 'Option Two', 'Option Three'] },
+        untitledMulti: { type: 'array', description: 'Select multiple options', minItems: 1, maxItems: 3, items: { type: 'string', enum: ['option1', 'option2', 'option3'] } },
+        titledMulti: {
+          type: 'array', description: 'Select multiple options with titles', minItems: 1, maxItems: 3,
+          items: { anyOf: [{ const: 'value1', title: 'First Choice' }, { const: 'value2', title: 'Second Choice' }, { const: 'value3', title: 'Third Choice' }] },
+        },
+      },
+      required: [],
+    },
+  });
+  return `Elicitation completed: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`;
+});
+
+mcp.tool('json_schema_2020_12_tool', {
+  description: 'Tool with JSON Schema 2020-12 features',
+  inputSchema: {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    $defs: { address: { $anchor: 'addressDef', type: 'object', properties: { street: { type: 'string' }, city: { type: 'string' } } } },
+    properties: {
+      name: { type: 'string' }, address: { $ref: '#/$defs/address' }, contactMethod: { type: 'string', enum: ['phone', 'email'] },
+      phone: { type: 'string' }, email: { type: 'string' },
+    },
+    allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+    if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+    then: { required: ['phone'] },
+    else: { required: ['email'] },
+    additionalProperties: false,
+  },
+}, (args) => `Received: ${JSON.stringify(args)}`);
+
+// SEP-1699: the answer's stream is closed (after its priming event, which carries retry:)
+// before the result; the client resumes with GET + Last-Event-ID and gets the result.
+mcp.tool('test_reconnection', { description: 'Closes its SSE stream before answering (SSE polling, SEP-1699)', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  ctx.closeStream();
+  await sleep(100);
+  return 'Reconnection test completed successfully. The result was delivered after the client reconnected.';
+});
+
+mcp.resource('test://static-text', { name: 'static-text', description: 'A static text resource', mimeType: 'text/plain' },
+  () => 'This is the content of the static text resource.');
+mcp.resource('test://static-binary', { name: 'static-binary', description: 'A static binary resource (PNG)', mimeType: 'image/png' },
+  () => Buffer.from(PNG, 'base64'));
+mcp.resource('test://watched-resource', { name: 'watched-resource', description: 'A resource clients can subscribe to', mimeType: 'text/plain' },
+  () => 'Watched resource content');
+mcp.resourceTemplate('test://template/{id}/data', { name: 'template', description: 'Data by id', mimeType: 'application/json' },
+  (_uri, { id }) => JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
+  { complete: { id: (value) => ['1', '2', '3', '123'].filter((v) => v.startsWith(value)) } });
+
+mcp.prompt('test_simple_prompt', { description: 'A prompt without arguments' }, () => 'This is a simple prompt for testing.');
+mcp.prompt('test_prompt_with_arguments', {
+  description: 'A prompt with two required arguments',
+  arguments: [{ name: 'arg1', description: 'First argument', required: true }, { name: 'arg2', description: 'Second argument', required: true }],
+  complete: { arg1: (value) => ['paris', 'park', 'party'].filter((v) => v.startsWith(value)) },
+}, ({ arg1, arg2 }) => `Prompt with arguments: arg1='${arg1}', arg2='${arg2}'`);
+mcp.prompt('test_prompt_with_embedded_resource', {
+  description: 'A prompt with an embedded resource',
+  arguments: [{ name: 'resourceUri', description: 'URI of the resource to embed', required: true }],
+}, ({ resourceUri }) => ({
+  messages: [
+    { role: 'user', content: { type: 'resource', resource: { uri: resourceUri, mimeType: 'text/plain', text: 'Embedded resource content for testing.' } } },
+    { role: 'user', content: { type: 'text', text: 'Please process the embedded resource above.' } },
+  ],
+}));
+mcp.prompt('test_prompt_with_image', { description: 'A prompt with an image' }, () => ({
+  messages: [
+    { role: 'user', content: { type: 'image', data: PNG, mimeType: 'image/png' } },
+    { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
+  ],
+}));

@@ -1,0 +1,72 @@
+// The official MCP conformance suite against `conduit serve --config test/mcp/conformance-app.ts`,
+// as a user runs it: 0.1.16 `server --suite all`, and 0.2.0-alpha.12 `--suite all
+// --spec-version 2025-11-25` (which also checks every message against the 2025-11-25 JSON
+// schema). Every check must pass; warnings are reported. The suite's CLI needs Node 22's
+// fs.globSync at import time: support/globsync-shim.mjs provides the export on Node 20.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const BIN = join(ROOT, 'dist/cli/main.js');
+const SHIM = join(ROOT, 'test/mcp/support/globsync-shim.mjs');
+const SUITES = [
+  ['0.1.16', join(ROOT, 'node_modules/@modelcontextprotocol/conformance/dist/index.js'), ['--suite', 'all']],
+  ['0.2.0-alpha.12', join(ROOT, 'node_modules/mcp-conformance-next/dist/index.js'), ['--suite', 'all', '--spec-version', '2025-11-25']],
+] as const;
+
+let server: ChildProcess;
+let url = '';
+
+beforeAll(async () => {
+  server = spawn(process.execPath, [BIN, 'serve', '--config', join(ROOT, 'test/mcp/conformance-app.ts'), '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      // (the suite's DNS-rebinding checks need a localhost URL)
+      if (m) resolve(`http://localhost:${m[1]}/mcp`);
+    });
+    server.on('exit', (code) => reject(new Error(`conduit serve exited ${code}: ${out}`)));
+  });
+});
+afterAll(() => {
+  server?.kill('SIGKILL');
+});
+
+/** Every check result the suite wrote (checks.json files under dir). */
+function checks(dir: string): Array<{ id: string; status: string; description?: string; errorMessage?: string }> {
+  const out: Array<{ id: string; status: string }> = [];
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...checks(p));
+    else if (e === 'checks.json') out.push(...(JSON.parse(readFileSync(p, 'utf8')) as Array<{ id: string; status: string }>));
+  }
+  return out;
+}
+
+describe('MCP conformance suite (@modelcontextprotocol/conformance)', () => {
+  it.each(SUITES)('%s: every scenario passes, 0 failures', async (_v, cli, args) => {
+    const outDir = mkdtempSync(join(tmpdir(), 'conduit-conformance-'));
+    try {
+      const child = spawn(process.execPath, ['--import', SHIM, cli, 'server', '--url', url, ...args, '-o', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout!.on('data', (d) => (text += d));
+      child.stderr!.on('data', (d) => (text += d));
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      const results = checks(outDir);
+      const failed = results.filter((c) => c.status === 'FAILURE');
+      const warned = results.filter((c) => c.status === 'WARNING');
+      if (warned.length > 0) console.warn(`conformance warnings: ${warned.map((c) => c.id).join(', ')}`);
+      expect(failed, text.slice(-4000)).toEqual([]);
+      expect(code, text.slice(-4000)).toBe(0);
+      expect(text).toMatch(/Total: \d+ passed, 0 failed/);
+      expect(results.filter((c) => c.status === 'SUCCESS').length).toBeGreaterThan(40);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
