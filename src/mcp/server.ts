@@ -424,7 +424,8 @@ export class McpServer implements Dispatcher {
     return new Context(req, this.clientRequestTimeout);
   }
 
-  private async callTool(req: IncomingRequest): Promise<unknown> {
+  /** tools/call: synchronous when the handler is (no promise, no microtask on the hot path). */
+  private callTool(req: IncomingRequest): unknown {
     const name = req.params.name;
     if (typeof name !== 'string') throw bad('Invalid params: name must be a string');
     const tool = this.tools.get(name);
@@ -438,19 +439,12 @@ export class McpServer implements Dispatcher {
     }
     let value: unknown;
     try {
-      value = await tool.handler(args as Record<string, unknown>, this.context(req));
+      value = tool.handler(args as Record<string, unknown>, this.context(req));
     } catch (e) {
-      if (e instanceof McpError) throw e;
-      if (req.signal.aborted) throw e;
-      return errorResult(e instanceof Error ? e.message : String(e));
+      return toolFailed(req, e);
     }
-    const result = toolResult(value);
-    if (tool.output !== null && result.isError !== true) {
-      if (result.structuredContent === undefined) throw bad(`Output validation error: tool ${name} has an outputSchema but returned no structuredContent`);
-      const r = tool.output.check(result.structuredContent);
-      if (!r.ok) throw bad(`Output validation error: tool ${name}: ${r.message}`);
-    }
-    return result;
+    if (value instanceof Promise) return value.then((v) => checkedResult(tool, v), (e) => toolFailed(req, e));
+    return checkedResult(tool, value);
   }
 
   private async readResource(req: IncomingRequest): Promise<unknown> {
@@ -571,6 +565,24 @@ class Context implements RequestContext {
   closeStream(): void {
     (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
   }
+}
+
+/** A tool handler threw: a tool error result (what the spec asks), except McpError and cancellation. */
+function toolFailed(req: IncomingRequest, e: unknown): ToolResult {
+  if (e instanceof McpError) throw e;
+  if (req.signal.aborted) throw e;
+  return errorResult(e instanceof Error ? e.message : String(e));
+}
+
+/** A handler's value as a CallToolResult, its structuredContent checked against the outputSchema. */
+function checkedResult(tool: Tool, value: unknown): ToolResult {
+  const result = toolResult(value);
+  if (tool.output !== null && result.isError !== true) {
+    if (result.structuredContent === undefined) throw bad(`Output validation error: tool ${tool.name} has an outputSchema but returned no structuredContent`);
+    const r = tool.output.check(result.structuredContent);
+    if (!r.ok) throw bad(`Output validation error: tool ${tool.name}: ${r.message}`);
+  }
+  return result;
 }
 
 function errorResult(text: string): ToolResult {

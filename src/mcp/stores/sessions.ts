@@ -47,10 +47,14 @@ export class MemorySessionStore<S extends StoredSession> implements SessionStore
   get(id: string): S | undefined {
     const s = this.map.get(id);
     if (s === undefined) return undefined;
-    s.lastSeen = Date.now();
-    // Move to the most recently used end (Map keeps insertion order).
-    this.map.delete(id);
-    this.map.set(id, s);
+    const now = Date.now();
+    // Moved to the most recently used end (Map keeps insertion order) at most once a
+    // second: the order is LRU to within a second, and a busy session costs one lookup.
+    if (now - s.lastSeen >= 1000) {
+      this.map.delete(id);
+      this.map.set(id, s);
+    }
+    s.lastSeen = now;
     return s;
   }
 
@@ -86,10 +90,11 @@ export class MemorySessionStore<S extends StoredSession> implements SessionStore
     return false;
   }
 
-  /** Closes sessions idle past the TTL (oldest first; stops at the first recent one). */
+  /** Closes sessions idle past the TTL (oldest first; stops at the first recent one, give or take the second of get()). */
   sweep(now = Date.now()): void {
     for (const [id, s] of this.map) {
-      if (now - s.lastSeen < this.idleTimeout) break;
+      if (now - s.lastSeen < this.idleTimeout - 1000) break;
+      if (now - s.lastSeen < this.idleTimeout) continue;
       if (!s.idle()) continue;
       this.map.delete(id);
       s.close('expired');
