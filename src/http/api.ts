@@ -114,9 +114,11 @@ export interface Response {
   stream(options?: { highWaterMark?: number }): BodyStream;
   readonly sent: boolean;
   /**
-   * Called once if the connection closes before this response was handed to it in full
-   * (the client went away while the handler worked, or while its stream was open): a
-   * handler can stop work nobody will read. Not called for a response that was delivered.
+   * Called once if the client goes away before this response was handed to the
+   * connection in full: the connection closed while the handler worked or its stream was
+   * open, or the client closed its side (FIN) before the handler answered (what it sends
+   * then is still delivered if it can be). A handler can stop work nobody will read. Not
+   * called for a response that was delivered.
    */
   onAborted(cb: () => void): void;
 }

@@ -273,6 +273,9 @@ export class Connection implements WireSink, ResponseOwner {
     // An SSE client never half-closes while it listens: its end means it has gone.
     // (It is ended properly, so that responses pipelined behind it stay framed.)
     if (this.streaming instanceof SseStreamImpl) this.streaming.close();
+    // Handlers still working on an answer learn that the client closed its side (as
+    // node:http's 'close' tells them); what they send is still delivered if it can be.
+    for (const r of this.queue) if (!r.sent) r.aborted();
     if (this.queue.length === 0) this.endWire();
   }
 

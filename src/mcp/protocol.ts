@@ -78,6 +78,10 @@ export interface IncomingRequest {
   readonly session: ProtocolSession;
   /** What the transport's authenticate hook returned, if any. */
   readonly authInfo: unknown;
+  /** Set once the request is answered (or cancelled): nothing more may be sent for it. */
+  readonly done: boolean;
+  /** Whether it was cancelled (signal.aborted, without making the signal). */
+  readonly aborted: boolean;
 }
 
 /** Answers client requests and notifications (the MCP server). */
@@ -115,6 +119,7 @@ class Running implements IncomingRequest {
   private ac: AbortController | null = null;
   private reason: unknown = undefined;
   aborted = false;
+  done = false;
 
   constructor(readonly id: RequestId, readonly method: string, readonly params: Record<string, unknown>,
     readonly session: ProtocolSession, readonly authInfo: unknown) {}
@@ -224,6 +229,7 @@ export class ProtocolSession implements Session {
   private finish(id: RequestId, ac: Running, ok: boolean, value: unknown): void {
     if (this.inflight.get(id) !== ac) return; // (the session closed)
     this.inflight.delete(id);
+    ac.done = true;
     try {
       if (ac.aborted) {
         // Cancelled: the spec says no response; the transport closes what waited for one.

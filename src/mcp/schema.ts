@@ -115,7 +115,13 @@ function fromJsonSchema(json: JsonSchema, what: string): CompiledSchema {
  * of these, or when the JSON Schema does not compile.
  */
 export function compileSchema(schema: unknown, what: string, requireObject = true): CompiledSchema {
-  if (isZod(schema)) return fromZod(schema, what);
+  if (isZod(schema)) {
+    const compiled = fromZod(schema, what);
+    if (requireObject && compiled.json.type !== 'object') {
+      throw new ConduitError(ErrorCodes.INVALID_OPTION, `${what} must describe an object (z.object(...)), got ${JSON.stringify(compiled.json.type)}`);
+    }
+    return compiled;
+  }
   if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `${what} must be a JSON Schema object or a zod schema`);
   }

@@ -520,7 +520,8 @@ class Context implements RequestContext {
 
   progress(progress: number, total?: number, message?: string): void {
     const token = this.meta?.progressToken;
-    if (token === undefined || this.req.signal.aborted) return;
+    // (progress stops with the request: MUST, per the spec)
+    if (token === undefined || this.req.done || this.req.aborted) return;
     const params: Record<string, unknown> = { progressToken: token, progress };
     if (total !== undefined) params.total = total;
     if (message !== undefined) params.message = message;
@@ -530,7 +531,12 @@ class Context implements RequestContext {
   log(level: LogLevel, data: unknown, logger?: string): void {
     const i = LOG_LEVELS.indexOf(level);
     if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
-    if (i < this.req.session.logLevel || this.req.signal.aborted) return;
+    if (i < this.req.session.logLevel || this.req.aborted) return;
+    // (after the answer, a log line is the session's, not the request's)
+    if (this.req.done) {
+      this.req.session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data });
+      return;
+    }
     this.req.session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data }, this.req.id);
   }
 

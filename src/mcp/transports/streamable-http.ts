@@ -535,6 +535,12 @@ export class StreamableHttp {
       const r = hs.store.replay(hs.id, last);
       if (r !== null && r.streamId !== '0') {
         const ex = hs.exchanges.get(r.streamId);
+        if (ex === undefined && r.events.length === 0) {
+          // That stream is over and the client has all of it (a cancelled request ends
+          // its stream without a response): 204 tells an SSE client to stop reconnecting.
+          res.status(204).send();
+          return;
+        }
         const sse = res.sse({ heartbeatMs: this.heartbeatMs });
         for (const e of r.events) sse.send({ id: e.id, data: e.data });
         if (ex === undefined) sse.close();
