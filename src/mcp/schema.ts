@@ -25,21 +25,36 @@ export interface CompiledSchema {
 const isZod = (s: unknown): s is ZodLike => s !== null && typeof s === 'object' && typeof (s as ZodLike).safeParse === 'function' && '_zod' in (s as object);
 
 let ajv: { compile(s: JsonSchema): AjvValidate } | null = null;
+let ajv07: { compile(s: JsonSchema): AjvValidate } | null = null;
 interface AjvValidate {
   (v: unknown): boolean;
   errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> | null;
 }
 
-function getAjv(): NonNullable<typeof ajv> {
-  if (ajv !== null) return ajv;
+/**
+ * The validator for a schema's dialect: JSON Schema 2020-12 (the default, MCP's), or
+ * draft-07 / draft-06 for a schema that says so in $schema (what SDK-era tools emit).
+ */
+function getAjv(json: JsonSchema): NonNullable<typeof ajv> {
+  const dialect = typeof json.$schema === 'string' ? json.$schema : '';
+  const old = /draft-0[67]\/schema/.test(dialect);
+  if (!old && ajv !== null) return ajv;
+  if (old && ajv07 !== null) return ajv07;
   const require = createRequire(import.meta.url);
-  const Ajv2020 = require('ajv/dist/2020.js') as { default: new (o: object) => NonNullable<typeof ajv> };
   const addFormats = require('ajv-formats') as { default: (a: unknown) => void };
   // strict: false — MCP schemas carry keywords of their own (x-mcp-header, ...).
-  const a = new Ajv2020.default({ strict: false, allErrors: false, validateSchema: true });
+  const options = { strict: false, allErrors: false, validateSchema: true };
+  if (old) {
+    const Ajv = require('ajv') as { default: new (o: object) => NonNullable<typeof ajv> & { addMetaSchema(s: unknown): void } };
+    const a = new Ajv.default(options);
+    a.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
+    addFormats.default(a);
+    return (ajv07 = a);
+  }
+  const Ajv2020 = require('ajv/dist/2020.js') as { default: new (o: object) => NonNullable<typeof ajv> };
+  const a = new Ajv2020.default(options);
   addFormats.default(a);
-  ajv = a;
-  return a;
+  return (ajv = a);
 }
 
 function zodIssues(issues: Array<{ path: PropertyKey[]; message: string }>): string {
@@ -93,7 +108,7 @@ function fromShape(shape: Record<string, ZodLike>, what: string): CompiledSchema
 function fromJsonSchema(json: JsonSchema, what: string): CompiledSchema {
   let validate: AjvValidate;
   try {
-    validate = getAjv().compile(json);
+    validate = getAjv(json).compile(json);
   } catch (e) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `${what}: invalid JSON Schema: ${(e as Error).message}`);
   }

@@ -498,7 +498,10 @@ export class McpServer implements Dispatcher {
   }
 }
 
-/** A handler's context: methods on the prototype, the signal made only when asked for. */
+/**
+ * A handler's context. Nothing is made until asked for: the signal on first read, and
+ * each function when it is read (so `const { progress, signal } = ctx` works too).
+ */
 class Context implements RequestContext {
   constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number) {}
 
@@ -518,26 +521,30 @@ class Context implements RequestContext {
     return this.req.params._meta as Record<string, unknown> | undefined;
   }
 
-  progress(progress: number, total?: number, message?: string): void {
-    const token = this.meta?.progressToken;
-    // (progress stops with the request: MUST, per the spec)
-    if (token === undefined || this.req.done || this.req.aborted) return;
-    const params: Record<string, unknown> = { progressToken: token, progress };
-    if (total !== undefined) params.total = total;
-    if (message !== undefined) params.message = message;
-    this.req.session.notify('notifications/progress', params, this.req.id);
+  get progress(): RequestContext['progress'] {
+    const req = this.req;
+    return (progress, total, message) => {
+      const token = (req.params._meta as Record<string, unknown> | undefined)?.progressToken;
+      // (progress stops with the request: MUST, per the spec)
+      if (token === undefined || req.done || req.aborted) return;
+      const params: Record<string, unknown> = { progressToken: token, progress };
+      if (total !== undefined) params.total = total;
+      if (message !== undefined) params.message = message;
+      req.session.notify('notifications/progress', params, req.id);
+    };
   }
 
-  log(level: LogLevel, data: unknown, logger?: string): void {
-    const i = LOG_LEVELS.indexOf(level);
-    if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
-    if (i < this.req.session.logLevel || this.req.aborted) return;
-    // (after the answer, a log line is the session's, not the request's)
-    if (this.req.done) {
-      this.req.session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data });
-      return;
-    }
-    this.req.session.notify('notifications/message', logger === undefined ? { level, data } : { level, logger, data }, this.req.id);
+  get log(): RequestContext['log'] {
+    const req = this.req;
+    return (level, data, logger) => {
+      const i = LOG_LEVELS.indexOf(level);
+      if (i < 0) throw invalidOption(`log level must be one of ${LOG_LEVELS.join(', ')}`);
+      if (i < req.session.logLevel || req.aborted) return;
+      const params = logger === undefined ? { level, data } : { level, logger, data };
+      // (after the answer, a log line is the session's, not the request's)
+      if (req.done) req.session.notify('notifications/message', params);
+      else req.session.notify('notifications/message', params, req.id);
+    };
   }
 
   private ask(method: string, params: unknown, capability: string | null): Promise<Record<string, unknown>> {
@@ -548,28 +555,30 @@ class Context implements RequestContext {
     return session.request(method, params, { related: this.req.id, signal: this.req.signal, timeoutMs: this.timeoutMs }) as Promise<Record<string, unknown>>;
   }
 
-  sample(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return this.ask('sampling/createMessage', params, 'sampling');
+  get sample(): RequestContext['sample'] {
+    return (params) => this.ask('sampling/createMessage', params, 'sampling');
   }
 
-  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (params?.mode === 'url') {
-      const el = this.req.session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
-      if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
-    }
-    return this.ask('elicitation/create', params, 'elicitation');
+  get elicit(): RequestContext['elicit'] {
+    return (params) => {
+      if (params?.mode === 'url') {
+        const el = this.req.session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
+        if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
+      }
+      return this.ask('elicitation/create', params, 'elicitation');
+    };
   }
 
-  listRoots(): Promise<Record<string, unknown>> {
-    return this.ask('roots/list', {}, 'roots');
+  get listRoots(): RequestContext['listRoots'] {
+    return () => this.ask('roots/list', {}, 'roots');
   }
 
-  notify(method: string, params?: Record<string, unknown>): void {
-    this.req.session.notify(method, params, this.req.id);
+  get notify(): RequestContext['notify'] {
+    return (method, params) => this.req.session.notify(method, params, this.req.id);
   }
 
-  closeStream(): void {
-    (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
+  get closeStream(): RequestContext['closeStream'] {
+    return () => (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
   }
 }
 

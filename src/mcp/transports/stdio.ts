@@ -101,5 +101,7 @@ export function serveStdio(server: SessionFactory, options: StdioOptions = {}): 
     close();
   });
   input.once('error', close);
+  // (the client stopped reading: EPIPE on stdout ends the session rather than the process)
+  output.once('error', close);
   return { session, closed, close };
 }
