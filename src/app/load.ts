@@ -79,6 +79,8 @@ export function mcpOptionsFor(host: string): ServeMcpOptions {
 export interface LoadedConfig {
   app: App;
   mcp: McpServer | null;
+  /** The config's `mcpOptions` export: serveMcp options (maxSessions, path, authenticate...). */
+  mcpOptions: ServeMcpOptions;
 }
 
 /**
@@ -87,9 +89,15 @@ export interface LoadedConfig {
  */
 export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {},
   onMcp?: (endpoints: McpEndpoints) => void): Promise<App> {
-  const { app, mcp } = await loadConfig(config);
+  const { app, mcp, mcpOptions: own } = await loadConfig(config);
   if (mcp !== null) {
-    const endpoints = serveMcp(app, mcp, mcpOptions);
+    // The config's options win, except the routing between workers, which is the CLI's.
+    const options: ServeMcpOptions = { ...mcpOptions, ...own };
+    if (mcpOptions.router !== undefined) {
+      options.router = mcpOptions.router;
+      options.sessionIdPrefix = mcpOptions.sessionIdPrefix;
+    }
+    const endpoints = serveMcp(app, mcp, options);
     onMcp?.(endpoints);
   }
   return app;
@@ -104,21 +112,23 @@ export async function loadConfig(config: string | undefined): Promise<LoadedConf
   if (config === undefined) {
     const app = createServer();
     demoApp(app);
-    return { app, mcp: demoMcpServer() };
+    return { app, mcp: demoMcpServer(), mcpOptions: {} };
   }
   const file = resolve(config);
   if (!existsSync(file)) throw configError(`cannot read config ${config}: no such file`);
-  let mod: { default?: unknown; mcp?: unknown };
+  let mod: { default?: unknown; mcp?: unknown; mcpOptions?: unknown };
   try {
-    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown; mcp?: unknown };
+    mod = (/\.[mc]?ts$/.test(file) ? await importTypeScript(file) : await import(pathToFileURL(file).href)) as { default?: unknown; mcp?: unknown; mcpOptions?: unknown };
   } catch (e) {
     throw configError(`cannot load config ${config}: ${(e as Error).message.split('\n')[0]}`);
   }
   const mcp = (mod.mcp ?? null) as McpServer | null;
   // (structurally: a config may import another copy of conduit)
   if (mcp !== null && (typeof mcp.openSession !== 'function' || typeof mcp.tool !== 'function')) throw configError(`invalid config ${config}: its 'mcp' export must be an McpServer (createMcpServer())`);
+  const mcpOptions = (mod.mcpOptions ?? {}) as ServeMcpOptions;
+  if (mcpOptions === null || typeof mcpOptions !== 'object') throw configError(`invalid config ${config}: its 'mcpOptions' export must be an object (serveMcp options)`);
   const exp = mod.default;
-  if (exp instanceof App) return { app: exp, mcp };
+  if (exp instanceof App) return { app: exp, mcp, mcpOptions };
   if (typeof exp === 'function') {
     const app = createServer();
     try {
@@ -126,8 +136,8 @@ export async function loadConfig(config: string | undefined): Promise<LoadedConf
     } catch (e) {
       throw configError(`config ${config} failed while setting up the app: ${(e as Error)?.message?.split('\n')[0] ?? String(e)}`);
     }
-    return { app, mcp };
+    return { app, mcp, mcpOptions };
   }
-  if (exp === undefined && mcp !== null) return { app: createServer(), mcp };
+  if (exp === undefined && mcp !== null) return { app: createServer(), mcp, mcpOptions };
   throw configError(`invalid config ${config}: its default export must be an App (createServer()) or a function (app) => void (or export only 'mcp', an McpServer)`);
 }

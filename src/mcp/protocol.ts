@@ -282,6 +282,16 @@ export class ProtocolSession implements Session {
     }
   }
 
+  /** Sends a message built once for many sessions (see shared()). */
+  sendShared(message: OutgoingMessage): void {
+    if (this.closed) return;
+    try {
+      this.out.send(message, undefined);
+    } catch (e) {
+      this.dispatcher.reportError(e);
+    }
+  }
+
   /** Sends a notification to the client (a transport failure is reported, not thrown). */
   notify(method: string, params: unknown, related?: RequestId): void {
     if (this.closed) return;
@@ -340,6 +350,23 @@ export class ProtocolSession implements Session {
   abort(id: RequestId, reason: string): void {
     this.inflight.get(id)?.abort(new McpError(McpErrorCode.ConnectionClosed, reason));
   }
+}
+
+const SERIALISED = Symbol('serialised');
+
+/**
+ * A message's JSON. A message sent to many sessions (a broadcast) is one object,
+ * serialised once: the text is kept on it.
+ */
+export function serialise(m: OutgoingMessage): string {
+  const o = m as OutgoingMessage & { [SERIALISED]?: string };
+  return o[SERIALISED] ?? JSON.stringify(m);
+}
+
+/** The same message for many sessions: serialised now, once. */
+export function shared(m: OutgoingMessage): OutgoingMessage {
+  Object.defineProperty(m, SERIALISED, { value: JSON.stringify(m), enumerable: false });
+  return m;
 }
 
 export function errorMessage(id: RequestId | null, code: number, message: string, data?: unknown): OutgoingMessage {

@@ -4,8 +4,8 @@
 
 import { ConduitError, ErrorCodes } from '../errors.js';
 import {
-  LOG_LEVELS, McpError, McpErrorCode, ProtocolSession,
-  type Dispatcher, type IncomingRequest, type LogLevel, type RequestId,
+  LOG_LEVELS, McpError, McpErrorCode, ProtocolSession, shared,
+  type Dispatcher, type OutgoingMessage, type IncomingRequest, type LogLevel, type RequestId,
 } from './protocol.js';
 import { compileSchema, type CompiledSchema, type JsonSchema } from './schema.js';
 import { MemoryNotificationBus, type NotificationBus } from './stores/notifications.js';
@@ -290,12 +290,33 @@ export class McpServer implements Dispatcher {
     return true;
   }
 
+  /** Broadcasts waiting for their turn (each goes to every session before the next). */
+  private fanout: Array<{ message: OutgoingMessage; uri: string | undefined; targets: ProtocolSession[]; next: number }> = [];
+
+  /**
+   * A notification for every initialized session (subscribed to `uri`, for an update):
+   * serialised once, and sent in slices of 512 sessions a turn, so that a broadcast to
+   * 10,000 sessions does not hold the event loop for its whole length. Broadcasts keep
+   * their order in every session.
+   */
   private deliver(method: string, params: Record<string, unknown> | undefined, uri: string | undefined): void {
-    for (const s of this.live) {
-      if (!s.initialized) continue;
-      if (uri !== undefined && !s.subscriptions.has(uri)) continue;
-      s.notify(method, params);
+    const message = shared(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params });
+    this.fanout.push({ message, uri, targets: [...this.live], next: 0 });
+    if (this.fanout.length === 1) this.pump();
+  }
+
+  private pump(): void {
+    const job = this.fanout[0];
+    const end = Math.min(job.targets.length, job.next + 512);
+    for (let i = job.next; i < end; i++) {
+      const s = job.targets[i];
+      if (!s.initialized || s.isClosed) continue;
+      if (job.uri !== undefined && !s.subscriptions.has(job.uri)) continue;
+      s.sendShared(job.message);
     }
+    job.next = end;
+    if (end === job.targets.length) this.fanout.shift();
+    if (this.fanout.length > 0) setImmediate(() => this.pump());
   }
 
   /** The capabilities declared: exactly what the registry serves, plus the extras given. */

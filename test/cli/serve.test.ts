@@ -62,6 +62,27 @@ describe('conduit serve', () => {
     expect((await fetch(`${url}health`)).status).toBe(404);
   });
 
+  it('serves a config\'s MCP server (export mcp) with its own serveMcp options (export mcpOptions), and refuses bad ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
+    const file = join(dir, 'tools.mjs');
+    writeFileSync(file, `import { createMcpServer } from ${JSON.stringify(INDEX)};\n` +
+      'export const mcp = createMcpServer({ name: "mine", version: "2.0.0" });\n' +
+      'mcp.tool("hi", { description: "hi" }, () => "hi there");\n' +
+      'export const mcpOptions = { path: "/tools", legacySse: false };\n');
+    const { url } = await start(['--port', '0', '--workers', '1', '--config', file]);
+    const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${url}tools`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+    expect(init.status).toBe(200);
+    expect((await init.json()).result.serverInfo).toEqual({ name: 'mine', version: '2.0.0' });
+    expect((await fetch(`${url}mcp`, { method: 'POST', headers, body: '{}' })).status).toBe(404);
+    expect((await fetch(`${url}sse`)).status).toBe(404);
+    const bad = join(dir, 'bad.mjs');
+    writeFileSync(bad, 'export const mcp = { tool: 1 };\n');
+    const r = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--workers', '1', '--config', bad], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/'mcp' export must be an McpServer/);
+  });
+
   it('loads a TypeScript config (transpiled, types not checked) and leaves no temporary file behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
     const file = join(dir, 'app.ts');

@@ -870,6 +870,28 @@ describe.each(TRANSPORTS)('on the %s transport', (t) => {
       }
     });
 
+    it('what the standalone stream would have carried while it was broken is replayed on the resume', async () => {
+      const { base, server, mcp } = await start();
+      const s = await initSession(base);
+      const g = await open(base, 'GET', '/mcp', { accept: 'text/event-stream', ...s.headers });
+      await g.waitEvents(1);
+      server.broadcast('notifications/message', { level: 'info', data: 'before' });
+      await g.waitEvents(2);
+      const last = g.events[1].id!;
+      g.destroy();
+      const hs = mcp.streamable.sessions.get(s.id)!;
+      for (let i = 0; i < 300 && hs.standalone !== null && !hs.standalone.closed; i++) await new Promise((r) => setTimeout(r, 10));
+      server.broadcast('notifications/message', { level: 'info', data: 'in the gap' });
+      const again = await open(base, 'GET', '/mcp', { accept: 'text/event-stream', 'last-event-id': last, ...s.headers });
+      try {
+        expect(again.status).toBe(200);
+        await again.waitEvents((ev) => messagesOf(ev).some((m) => m.params?.data === 'in the gap'));
+        expect(messagesOf(again.events).map((m) => m.params.data)).toEqual(['in the gap']);
+      } finally {
+        again.destroy();
+      }
+    });
+
     it('a POST stream the server closes for a reconnect (closeStream) resumes with GET Last-Event-ID', async () => {
       const { base, gate } = await start();
       const s = await initSession(base);

@@ -29,9 +29,16 @@ export interface MemoryEventStoreOptions {
   maxBytesPerStream?: number;
   /** Streams kept per session, most recent (default 16). */
   maxStreamsPerSession?: number;
+  /**
+   * Bytes kept in all (default 64 MiB): past it, the streams appended to least recently
+   * are forgotten first (their clients can no longer resume them).
+   */
+  maxBytes?: number;
 }
 
 interface Ring {
+  session: string;
+  stream: string;
   /** Sequence number of events[0]. */
   first: number;
   next: number;
@@ -44,11 +51,31 @@ export class MemoryEventStore implements EventStore {
   private readonly maxEvents: number;
   private readonly maxBytes: number;
   private readonly maxStreams: number;
+  private readonly maxTotal: number;
+  /** Every ring, least recently appended to first (for the overall byte budget). */
+  private readonly recent = new Set<Ring>();
+  private total = 0;
 
   constructor(options: MemoryEventStoreOptions = {}) {
     this.maxEvents = options.maxEventsPerStream ?? 256;
     this.maxBytes = options.maxBytesPerStream ?? 1024 * 1024;
     this.maxStreams = options.maxStreamsPerSession ?? 16;
+    this.maxTotal = options.maxBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Bytes of event data kept now. */
+  get bytes(): number {
+    return this.total;
+  }
+
+  private forget(ring: Ring): void {
+    this.total -= ring.bytes;
+    this.recent.delete(ring);
+    const streams = this.sessions.get(ring.session);
+    if (streams?.get(ring.stream) === ring) {
+      streams.delete(ring.stream);
+      if (streams.size === 0) this.sessions.delete(ring.session);
+    }
   }
 
   append(sessionId: string, streamId: string, data: string): string {
@@ -56,14 +83,26 @@ export class MemoryEventStore implements EventStore {
     if (streams === undefined) this.sessions.set(sessionId, (streams = new Map()));
     let ring = streams.get(streamId);
     if (ring === undefined) {
-      if (streams.size >= this.maxStreams) streams.delete(streams.keys().next().value as string);
-      streams.set(streamId, (ring = { first: 0, next: 0, events: [], bytes: 0 }));
-    }
+      if (streams.size >= this.maxStreams) this.forget(streams.values().next().value as Ring);
+      ring = { session: sessionId, stream: streamId, first: 0, next: 0, events: [], bytes: 0 };
+      streams.set(streamId, ring);
+      if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, streams);
+    } else this.recent.delete(ring);
+    this.recent.add(ring);
     ring.events.push(data);
     ring.bytes += data.length;
+    this.total += data.length;
     while (ring.events.length > 1 && (ring.events.length > this.maxEvents || ring.bytes > this.maxBytes)) {
-      ring.bytes -= (ring.events.shift() as string).length;
+      const n = (ring.events.shift() as string).length;
+      ring.bytes -= n;
+      this.total -= n;
       ring.first++;
+    }
+    // Over the overall budget: the streams appended to least recently go first.
+    while (this.total > this.maxTotal && this.recent.size > 1) {
+      const oldest = this.recent.values().next().value as Ring;
+      if (oldest === ring) break;
+      this.forget(oldest);
     }
     return `${streamId}_${ring.next++}`;
   }
@@ -83,10 +122,14 @@ export class MemoryEventStore implements EventStore {
   }
 
   dropStream(sessionId: string, streamId: string): void {
-    this.sessions.get(sessionId)?.delete(streamId);
+    const ring = this.sessions.get(sessionId)?.get(streamId);
+    if (ring !== undefined) this.forget(ring);
   }
 
   dropSession(sessionId: string): void {
+    const streams = this.sessions.get(sessionId);
+    if (streams === undefined) return;
+    for (const ring of [...streams.values()]) this.forget(ring);
     this.sessions.delete(sessionId);
   }
 }

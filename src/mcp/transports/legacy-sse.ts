@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
-import { McpErrorCode, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 import { HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface LegacySseOptions extends HttpGuardOptions {
@@ -29,7 +29,7 @@ class LegacySession implements Outbound {
   constructor(readonly id: string, readonly sse: SseStream) {}
 
   send(msg: OutgoingMessage, _related: RequestId | undefined): void {
-    if (!this.sse.closed) this.sse.send({ event: 'message', data: JSON.stringify(msg) });
+    if (!this.sse.closed) this.sse.send({ event: 'message', data: serialise(msg) });
   }
 }
 

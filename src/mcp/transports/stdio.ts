@@ -3,7 +3,7 @@
 // server reads on; EOF on stdin ends the session.
 
 import { parseJsonRpc } from '../../jsonrpc/parse.js';
-import { errorMessage, McpErrorCode, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 
 export interface StdioOptions {
   input?: NodeJS.ReadableStream;
@@ -28,7 +28,7 @@ export function serveStdio(server: SessionFactory, options: StdioOptions = {}): 
   const maxLine = options.maxLineBytes ?? 4 * 1024 * 1024;
   let paused = false;
   const write = (m: OutgoingMessage) => {
-    if (!output.write(`${JSON.stringify(m)}\n`) && !paused) {
+    if (!output.write(`${serialise(m)}\n`) && !paused) {
       paused = true;
       input.pause();
       output.once('drain', () => {

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
 import type { Envelope } from '../../jsonrpc/parse.js';
-import { errorMessage, McpErrorCode, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
 import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
@@ -82,7 +82,7 @@ class Exchange {
 
   /** A message for one of this exchange's requests; `final` when it is that request's response. */
   deliver(msg: OutgoingMessage, final: RequestId | undefined): void {
-    const data = JSON.stringify(msg);
+    const data = serialise(msg);
     if (final !== undefined) this.settled(final);
     if (this.mode === 0) {
       if (final !== undefined) {
@@ -99,7 +99,7 @@ class Exchange {
   /** A response made here (an invalid batch member, a duplicate id): routed nowhere. */
   reply(msg: OutgoingMessage): void {
     this.pending--;
-    const data = JSON.stringify(msg);
+    const data = serialise(msg);
     if (this.mode === 0) {
       this.parts.push(data);
       if (this.pending === 0) this.sendJson();
@@ -273,6 +273,8 @@ export class HttpSession implements Outbound, StoredSession {
   readonly exchanges = new Map<string, Exchange>();
   /** The GET stream (server-initiated messages). */
   standalone: SseStream | null = null;
+  /** Whether a GET stream was ever opened (then its messages are kept for a resume). */
+  hadStandalone = false;
   private streams = 0;
   private closed = false;
 
@@ -288,12 +290,15 @@ export class HttpSession implements Outbound, StoredSession {
       ex.deliver(msg, 'method' in msg ? undefined : related);
       return;
     }
-    // Not tied to a request still owed: the standalone stream, when one is open.
+    // Not tied to a request still owed: the standalone stream. While it is not open (its
+    // client is between a break and the resume), what it would have carried is kept for
+    // the resume, once the session has had such a stream.
     const sse = this.standalone;
-    if (sse === null || sse.closed) return;
-    const data = JSON.stringify(msg);
+    const open = sse !== null && !sse.closed;
+    if (!open && (!this.hadStandalone || this.store === null)) return;
+    const data = serialise(msg);
     const id = this.store?.append(this.id, '0', data);
-    sse.send(id === undefined ? { data } : { id, data });
+    if (open) sse.send(id === undefined ? { data } : { id, data });
   }
 
   abandoned(id: RequestId): void {
@@ -559,6 +564,7 @@ export class StreamableHttp {
     }
     const sse = res.sse({ heartbeatMs: this.heartbeatMs });
     hs.standalone = sse;
+    hs.hadStandalone = true;
     sse.onClose(() => {
       if (hs.standalone === sse) hs.standalone = null;
     });
