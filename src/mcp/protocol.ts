@@ -4,6 +4,7 @@
 // HTTP: a transport gives it an Outbound and feeds it the client's messages.
 
 import type { Envelope, JsonRpcId } from '../jsonrpc/parse.js';
+import { Keyed } from './keyed.js';
 
 export type RequestId = string | number;
 
@@ -151,9 +152,9 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export class ProtocolSession implements Session {
   /** Client requests running now, by id. */
-  private readonly inflight = new Map<RequestId, Running>();
+  private readonly inflight = new Keyed<RequestId, Running>();
   /** Requests this server sent the client, waiting for their answer. */
-  private readonly pending = new Map<RequestId, Pending>();
+  private readonly pending = new Keyed<RequestId, Pending>();
   private nextId = 0;
   private closed = false;
   /** Negotiated at initialize (what the session's MCP-Protocol-Version must be). */
@@ -163,7 +164,8 @@ export class ProtocolSession implements Session {
   initialized = false;
   /** Index into LOG_LEVELS of the lowest level sent (logging/setLevel); 0 = everything. */
   logLevel = 0;
-  readonly subscriptions = new Set<string>();
+  /** Resource URIs subscribed to (none: null, so that an idle session holds no Set). */
+  subscriptions: Set<string> | null = null;
   /** Called once by close(). */
   onClose: (() => void) | null = null;
 
@@ -271,9 +273,9 @@ export class ProtocolSession implements Session {
   /** A response from the client to a request this server sent; an unknown id is ignored. */
   private settle(id: JsonRpcId | undefined, ok: boolean, value: unknown): void {
     if (id === undefined || id === null) return;
-    const p = this.pending.get(id);
+    const p = this.pending.get(id as RequestId);
     if (p === undefined) return;
-    this.pending.delete(id);
+    this.pending.delete(id as RequestId);
     p.cleanup();
     if (ok) p.resolve(value);
     else {

@@ -311,7 +311,7 @@ export class McpServer implements Dispatcher {
     for (let i = job.next; i < end; i++) {
       const s = job.targets[i];
       if (!s.initialized || s.isClosed) continue;
-      if (job.uri !== undefined && !s.subscriptions.has(job.uri)) continue;
+      if (job.uri !== undefined && (s.subscriptions === null || !s.subscriptions.has(job.uri))) continue;
       s.sendShared(job.message);
     }
     job.next = end;
@@ -379,8 +379,8 @@ export class McpServer implements Dispatcher {
         const e = this.need('resources', this.resources.size + this.templates.size);
         if (e !== undefined) return e;
         if (typeof p.uri !== 'string') throw bad('Invalid params: uri must be a string');
-        if (req.method === 'resources/subscribe') req.session.subscriptions.add(p.uri);
-        else req.session.subscriptions.delete(p.uri);
+        if (req.method === 'resources/subscribe') (req.session.subscriptions ??= new Set()).add(p.uri);
+        else req.session.subscriptions?.delete(p.uri);
         return {};
       }
       case 'prompts/list': return this.need('prompts', this.prompts.size) ?? this.page(this.prompts, p, 'prompts');

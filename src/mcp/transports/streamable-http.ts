@@ -12,6 +12,7 @@ import type { Request, Response, SseStream } from '../../http/api.js';
 import type { Envelope } from '../../jsonrpc/parse.js';
 import { errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
+import { Keyed } from '../keyed.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
 import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
 import { accepts, acceptsJsonAndSse, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
@@ -268,9 +269,9 @@ export class HttpSession implements Outbound, StoredSession {
   lastSeen = 0;
   proto!: Session;
   /** Which exchange owes the response to each client request running now. */
-  readonly routes = new Map<RequestId, Exchange>();
+  readonly routes = new Keyed<RequestId, Exchange>();
   /** Exchanges by stream id: open, or detached and waiting for a resume. */
-  readonly exchanges = new Map<string, Exchange>();
+  readonly exchanges = new Keyed<string, Exchange>();
   /** The GET stream (server-initiated messages). */
   standalone: SseStream | null = null;
   /** Whether a GET stream was ever opened (then its messages are kept for a resume). */
