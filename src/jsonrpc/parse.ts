@@ -73,6 +73,19 @@ const NOT_READ = Symbol('not read');
 
 const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
+/**
+ * The UTF-8 text of src[s, e): a Node Buffer's own decoder when src is one (about half
+ * the cost of TextDecoder on short spans), TextDecoder otherwise. The bytes were
+ * validated as UTF-8 by the tokenizer, so both give the same text.
+ */
+const NodeBuffer = (globalThis as { Buffer?: { prototype: Uint8Array } }).Buffer;
+function decodeSpan(src: Uint8Array, s: number, e: number): string {
+  if (NodeBuffer !== undefined && src instanceof (NodeBuffer as unknown as typeof Uint8Array)) {
+    return (src as unknown as { utf8Slice(s: number, e: number): string }).utf8Slice(s, e);
+  }
+  return utf8.decode(src.subarray(s, e));
+}
+
 /** One JSON-RPC message (or batch member). params / result / error are parsed on first read. */
 export class Envelope {
   readonly kind: EnvelopeKind;
@@ -115,16 +128,16 @@ export class Envelope {
   }
 
   get params(): unknown {
-    if (this._params === NOT_READ) this._params = this.pe === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.ps, this.pe)));
+    if (this._params === NOT_READ) this._params = this.pe === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.ps, this.pe));
     return this._params;
   }
   get result(): unknown {
-    if (this._result === NOT_READ) this._result = this.re === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.rs, this.re)));
+    if (this._result === NOT_READ) this._result = this.re === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.rs, this.re));
     return this._result;
   }
   /** The error object of an error response, or the -32600 error of an invalid message. */
   get error(): unknown {
-    if (this._error === NOT_READ) this._error = this.ee === 0 ? undefined : JSON.parse(utf8.decode(this.src.subarray(this.es, this.ee)));
+    if (this._error === NOT_READ) this._error = this.ee === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.es, this.ee));
     return this._error;
   }
 
