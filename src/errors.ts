@@ -29,6 +29,8 @@ export const ErrorCodes = {
   BODY_TIMEOUT: 'CONDUIT_ERR_BODY_TIMEOUT',
   /** req.stream() was called a second time: the body is read once. */
   BODY_READ_TWICE: 'CONDUIT_ERR_BODY_READ_TWICE',
+  /** req.bytes(max): the body is larger than max (the client gets 413). */
+  BODY_TOO_LARGE: 'CONDUIT_ERR_BODY_TOO_LARGE',
   /** req.text() / req.json() on a route that streams its body (read it with req.stream()). */
   BODY_STREAMED: 'CONDUIT_ERR_BODY_STREAMED',
   /** res.send() / sse() / stream() after the response was already sent or started. */

@@ -81,6 +81,14 @@ export interface Request {
   /** The body parsed as JSON; invalid JSON throws an HttpError 400 (the client gets a 400). */
   json(): unknown;
   /**
+   * The whole body as one Uint8Array, on any route (on a streaming route, once it has all
+   * arrived: one promise, no chunk-by-chunk iteration). More than `max` bytes (default: no
+   * limit but the parser's maxBodySize) rejects with an HttpError 413
+   * (CONDUIT_ERR_BODY_TOO_LARGE) as soon as it is known, from Content-Length before any
+   * of the body is read, and the rest is dropped as it arrives. The body is read once.
+   */
+  bytes(max?: number): Promise<Uint8Array>;
+  /**
    * The body as chunks. On a route added with `{ stream: true }` they arrive as the client
    * sends them, and reading is paused while 64 KiB wait unread (backpressure to the
    * socket); elsewhere the buffered body is one chunk. It throws when the connection fails

@@ -20,13 +20,15 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   private taken = false;
   /** Nobody will read the rest: it is dropped as it arrives. */
   private discarding = false;
+  /** all(): called on every chunk and at the end. */
+  private onChunk: (() => void) | null = null;
 
   /**
    * `onFirstRead` runs when a consumer first asks for the body (the server sends
    * 100 Continue then, when the client asked for it).
    */
   constructor(private readonly wire: Pick<Wire, 'pauseInput' | 'resumeInput'>, private readonly onFirstRead: (() => void) | null = null,
-    private readonly highWaterMark = 64 * 1024) {}
+    private highWaterMark = 64 * 1024) {}
 
   /** Whether a consumer is reading the chunks (began, and has not stopped). */
   get reading(): boolean {
@@ -76,9 +78,45 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
     queueMicrotask(() => this.wire.resumeInput());
   }
   private notify(): void {
+    if (this.onChunk !== null) {
+      this.onChunk();
+      return;
+    }
     const w = this.wake;
     this.wake = null;
     w?.();
+  }
+
+  /** All of the body (req.bytes()): resolved once when it ended, rejected past `max` bytes. */
+  all(max: number): Promise<Uint8Array> {
+    if (this.taken) return Promise.reject(new ConduitError(ErrorCodes.BODY_READ_TWICE, 'the request body stream is read once'));
+    this.taken = true;
+    if (!this.ended) this.onFirstRead?.();
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        if (this.bytes > max) {
+          this.discard();
+          reject(tooLarge(max));
+          return true;
+        }
+        if (this.error !== null) {
+          reject(this.error);
+          return true;
+        }
+        if (!this.ended) return false;
+        const chunks = this.chunks;
+        this.chunks = [];
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, this.bytes));
+        return true;
+      };
+      if (check()) return;
+      // Reading all of it: nothing to hold back for (max bounds what is kept).
+      this.highWaterMark = Infinity;
+      if (this.paused) this.unpause();
+      this.onChunk = () => {
+        if (check()) this.onChunk = null;
+      };
+    });
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
@@ -108,12 +146,30 @@ export class BodyReader implements AsyncIterable<Uint8Array> {
   }
 }
 
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, `the request body is larger than ${max} bytes`, ErrorCodes.BODY_TOO_LARGE);
+}
+
 export class Req implements Request {
   private _query: URLSearchParams | undefined = undefined;
 
   constructor(readonly head: RequestHead, readonly path: string, readonly search: string,
     readonly params: RouteParams, readonly route: string | null, readonly body: Uint8Array,
     private readonly reader: BodyReader | null = null) {}
+
+  bytes(max = Infinity): Promise<Uint8Array> {
+    if (max !== Infinity && (!Number.isSafeInteger(max) || max < 0)) {
+      return Promise.reject(new ConduitError(ErrorCodes.INVALID_OPTION, `req.bytes(max): max must be a non-negative integer, got ${max}`));
+    }
+    // Content-Length says too much: refused before any of the body is read.
+    const cl = this.head.contentLength;
+    if (cl >= 0 && cl > max) {
+      this.reader?.discard();
+      return Promise.reject(tooLarge(max));
+    }
+    if (this.reader !== null) return this.reader.all(max);
+    return this.body.length > max ? Promise.reject(tooLarge(max)) : Promise.resolve(this.body);
+  }
 
   stream(): AsyncIterable<Uint8Array> {
     if (this.reader !== null) return this.reader;

@@ -50,6 +50,37 @@ describe.each(TRANSPORTS)('HTTP requests (%s transport)', (t) => {
     expect(raw.indexOf('"n":5')).toBeLessThan(raw.indexOf('2 hi'));
   });
 
+  it('req.bytes(max): the whole body in one piece on any route; 413 before reading when Content-Length is over max, or as soon as a chunked body is', async () => {
+    const port = await start((a) => {
+      a.post('/s', async (req) => `${(await req.bytes(8)).length}`, { stream: true });
+      a.post('/b', async (req) => `${(await req.bytes(8)).length}`);
+      a.post('/twice', async (req) => {
+        await req.bytes();
+        await req.bytes();
+      }, { stream: true });
+    });
+    const raw = await exchange(port,
+      'POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n', '2\r\nde\r\n0\r\n\r\n',
+      'POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd',
+      'POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n\r\n123456789',
+      // over max mid-way through a chunked body: 413, the rest dropped, the connection goes on
+      'POST /s HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n',
+      'POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz');
+    expect(statuses(raw)).toEqual([200, 200, 413, 413, 200]);
+    expect(raw).toContain('\r\n\r\n5HTTP/1.1 200');
+    expect(raw).toContain('\r\n\r\n4HTTP/1.1 413');
+    // Content-Length over max: answered before the client sends any of the body.
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d) => (got += d));
+    s.write('POST /s HTTP/1.1\r\nHost: a\r\nContent-Length: 9000000\r\n\r\n');
+    for (let i = 0; i < 200 && !got.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
+    s.destroy();
+    expect(got).toMatch(/^HTTP\/1\.1 413 /);
+    const twice = await exchange(port, 'POST /twice HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nab');
+    expect(statuses(twice)).toEqual([500]);
+  });
+
   it('streamed request bodies: a client that stops mid-body makes the reader throw; a framing error too', async () => {
     const errors: string[] = [];
     const port = await start((a) => a.post('/upload', async (req) => {

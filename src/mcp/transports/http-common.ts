@@ -160,27 +160,14 @@ export function isJson(contentType: string | undefined): boolean {
  * reading when Content-Length says more, or as soon as more arrives. Null once answered.
  */
 export async function readBody(req: Request, res: Response, max: number): Promise<Uint8Array | null> {
-  const cl = req.header('content-length');
-  if (cl !== undefined && Number(cl) > max) {
-    rpcError(res, 413, null, -32600, `Invalid Request: the body (${cl} bytes) is larger than ${max} bytes`);
-    return null;
-  }
-  const chunks: Uint8Array[] = [];
-  let n = 0;
   try {
-    for await (const c of req.stream()) {
-      n += c.length;
-      if (n > max) {
-        rpcError(res, 413, null, -32600, `Invalid Request: the body is larger than ${max} bytes`);
-        return null;
-      }
-      chunks.push(c);
+    return await req.bytes(max);
+  } catch (e) {
+    if ((e as { status?: number }).status === 413) {
+      rpcError(res, 413, null, -32600, `Invalid Request: the body is larger than ${max} bytes`);
     }
-  } catch {
-    return null; // (the connection failed: the server answers what it can)
+    return null; // (else the connection failed: the server answers what it can)
   }
-  if (chunks.length === 1) return chunks[0];
-  return Buffer.concat(chunks, n);
 }
 
 /** Parses a POST body; answers the parse error (400, with keep-alive) and returns null. */
