@@ -12,7 +12,7 @@ import { demoMcpServer } from '../../dist/app/demo-mcp.js';
 const mcp = demoMcpServer();
 const t = new StreamableHttp(mcp, {});
 const routes = {}; t.mount({ route: (m, p, h) => (routes[m] = h) });
-class Req { constructor(h, b) { this.h = h; this.b = b; this.method = 'POST'; this.query = new URLSearchParams(); } header(n) { return this.h[n]; } async *stream() { yield this.b; } }
+class Req { constructor(h, b) { this.h = h; this.b = b; this.method = 'POST'; this.query = new URLSearchParams(); } header(n) { return this.h[n]; } async *stream() { yield this.b; } bytes() { return Promise.resolve(this.b); } }
 class Res { constructor() { this.sent = false; } status() { return this; } header(k, v) { if (k === 'Mcp-Session-Id') this.sid = v; return this; } send(b) { this.sent = true; } onAborted() {} }
 const base = { host: '127.0.0.1:3000', accept: 'application/json, text/event-stream', 'content-type': 'application/json' };
 const init = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { sampling: {}, elicitation: {}, roots: { listChanged: true } }, clientInfo: { name: 'inspector-client', version: '0.17.0' } } }));
@@ -22,4 +22,8 @@ for (let i = 0; i < 100; i++) await open();
 gc(); gc(); const h0 = process.memoryUsage().heapUsed;
 const N = Number(process.argv[2] ?? 10000); for (let i = 0; i < N; i++) await open();
 gc(); gc(); const h1 = process.memoryUsage().heapUsed;
+if (t.sessions.size < N) {
+  console.error(`!!!! only ${t.sessions.size} of ${N + 100} sessions opened: the figure below is meaningless`);
+  process.exitCode = 1;
+}
 console.log(`sessions ${t.sessions.size}; heap per idle session ${((h1 - h0) / N).toFixed(0)} B`);
