@@ -98,6 +98,13 @@ export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOp
       options.sessionIdPrefix = mcpOptions.sessionIdPrefix;
     }
     const endpoints = serveMcp(app, mcp, options);
+    // Errors of MCP handlers (a resource reader that throws, ...) reach the app's
+    // onError too (conduit serve prints them), after the MCP server's own reporter.
+    const report = mcp.onError;
+    mcp.onError = (e) => {
+      report.call(mcp, e);
+      app.reportError(e);
+    };
     onMcp?.(endpoints);
   }
   return app;

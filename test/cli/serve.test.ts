@@ -68,12 +68,20 @@ describe('conduit serve', () => {
     writeFileSync(file, `import { createMcpServer } from ${JSON.stringify(INDEX)};\n` +
       'export const mcp = createMcpServer({ name: "mine", version: "2.0.0" });\n' +
       'mcp.tool("hi", { description: "hi" }, () => "hi there");\n' +
+      'mcp.resource("x://broken", { name: "broken" }, () => { throw new Error("reader exploded"); });\n' +
       'export const mcpOptions = { path: "/tools", legacySse: false };\n');
-    const { url } = await start(['--port', '0', '--workers', '1', '--config', file]);
+    const { url, child } = await start(['--port', '0', '--workers', '1', '--config', file]);
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
     const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const init = await fetch(`${url}tools`, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
     expect(init.status).toBe(200);
     expect((await init.json()).result.serverInfo).toEqual({ name: 'mine', version: '2.0.0' });
+    const sid = init.headers.get('mcp-session-id')!;
+    const read = await fetch(`${url}tools`, { method: 'POST', headers: { ...headers, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/read', params: { uri: 'x://broken' } }) });
+    expect((await read.json()).error).toEqual({ code: -32603, message: 'reader exploded' });
+    for (let i = 0; i < 100 && !stderr.includes('reader exploded'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(stderr).toMatch(/handler error: Error: reader exploded/);
     expect((await fetch(`${url}mcp`, { method: 'POST', headers, body: '{}' })).status).toBe(404);
     expect((await fetch(`${url}sse`)).status).toBe(404);
     const bad = join(dir, 'bad.mjs');
