@@ -176,15 +176,15 @@ class Exchange {
   }
 
   private end(): void {
-    const detached = this.mode === 2;
     this.clearGrace();
     if (this.sse !== null && !this.sse.closed) {
       const sse = this.sse;
       this.sse = null;
       sse.close();
     }
-    // A detached stream's events stay in the store until the client resumes or the session ends.
-    this.finished(detached);
+    // A detached stream's events stay in the store (bounded) for a resume, which replays
+    // them and ends; the exchange itself is not needed for that, so it goes now.
+    this.finished(false);
   }
 
   /** The client's side of the SSE stream went away (or the server closed it for a reconnect). */
@@ -216,11 +216,6 @@ class Exchange {
   /** A GET with Last-Event-ID took this stream over: `sse` gets what follows. */
   resumed(sse: SseStream): void {
     this.clearGrace();
-    if (this.mode === 3) {
-      sse.close(); // (every response was kept and has been replayed)
-      this.hs.exchanges.delete(this.streamId);
-      return;
-    }
     if (this.sse !== null && !this.sse.closed) {
       const old = this.sse;
       this.sse = null;
