@@ -1,6 +1,11 @@
 // The in-memory stores' bounds, and broadcasts to many sessions.
 import { describe, expect, it } from 'vitest';
-import { MemoryEventStore } from '../../src/mcp/stores/events.js';
+import { MemoryEventStore, type EventStore } from '../../src/mcp/stores/events.js';
+import { MemorySessionStore, type SessionStore } from '../../src/mcp/stores/sessions.js';
+import type { BusMessage, NotificationBus } from '../../src/mcp/stores/notifications.js';
+import type { HttpSession } from '../../src/mcp/transports/streamable-http.js';
+import { serveMcp } from '../../src/mcp/serve.js';
+import { createServer } from '../../src/http/app.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import type { OutgoingMessage } from '../../src/mcp/protocol.js';
 
@@ -52,5 +57,72 @@ describe('broadcasts', () => {
     for (const g of got) expect(g).toEqual(['one', 'two']);
     for (const s of sessions) s.close();
     expect(server.sessionCount).toBe(0);
+  });
+});
+
+describe('stores behind interfaces (what a Redis implementation plugs into)', () => {
+  it('a shared NotificationBus carries broadcasts and resource updates between two server processes', () => {
+    // Two McpServers stand for two machines; the bus stands for Redis pub/sub.
+    const listeners = new Set<(m: BusMessage) => void>();
+    const bus: NotificationBus = {
+      publish: (m) => { for (const l of listeners) l(JSON.parse(JSON.stringify(m)) as BusMessage); },
+      subscribe: (l) => { listeners.add(l); return () => listeners.delete(l); },
+    };
+    const a = createMcpServer({ name: 'a', version: '1', notifications: bus });
+    const b = createMcpServer({ name: 'b', version: '1', notifications: bus });
+    const got: Record<string, string[]> = { a: [], b: [], bSub: [] };
+    const open = (server: typeof a, key: string) => {
+      const s = server.openSession(key, { send: (m: OutgoingMessage) => got[key].push((m as { method: string }).method) });
+      s.initialized = true;
+      return s;
+    };
+    open(a, 'a');
+    open(b, 'b');
+    const sub = open(b, 'bSub');
+    sub.subscriptions = new Set(['x://doc']);
+    a.broadcast('notifications/message', { level: 'info', data: 'hello' });
+    a.notifyResourceUpdated('x://doc');
+    expect(got.a).toEqual(['notifications/message']);
+    expect(got.b).toEqual(['notifications/message']);
+    expect(got.bSub).toEqual(['notifications/message', 'notifications/resources/updated']);
+  });
+
+  it('serveMcp runs on a custom SessionStore and EventStore', async () => {
+    const events = new MemoryEventStore();
+    const appended: string[] = [];
+    const eventStore: EventStore = {
+      append: (s, st, d) => { const id = events.append(s, st, d); appended.push(id); return id; },
+      replay: (s, id) => events.replay(s, id),
+      dropStream: (s, st) => events.dropStream(s, st),
+      dropSession: (s) => events.dropSession(s),
+    };
+    const inner = new MemorySessionStore<HttpSession>();
+    const added: string[] = [];
+    const sessions: SessionStore<HttpSession> = {
+      get: (id) => inner.get(id),
+      add: (id, s) => { added.push(id); return inner.add(id, s); },
+      delete: (id) => inner.delete(id),
+      get size() { return inner.size; },
+      close: () => inner.close(),
+    };
+    const server = createMcpServer({ name: 's', version: '1' });
+    server.tool('p', { description: 'progress' }, (_a, ctx) => { ctx.progress(1, 1); return 'ok'; });
+    const app = createServer();
+    serveMcp(app, server, { sessions, eventStore });
+    const { port } = await app.listen({ port: 0 });
+    try {
+      const base = `http://127.0.0.1:${port}/mcp`;
+      const headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+      const init = await fetch(base, { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+      const sid = init.headers.get('mcp-session-id')!;
+      expect(added).toEqual([sid]);
+      const call = await fetch(base, { method: 'POST', headers: { ...headers, 'mcp-session-id': sid }, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'p', _meta: { progressToken: 1 } } }) });
+      expect(call.headers.get('content-type')).toBe('text/event-stream');
+      await call.text();
+      // priming, progress, result: every event went through the store
+      expect(appended.length).toBe(3);
+    } finally {
+      await app.close();
+    }
   });
 });
