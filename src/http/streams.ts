@@ -124,8 +124,40 @@ export abstract class HeldStream {
 }
 
 /** An SSE stream, with keepalive comments on a timer. */
-export class SseStreamImpl extends HeldStream implements SseStream {
+/**
+ * Heartbeats: one interval timer per period for every stream that uses it (not a timer
+ * per stream: 10,000 open streams cost one timer and one callback a period). A stream
+ * gets a comment every period at most; its first one may come early (a few bytes).
+ */
+class Heartbeats {
+  private readonly streams = new Set<SseStreamImpl>();
   private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly periodMs: number, private readonly owner: Map<number, Heartbeats>) {}
+
+  add(s: SseStreamImpl): void {
+    this.streams.add(s);
+    if (this.timer === null) {
+      this.timer = setInterval(() => {
+        for (const st of this.streams) st.comment('keepalive');
+      }, this.periodMs);
+      this.timer.unref();
+    }
+  }
+
+  delete(s: SseStreamImpl): void {
+    this.streams.delete(s);
+    if (this.streams.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+      this.owner.delete(this.periodMs);
+    }
+  }
+}
+const heartbeats = new Map<number, Heartbeats>();
+
+export class SseStreamImpl extends HeldStream implements SseStream {
+  private beats: Heartbeats | null = null;
 
   constructor(owner: StreamOwner, private readonly heartbeatMs: number, chunked: boolean, bodyless: boolean) {
     super(owner, chunked, bodyless);
@@ -133,13 +165,16 @@ export class SseStreamImpl extends HeldStream implements SseStream {
 
   protected override attached(): void {
     if (this.heartbeatMs > 0) {
-      this.timer = setInterval(() => this.comment('keepalive'), this.heartbeatMs);
-      this.timer.unref();
+      let h = heartbeats.get(this.heartbeatMs);
+      if (h === undefined) heartbeats.set(this.heartbeatMs, (h = new Heartbeats(this.heartbeatMs, heartbeats)));
+      h.add(this);
+      this.beats = h;
     }
   }
 
   protected override stopped(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.beats?.delete(this);
+    this.beats = null;
   }
 
   send(event: SseEvent): void {

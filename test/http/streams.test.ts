@@ -4,7 +4,7 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createServer, SseDecoder, type SseStream } from '../../src/index.js';
 import { TRANSPORTS, srv, useTransport, start, exchange, dechunker, statuses, until } from '../support/server.js';
 
@@ -267,6 +267,25 @@ describe.each(TRANSPORTS)('HTTP streamed responses (%s transport)', (t) => {
     for (let i = 0; i < 200 && !got.includes('stream 1'); i++) await new Promise((r) => setTimeout(r, 5));
     return { closed, sock, got: () => got };
   }
+
+  it('heartbeats: 30 streams with one period share one timer, and each gets its keepalive comments', async () => {
+    const port = await start((a) => a.get('/hb', (_req, res) => { res.sse({ heartbeatMs: 25 }).send({ data: 'open' }); }));
+    const intervals = vi.spyOn(globalThis, 'setInterval');
+    try {
+      const socks = Array.from({ length: 30 }, () => net.connect(port, '127.0.0.1'));
+      const got = socks.map(() => '');
+      socks.forEach((s, i) => {
+        s.on('data', (d) => (got[i] += d.toString('latin1')));
+        s.write('GET /hb HTTP/1.1\r\nHost: a\r\n\r\n');
+      });
+      for (let i = 0; i < 300 && got.some((g) => (g.match(/: keepalive/g) ?? []).length < 2); i++) await new Promise((r) => setTimeout(r, 5));
+      for (const g of got) expect((g.match(/: keepalive/g) ?? []).length).toBeGreaterThanOrEqual(2);
+      expect(intervals.mock.calls.filter((c) => c[1] === 25)).toHaveLength(1); // (a timer each would be 30)
+      for (const s of socks) s.destroy();
+    } finally {
+      intervals.mockRestore();
+    }
+  });
 
   it('a client that leaves ends every stream it asked for, the pipelined ones still waiting too', async () => {
     const { closed, sock, got } = await threeStreams();
