@@ -40,7 +40,11 @@ export interface JsonRpcOptions {
 
 export type JsonRpcParseResult =
   | { ok: true; batch: boolean; messages: Envelope[] }
-  | { ok: false; error: { code: -32700 | -32600; message: string; offset?: number } };
+  | {
+    ok: false;
+    /** offset: where JSON went wrong (-32700); id: the id of an invalid message, when it was readable (-32600). */
+    error: { code: -32700 | -32600; message: string; offset?: number; id?: JsonRpcId };
+  };
 
 const INVALID_MESSAGES: Record<number, string> = {
   [InvalidReason.NOT_OBJECT]: 'Invalid Request: not an object',
@@ -310,7 +314,9 @@ export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonR
     messages.push(envelopeOf(u32, r, src));
   }
   if (!batch && messages[0].kind === 'invalid') {
-    return { ok: false, error: { code: -32600, message: (messages[0].error as JsonRpcErrorObject).message } };
+    const message = (messages[0].error as JsonRpcErrorObject).message;
+    const id = messages[0].id;
+    return { ok: false, error: id === undefined || id === null ? { code: -32600, message } : { code: -32600, message, id } };
   }
   return { ok: true, batch, messages };
 }

@@ -3,6 +3,7 @@
 // and their responses, and where each outgoing message belongs. It knows nothing of
 // HTTP: a transport gives it an Outbound and feeds it the client's messages.
 
+import { setMaxListeners } from 'node:events';
 import type { Envelope, JsonRpcId } from '../jsonrpc/parse.js';
 import { Keyed } from './keyed.js';
 
@@ -68,6 +69,8 @@ export interface Session {
 /** What transports serve: a source of sessions (McpServer; serveSdkServer's adapter). */
 export interface SessionFactory {
   openSession(id: string | undefined, out: Outbound): Session;
+  /** Where errors with no other place to go are reported (optional). */
+  reportError?(err: unknown): void;
 }
 
 /** What a handler of a client request is told about it. */
@@ -128,6 +131,8 @@ class Running implements IncomingRequest {
   get signal(): AbortSignal {
     if (this.ac === null) {
       this.ac = new AbortController();
+      // (a handler may have many requests to the client waiting on it at once)
+      setMaxListeners(0, this.ac.signal);
       if (this.aborted) this.ac.abort(this.reason);
     }
     return this.ac.signal;
@@ -206,6 +211,11 @@ export class ProtocolSession implements Session {
 
   receiveRequest(id: RequestId, method: string, params: unknown, authInfo?: unknown): void {
     if (this.closed) return;
+    const bad = badId(id);
+    if (bad !== null) {
+      this.out.send(errorMessage(null, McpErrorCode.InvalidRequest, bad), undefined);
+      return;
+    }
     if (this.inflight.has(id)) {
       this.out.send(errorMessage(id, McpErrorCode.InvalidRequest, `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight`), id);
       return;
@@ -239,6 +249,8 @@ export class ProtocolSession implements Session {
       } else if (ok) {
         this.out.send({ jsonrpc: '2.0', id, result: value ?? {} }, id);
       } else if (value instanceof McpError) {
+        // (an internal error is the app's to know about: a handler answered with something unsendable)
+        if (value.code === McpErrorCode.InternalError) this.dispatcher.reportError(value);
         this.out.send(errorMessage(id, value.code, value.message, value.data), id);
       } else {
         this.dispatcher.reportError(value);
@@ -260,7 +272,18 @@ export class ProtocolSession implements Session {
     const p = (params !== null && typeof params === 'object' && !Array.isArray(params) ? params : EMPTY) as Record<string, unknown>;
     if (method === 'notifications/cancelled') {
       const id = p.requestId as RequestId | undefined;
-      if (id !== undefined) this.inflight.get(id)?.abort(new McpError(McpErrorCode.RequestTimeout, typeof p.reason === 'string' ? p.reason : 'cancelled by the client'));
+      const r = id === undefined ? undefined : this.inflight.get(id);
+      if (r === undefined) return;
+      r.abort(new McpError(McpErrorCode.RequestTimeout, typeof p.reason === 'string' ? p.reason : 'cancelled by the client'));
+      // Over for the transport now, whether or not the handler ever settles (what it
+      // returns later is dropped): its POST ends, the id may be used again.
+      this.inflight.delete(id as RequestId);
+      r.done = true;
+      try {
+        this.out.abandoned?.(id as RequestId);
+      } catch (e) {
+        this.dispatcher.reportError(e);
+      }
       return;
     }
     try {
@@ -326,8 +349,19 @@ export class ProtocolSession implements Session {
       }, timeoutMs);
       timer.unref();
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.pending.set(id, { resolve, reject, timer, cleanup: () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); } });
-      this.out.send({ jsonrpc: '2.0', id, method, params }, options.related);
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.pending.set(id, { resolve, reject, timer, cleanup });
+      try {
+        this.out.send({ jsonrpc: '2.0', id, method, params }, options.related);
+      } catch (e) {
+        // (params JSON cannot hold, or a transport that failed: nothing was sent)
+        this.pending.delete(id);
+        cleanup();
+        reject(e);
+      }
     });
   }
 
@@ -369,6 +403,18 @@ export function serialise(m: OutgoingMessage): string {
 export function shared(m: OutgoingMessage): OutgoingMessage {
   Object.defineProperty(m, SERIALISED, { value: JSON.stringify(m), enumerable: false });
   return m;
+}
+
+/**
+ * Why MCP refuses a request id (null when it does not): an id is a string or an integer
+ * (MCP: not null); a number JavaScript cannot hold exactly could not be answered with the
+ * same id.
+ */
+export function badId(id: unknown): string | null {
+  if (typeof id === 'string') return null;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return null;
+  if (id === null) return 'Invalid Request: an MCP request id must not be null';
+  return 'Invalid Request: a request id must be a string or an integer within ±(2^53-1)';
 }
 
 export function errorMessage(id: RequestId | null, code: number, message: string, data?: unknown): OutgoingMessage {

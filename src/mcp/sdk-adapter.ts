@@ -6,11 +6,12 @@
 
 import type { Envelope } from '../jsonrpc/parse.js';
 import { ConduitError, ErrorCodes } from '../errors.js';
-import type { OutgoingMessage, Outbound, RequestId, Session, SessionFactory } from './protocol.js';
+import { badId, type OutgoingMessage, type Outbound, type RequestId, type Session, type SessionFactory } from './protocol.js';
 
 /** The SDK server surface used: Protocol.connect(transport) (and close()). */
 export interface SdkServerLike {
-  connect(transport: SdkTransport): Promise<void>;
+  /** (typed loosely: the SDK's Transport type differs between its versions) */
+  connect(transport: never): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -80,6 +81,12 @@ class SdkSession implements Session, SdkTransport {
     }
     if (m.kind === 'request') {
       const id = m.id as RequestId;
+      const bad = badId(id);
+      if (bad !== null) {
+        // (the SDK would drop it without an answer)
+        this.out.send({ jsonrpc: '2.0', id: null, error: { code: -32600, message: bad } }, undefined);
+        return;
+      }
       if (this.running.has(id)) {
         this.out.send({ jsonrpc: '2.0', id, error: { code: -32600, message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight` } }, id);
         return;
@@ -148,7 +155,7 @@ export function serveSdkServer(server: SdkServerLike | (() => SdkServerLike)): S
           void instance.close?.().catch(() => {});
         },
       };
-      void instance.connect(s).catch((e: unknown) => s.onerror?.(e as Error));
+      void instance.connect(s as never).catch((e: unknown) => s.onerror?.(e as Error));
       return wrapped;
     },
   };

@@ -150,6 +150,8 @@ interface Prompt {
 }
 
 const invalidOption = (m: string) => new ConduitError(ErrorCodes.INVALID_OPTION, m);
+/** Resource subscriptions one session may hold. */
+const MAX_SUBSCRIPTIONS = 1024;
 const NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
 const bad = (m: string) => new McpError(McpErrorCode.InvalidParams, m);
 
@@ -379,8 +381,15 @@ export class McpServer implements Dispatcher {
         const e = this.need('resources', this.resources.size + this.templates.size);
         if (e !== undefined) return e;
         if (typeof p.uri !== 'string') throw bad('Invalid params: uri must be a string');
-        if (req.method === 'resources/subscribe') (req.session.subscriptions ??= new Set()).add(p.uri);
-        else req.session.subscriptions?.delete(p.uri);
+        if (req.method === 'resources/unsubscribe') {
+          req.session.subscriptions?.delete(p.uri);
+          return {};
+        }
+        // Only what this server has, and a bounded number per session.
+        if (!this.hasResource(p.uri)) throw new McpError(McpErrorCode.ResourceNotFound, `Resource not found: ${p.uri}`, { uri: p.uri });
+        const subs = (req.session.subscriptions ??= new Set());
+        if (!subs.has(p.uri) && subs.size >= MAX_SUBSCRIPTIONS) throw bad(`Invalid params: at most ${MAX_SUBSCRIPTIONS} subscriptions per session`);
+        subs.add(p.uri);
         return {};
       }
       case 'prompts/list': return this.need('prompts', this.prompts.size) ?? this.page(this.prompts, p, 'prompts');
@@ -395,6 +404,13 @@ export class McpServer implements Dispatcher {
       default:
         throw new McpError(McpErrorCode.MethodNotFound, `Method not found: ${req.method}`);
     }
+  }
+
+  /** Whether a URI names a resource of this server (registered, or matching a template). */
+  private hasResource(uri: string): boolean {
+    if (this.resources.has(uri)) return true;
+    for (const t of this.templates.values()) if (t.template.match(uri) !== null) return true;
+    return false;
   }
 
   /** A method of a capability this server does not serve is not found. */
@@ -496,6 +512,9 @@ export class McpServer implements Dispatcher {
     }
     const v = await prompt.get(args, this.context(req));
     if (typeof v === 'string') return { messages: [{ role: 'user', content: { type: 'text', text: v } }] };
+    if (!isObject(v) || !Array.isArray(v.messages) || !v.messages.every(isObject)) {
+      throw handlerBug(`prompt ${name} returned neither a string nor { messages: [...] }`);
+    }
     return v;
   }
 
@@ -515,6 +534,9 @@ export class McpServer implements Dispatcher {
       completer = t.options.complete?.[arg.name];
     } else throw bad("Invalid params: ref.type must be 'ref/prompt' or 'ref/resource'");
     const values = completer === undefined ? [] : await completer(arg.value, context);
+    if (!Array.isArray(values) || !values.every((x) => typeof x === 'string')) {
+      throw handlerBug(`the completer of ${arg.name} returned something other than an array of strings`);
+    }
     return { completion: { values: values.slice(0, 100), total: values.length, hasMore: values.length > 100 } };
   }
 }
@@ -571,7 +593,8 @@ class Context implements RequestContext {
   private ask(method: string, params: unknown, capability: string | null): Promise<Record<string, unknown>> {
     const session = this.req.session;
     if (capability !== null && session.clientCapabilities[capability] === undefined) {
-      return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `the client does not support ${method} (no '${capability}' capability)`));
+      // (a plain Error: in a tool, an isError result; the client's request was valid)
+      return Promise.reject(new Error(`the client does not support ${method} (no '${capability}' capability)`));
     }
     return session.request(method, params, { related: this.req.id, signal: this.req.signal, timeoutMs: this.timeoutMs }) as Promise<Record<string, unknown>>;
   }
@@ -584,7 +607,7 @@ class Context implements RequestContext {
     return (params) => {
       if (params?.mode === 'url') {
         const el = this.req.session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
-        if (el?.url === undefined) return Promise.reject(new McpError(McpErrorCode.InvalidRequest, 'the client does not support URL-mode elicitation'));
+        if (el?.url === undefined) return Promise.reject(new Error('the client does not support URL-mode elicitation'));
       }
       return this.ask('elicitation/create', params, 'elicitation');
     };
@@ -634,14 +657,26 @@ function toolResult(v: unknown): ToolResult {
     if (Array.isArray(o.content)) return o;
     return { content: [{ type: 'text', text: JSON.stringify(o) }], structuredContent: o };
   }
-  return { content: [{ type: 'text', text: JSON.stringify(v) }] };
+  const text = typeof v === 'function' || typeof v === 'symbol' ? undefined : JSON.stringify(v);
+  if (text === undefined) throw handlerBug(`a tool returned a ${typeof v}, which JSON cannot carry`);
+  return { content: [{ type: 'text', text }] };
 }
+
+/** An app's handler answered with something the protocol cannot carry: -32603, reported. */
+function handlerBug(message: string): McpError {
+  return new McpError(McpErrorCode.InternalError, `Internal error: ${message}`);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function resourceResult(uri: string, mimeType: string | undefined, v: unknown): unknown {
   if (typeof v === 'string') return { contents: [mimeType === undefined ? { uri, text: v } : { uri, mimeType, text: v }] };
   if (v instanceof Uint8Array) {
     const blob = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
     return { contents: [mimeType === undefined ? { uri, blob } : { uri, mimeType, blob }] };
+  }
+  if (!isObject(v) || !Array.isArray(v.contents) || !v.contents.every(isObject)) {
+    throw handlerBug(`the reader of ${uri} returned neither a string, bytes nor { contents: [...] }`);
   }
   return v;
 }

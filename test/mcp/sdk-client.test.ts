@@ -722,7 +722,7 @@ describe('Streamable HTTP resumption', () => {
     for (let ev = await events.next(); ev !== null; ev = await events.next()) before.push(ev);
     // The priming event (an id, no data) first; the retry: the client waits before it
     // reconnects came before the server ended the stream; every event has an id.
-    expect(before[0]).toMatchObject({ id: expect.stringMatching(/^\d+_0$/), data: '' });
+    expect(before[0]).toMatchObject({ id: expect.stringMatching(/^\d+_\d+$/), data: '' });
     expect(before.some((e) => e.retry === 20)).toBe(true);
     for (const e of before) expect(e.id).toMatch(/^\d+_\d+$/);
     const messages = before.filter((e) => e.data !== '').map((e) => JSON.parse(e.data));

@@ -868,21 +868,24 @@ describe('context: logging, progress, cancellation, client requests', () => {
     await c.init(LATEST_PROTOCOL_VERSION, {});
     expect(text0(await c.call('tools/call', { name: 'ask' }))).toBe('ok');
     expect(outcomes).toHaveLength(4);
-    expect(outcomes[0]).toMatch(/^-32600: .*sampling/);
-    expect(outcomes[1]).toMatch(/^-32600: .*elicitation/);
-    expect(outcomes[2]).toMatch(/^-32600: .*(URL-mode|elicitation)/);
-    expect(outcomes[3]).toMatch(/^-32600: .*roots/);
+    // (plain Errors: the tool's failure, not an invalid request of the client's)
+    expect(outcomes[0]).toMatch(/sampling/);
+    expect(outcomes[1]).toMatch(/elicitation/);
+    expect(outcomes[2]).toMatch(/URL-mode|elicitation/);
+    expect(outcomes[3]).toMatch(/roots/);
     // Nothing was sent to the client.
     expect(c.sent.filter((s) => s.msg.method !== undefined && s.msg.id !== undefined)).toEqual([]);
-    // A rejection the handler does not catch is the request's JSON-RPC error.
-    expect((await c.request('tools/call', { name: 'ask-uncaught' })).error.code).toBe(-32600);
+    // A rejection the handler does not catch is the tool's isError result.
+    const uncaught = (await c.request('tools/call', { name: 'ask-uncaught' })).result;
+    expect(uncaught.isError).toBe(true);
+    expect(uncaught.content[0].text).toMatch(/does not support sampling/);
 
     // A client with form elicitation only: URL mode is still refused.
     outcomes = [];
     const form = client(server, 'form-only');
     await form.init(LATEST_PROTOCOL_VERSION, { elicitation: { form: {} } });
     expect(text0(await form.call('tools/call', { name: 'ask-url' }))).toBe('ok');
-    expect(outcomes).toEqual([expect.stringMatching(/^-32600: .*URL-mode/)]);
+    expect(outcomes).toEqual([expect.stringMatching(/URL-mode/)]);
   });
 
   it('resolves a server→client request when the client answers it; an unknown response id is ignored', async () => {

@@ -22,18 +22,31 @@ describe('MemoryEventStore', () => {
 
   it('keeps every stream within an overall byte budget, forgetting the least recently appended first', () => {
     const st = new MemoryEventStore({ maxBytes: 100 });
-    st.append('old', '1', 'x'.repeat(40));
-    st.append('mid', '1', 'y'.repeat(40));
-    st.append('old', '2', 'z'.repeat(10)); // ('old' stream 2 is now more recent than 'mid')
+    const old1 = st.append('old', '1', 'x'.repeat(40));
+    const mid1 = st.append('mid', '1', 'y'.repeat(40));
+    const old2 = st.append('old', '2', 'z'.repeat(10)); // ('old' stream 2 is now more recent than 'mid')
     expect(st.bytes).toBe(90);
     st.append('new', '1', 'w'.repeat(30)); // 120 > 100: 'old'/1 (least recently appended) goes
     expect(st.bytes).toBe(80);
-    expect(st.replay('old', '1_0')).toBeNull();
-    expect(st.replay('mid', '1_0')).toEqual({ streamId: '1', events: [] });
-    expect(st.replay('old', '2_0')).toEqual({ streamId: '2', events: [] });
+    expect(st.replay('old', old1)).toBeNull();
+    expect(st.replay('mid', mid1)).toEqual({ streamId: '1', events: [] });
+    expect(st.replay('old', old2)).toEqual({ streamId: '2', events: [] });
     st.dropSession('mid');
     expect(st.bytes).toBe(40);
-    expect(st.replay('mid', '1_0')).toBeNull();
+    expect(st.replay('mid', mid1)).toBeNull();
+  });
+
+  it('never gives an id twice, even to a stream forgotten (past maxStreamsPerSession) and made again', () => {
+    const st = new MemoryEventStore({ maxStreamsPerSession: 2 });
+    const ids: string[] = [];
+    for (let round = 0; round < 5; round++) for (const stream of ['a', 'b', 'c']) ids.push(st.append('s', stream, `${stream}${round}`));
+    expect(new Set(ids).size).toBe(ids.length);
+    // A resume from before a stream was forgotten fails; one from its new life works.
+    expect(st.replay('s', ids[0])).toBeNull();
+    const c5 = st.append('s', 'c', 'c5');
+    st.append('s', 'c', 'c6');
+    expect(st.replay('s', c5)?.events.map((e) => e.data)).toEqual(['c6']);
+    expect(st.replay('s', ids.at(-1)!)?.events.map((e) => e.data)).toEqual(['c5', 'c6']);
   });
 });
 

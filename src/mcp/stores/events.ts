@@ -39,11 +39,15 @@ export interface MemoryEventStoreOptions {
 interface Ring {
   session: string;
   stream: string;
-  /** Sequence number of events[0]. */
-  first: number;
-  next: number;
+  /** Sequence numbers of the events kept (increasing; from the store-wide counter). */
+  seqs: number[];
   events: string[];
   bytes: number;
+  /**
+   * Events up to this sequence number are not replayable from this ring (dropped to stay
+   * within bounds, or sent before the ring was made): a resume from before it fails.
+   */
+  lost: number;
 }
 
 export class MemoryEventStore implements EventStore {
@@ -55,6 +59,11 @@ export class MemoryEventStore implements EventStore {
   /** Every ring, least recently appended to first (for the overall byte budget). */
   private readonly recent = new Set<Ring>();
   private total = 0;
+  /**
+   * One counter for every event of the store: an id is never given twice, even for a
+   * stream whose ring was forgotten (bounds) and made again.
+   */
+  private seq = 0;
 
   constructor(options: MemoryEventStoreOptions = {}) {
     this.maxEvents = options.maxEventsPerStream ?? 256;
@@ -82,21 +91,23 @@ export class MemoryEventStore implements EventStore {
     let streams = this.sessions.get(sessionId);
     if (streams === undefined) this.sessions.set(sessionId, (streams = new Map()));
     let ring = streams.get(streamId);
+    const seq = this.seq++;
     if (ring === undefined) {
       if (streams.size >= this.maxStreams) this.forget(streams.values().next().value as Ring);
-      ring = { session: sessionId, stream: streamId, first: 0, next: 0, events: [], bytes: 0 };
+      ring = { session: sessionId, stream: streamId, seqs: [], events: [], bytes: 0, lost: seq - 1 };
       streams.set(streamId, ring);
       if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, streams);
     } else this.recent.delete(ring);
     this.recent.add(ring);
+    ring.seqs.push(seq);
     ring.events.push(data);
     ring.bytes += data.length;
     this.total += data.length;
     while (ring.events.length > 1 && (ring.events.length > this.maxEvents || ring.bytes > this.maxBytes)) {
       const n = (ring.events.shift() as string).length;
+      ring.lost = ring.seqs.shift() as number;
       ring.bytes -= n;
       this.total -= n;
-      ring.first++;
     }
     // Over the overall budget: the streams appended to least recently go first.
     while (this.total > this.maxTotal && this.recent.size > 1) {
@@ -104,20 +115,23 @@ export class MemoryEventStore implements EventStore {
       if (oldest === ring) break;
       this.forget(oldest);
     }
-    return `${streamId}_${ring.next++}`;
+    return `${streamId}_${seq}`;
   }
 
   replay(sessionId: string, lastEventId: string): { streamId: string; events: StoredEvent[] } | null {
     const cut = lastEventId.lastIndexOf('_');
     if (cut <= 0) return null;
     const streamId = lastEventId.slice(0, cut);
-    const seq = Number(lastEventId.slice(cut + 1));
+    const digits = lastEventId.slice(cut + 1);
+    if (!/^\d{1,15}$/.test(digits)) return null;
+    const seq = Number(digits);
     const ring = this.sessions.get(sessionId)?.get(streamId);
-    if (ring === undefined || !Number.isSafeInteger(seq) || seq >= ring.next) return null;
-    // The event itself must still be kept (else some after it may be lost too).
-    if (seq < ring.first - 1) return null;
+    // Unknown, not given yet, or events after it no longer kept: no resume.
+    if (ring === undefined || seq >= this.seq || seq < ring.lost) return null;
     const events: StoredEvent[] = [];
-    for (let s = Math.max(seq + 1, ring.first); s < ring.next; s++) events.push({ id: `${streamId}_${s}`, data: ring.events[s - ring.first] });
+    for (let i = 0; i < ring.seqs.length; i++) {
+      if (ring.seqs[i] > seq) events.push({ id: `${streamId}_${ring.seqs[i]}`, data: ring.events[i] });
+    }
     return { streamId, events };
   }
 

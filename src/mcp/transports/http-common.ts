@@ -174,7 +174,7 @@ export async function readBody(req: Request, res: Response, max: number): Promis
 export function parseBody(body: Uint8Array, res: Response): (JsonRpcParseResult & { ok: true }) | null {
   const r = parseJsonRpc(body, { maxBytes: Number.MAX_SAFE_INTEGER });
   if (!r.ok) {
-    rpcError(res, 400, null, r.error.code, r.error.message);
+    rpcError(res, 400, r.error.id ?? null, r.error.code, r.error.message);
     return null;
   }
   return r;

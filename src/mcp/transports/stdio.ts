@@ -52,7 +52,7 @@ export function serveStdio(server: SessionFactory, options: StdioOptions = {}): 
     if (start === end) return;
     const r = parseJsonRpc(bytes.subarray(start, end), { maxBytes: maxLine });
     if (!r.ok) {
-      write(errorMessage(null, r.error.code, r.error.message));
+      write(errorMessage((r.error.id ?? null) as RequestId | null, r.error.code, r.error.message));
       return;
     }
     for (const m of r.messages) session.receive(m);

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
 import type { Envelope } from '../../jsonrpc/parse.js';
-import { errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { badId, errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { Keyed } from '../keyed.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
@@ -150,6 +150,7 @@ class Exchange {
     this.res = null;
     const body = this.batch ? `[${this.parts.join(',')}]` : this.parts[0];
     this.parts = [];
+    this.announce(res);
     res.header('Content-Type', 'application/json').send(body);
   }
 
@@ -157,6 +158,7 @@ class Exchange {
     const res = this.res!;
     this.res = null;
     this.mode = 1;
+    this.announce(res);
     const sse = res.sse({ heartbeatMs: this.hs.t.heartbeatMs });
     this.sse = sse;
     sse.onClose(() => this.streamClosed(sse));
@@ -167,6 +169,14 @@ class Exchange {
     }
     for (const p of this.parts) this.write(p);
     this.parts = [];
+  }
+
+  /** The initialize answer carries the new session's id, unless initialize failed. */
+  private announce(res: Response): void {
+    const hs = this.hs;
+    if (!hs.announce) return;
+    hs.announce = false;
+    if (!hs.initFailed) res.header('Mcp-Session-Id', hs.id);
   }
 
   private write(data: string): void {
@@ -271,6 +281,12 @@ export class HttpSession implements Outbound, StoredSession {
   standalone: SseStream | null = null;
   /** Whether a GET stream was ever opened (then its messages are kept for a resume). */
   hadStandalone = false;
+  /** The id of the initialize that made the session, until it is answered. */
+  initializeId: RequestId | undefined = undefined;
+  /** initialize was answered with an error: the session is not handed out. */
+  initFailed = false;
+  /** Whether the session id still has to go out in a response header (the initialize answer). */
+  announce = false;
   private streams = 0;
   private closed = false;
 
@@ -281,6 +297,15 @@ export class HttpSession implements Outbound, StoredSession {
   }
 
   send(msg: OutgoingMessage, related: RequestId | undefined): void {
+    if (this.initializeId !== undefined && related === this.initializeId && !('method' in msg)) {
+      this.initializeId = undefined;
+      // initialize failed: the session it made is not kept (its id answers 404).
+      if ('error' in msg) this.initFailed = true;
+      if ('error' in msg) queueMicrotask(() => {
+        if (this.t.sessions.get(this.id) === this) this.t.sessions.delete(this.id);
+        this.close('initialize failed');
+      });
+    }
     const ex = related === undefined ? undefined : this.routes.get(related);
     if (ex !== undefined) {
       ex.deliver(msg, 'method' in msg ? undefined : related);
@@ -458,14 +483,24 @@ export class StreamableHttp {
     else {
       const id = this.prefix + randomBytes(16).toString('base64url');
       hs = new HttpSession(id, this, this.events);
+      // The session exists only once the server gave it one (an SDK instance refuses a
+      // second), and is kept only if initialize succeeds (see HttpSession.send).
+      try {
+        hs.proto = this.server.openSession(id, hs);
+      } catch (e) {
+        this.server.reportError?.(e);
+        rpcError(res, 503, m.id, McpErrorCode.ConnectionClosed, `Service Unavailable: ${(e as Error)?.message ?? 'no session'}`);
+        return undefined;
+      }
       if (!this.sessions.add(id, hs)) {
+        hs.close('too many sessions');
         res.header('Retry-After', '5');
         rpcError(res, 503, m.id, McpErrorCode.ConnectionClosed, 'Service Unavailable: too many sessions');
         return undefined;
       }
-      hs.proto = this.server.openSession(id, hs);
-      res.header('Mcp-Session-Id', id);
+      hs.initializeId = m.id as RequestId;
     }
+    hs.announce = !this.stateless;
     return this.dispatch(hs, [m], batch, res, authInfo, this.stateless);
   }
 
@@ -497,7 +532,7 @@ export class StreamableHttp {
     for (const m of messages) {
       if (m.kind !== 'request') continue;
       const id = m.id as RequestId;
-      if (hs.routes.has(id)) {
+      if (badId(id) !== null || hs.routes.has(id)) {
         (dup ??= new Set()).add(m);
         continue;
       }
@@ -508,7 +543,9 @@ export class StreamableHttp {
       if (m.kind === 'invalid') {
         ex.reply(errorMessage((m.id ?? null) as RequestId | null, McpErrorCode.InvalidRequest, (m.error as { message: string }).message));
       } else if (dup !== null && dup.has(m)) {
-        ex.reply(errorMessage(m.id as RequestId, McpErrorCode.InvalidRequest, `Invalid Request: a request with id ${JSON.stringify(m.id)} is already in flight`));
+        const bad = badId(m.id);
+        ex.reply(bad !== null ? errorMessage(null, McpErrorCode.InvalidRequest, bad)
+          : errorMessage(m.id as RequestId, McpErrorCode.InvalidRequest, `Invalid Request: a request with id ${JSON.stringify(m.id)} is already in flight`));
       } else proto.receive(m, authInfo);
     }
     if (res.sent) return undefined;
