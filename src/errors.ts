@@ -55,6 +55,12 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'CONDUIT_ERR_INVALID_CONFIG',
   /** A worker instance (conduit serve --workers) exited before it listened. */
   WORKER_EXITED: 'CONDUIT_ERR_WORKER_EXITED',
+  /** A model file could not be read or loaded by onnxruntime. */
+  MODEL_LOAD: 'CONDUIT_ERR_MODEL_LOAD',
+  /** The execution provider asked for (device: 'cuda', 'webgpu') is not available. */
+  DEVICE_UNAVAILABLE: 'CONDUIT_ERR_DEVICE_UNAVAILABLE',
+  /** Inference input that does not fit the model (unknown name, wrong type, shape or size). */
+  INVALID_TENSOR: 'CONDUIT_ERR_INVALID_TENSOR',
   // The SSE framer (SseFramer), also listed as SseErrorCodes:
   /** SSE `id` contains CR or LF. */
   SSE_ID_LINE_BREAK: 'CONDUIT_ERR_SSE_ID_LINE_BREAK',
