@@ -59,6 +59,8 @@ export const ErrorCodes = {
   MODEL_LOAD: 'CONDUIT_ERR_MODEL_LOAD',
   /** The execution provider asked for (device: 'cuda', 'webgpu') is not available. */
   DEVICE_UNAVAILABLE: 'CONDUIT_ERR_DEVICE_UNAVAILABLE',
+  /** A model's request queue is full (answered 503 with Retry-After). */
+  QUEUE_FULL: 'CONDUIT_ERR_QUEUE_FULL',
   /** Inference input that does not fit the model (unknown name, wrong type, shape or size). */
   INVALID_TENSOR: 'CONDUIT_ERR_INVALID_TENSOR',
   // The SSE framer (SseFramer), also listed as SseErrorCodes:
