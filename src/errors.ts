@@ -59,6 +59,12 @@ export const ErrorCodes = {
   MODEL_LOAD: 'CONDUIT_ERR_MODEL_LOAD',
   /** The execution provider asked for (device: 'cuda', 'webgpu') is not available. */
   DEVICE_UNAVAILABLE: 'CONDUIT_ERR_DEVICE_UNAVAILABLE',
+  /** No model of that name or version (answered 404). */
+  MODEL_NOT_FOUND: 'CONDUIT_ERR_MODEL_NOT_FOUND',
+  /** A model cannot be loaded within the model memory budget beside models in use (503). */
+  MODEL_MEMORY: 'CONDUIT_ERR_MODEL_MEMORY',
+  /** A model cannot be unloaded while requests use it. */
+  MODEL_BUSY: 'CONDUIT_ERR_MODEL_BUSY',
   /** A model's request queue is full (answered 503 with Retry-After). */
   QUEUE_FULL: 'CONDUIT_ERR_QUEUE_FULL',
   /** Inference input that does not fit the model (unknown name, wrong type, shape or size). */

@@ -25,7 +25,7 @@ const LAYERS: string[][] = [
   ['http/connection.ts'],
   ['http/app.ts'],
   ['ml/onnx-writer.ts', 'ml/model.ts'],
-  ['ml/batcher.ts'],
+  ['ml/batcher.ts', 'ml/registry.ts'],
   ['mcp/keyed.ts'],
   ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts'],
   ['mcp/server.ts', 'mcp/sdk-adapter.ts'],
