@@ -215,7 +215,9 @@ export class DynamicBatcher {
       for (const p of batch) p.reject(e);
     } finally {
       this.running = false;
-      this.kick();
+      // The next batch after the event loop had a turn: messages that waited while run()
+      // held the thread (new requests, cancellations) are in before it is cut.
+      setImmediate(() => this.kick());
     }
   }
 }

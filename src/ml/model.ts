@@ -172,20 +172,28 @@ export class OnnxModel {
    * dims): CONDUIT_ERR_INVALID_TENSOR names the problem. `outputs` picks outputs (default all).
    */
   async run(inputs: Record<string, TensorValue>, outputs?: string[]): Promise<Record<string, TensorValue>> {
+    this.check(inputs, outputs);
     const feeds: Record<string, OrtTensor> = {};
+    for (const spec of this.inputs) {
+      const v = inputs[spec.name];
+      feeds[spec.name] = new this.ort.Tensor(v.type, v.data, v.dims);
+    }
+    const want = outputs ?? this.outputs.map((o) => o.name);
+    const r = await this.session.run(feeds);
+    const out: Record<string, TensorValue> = {};
+    for (const o of want) out[o] = { type: r[o].type, data: r[o].data, dims: [...r[o].dims] };
+    return out;
+  }
+
+  /** Checks inputs (and output names) against the model: CONDUIT_ERR_INVALID_TENSOR names the problem. */
+  check(inputs: Record<string, TensorValue>, outputs?: string[]): void {
     for (const k of Object.keys(inputs)) if (!this.inputs.some((i) => i.name === k)) throw badTensor(`model ${this.name} has no input '${k}' (inputs: ${this.inputs.map((i) => i.name).join(', ')})`);
     for (const spec of this.inputs) {
       const v = inputs[spec.name];
       if (v === undefined) throw badTensor(`model ${this.name}: input '${spec.name}' is missing`);
       checkTensor(this.name, spec, v);
-      feeds[spec.name] = new this.ort.Tensor(v.type, v.data, v.dims);
     }
-    const want = outputs ?? this.outputs.map((o) => o.name);
-    for (const o of want) if (!this.outputs.some((x) => x.name === o)) throw badTensor(`model ${this.name} has no output '${o}' (outputs: ${this.outputs.map((x) => x.name).join(', ')})`);
-    const r = await this.session.run(feeds);
-    const out: Record<string, TensorValue> = {};
-    for (const o of want) out[o] = { type: r[o].type, data: r[o].data, dims: [...r[o].dims] };
-    return out;
+    for (const o of outputs ?? []) if (!this.outputs.some((x) => x.name === o)) throw badTensor(`model ${this.name} has no output '${o}' (outputs: ${this.outputs.map((x) => x.name).join(', ')})`);
   }
 
   async release(): Promise<void> {
