@@ -28,6 +28,7 @@ const LAYERS: string[][] = [
   ['ml/batcher.ts', 'ml/registry.ts', 'ml/wire-tensors.ts'],
   ['ml/inference-worker.ts'],
   ['ml/inference.ts'],
+  ['ml/http.ts'],
   ['mcp/keyed.ts'],
   ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts'],
   ['mcp/server.ts', 'mcp/sdk-adapter.ts'],

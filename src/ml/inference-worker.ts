@@ -16,7 +16,8 @@ export type ToWorker =
   | { type: 'infer'; id: number; model: string; version?: string; inputs: WireTensor[]; outputs?: string[] }
   | { type: 'cancel'; id: number }
   | { type: 'load' | 'unload'; id: number; model: string; version?: string }
-  | { type: 'stats'; id: number };
+  | { type: 'stats'; id: number }
+  | { type: 'metadata'; id: number; model: string; version?: string };
 
 /** Worker → main thread. */
 export type FromWorker =
@@ -95,6 +96,19 @@ export function runInferenceWorker(port: NonNullable<typeof parentPort>, memoryB
       case 'unload':
         registry.unload(m.model, m.version).then(() => port.postMessage({ type: 'ok', id: m.id }), (e) => fail(m.id, e));
         return;
+      case 'metadata': {
+        const entry = registry.get(m.model, m.version);
+        if (entry === undefined) {
+          fail(m.id, new ConduitError('CONDUIT_ERR_MODEL_NOT_FOUND', m.version === undefined ? `unknown model ${m.model}` : `unknown version ${m.version} of model ${m.model}`));
+          return;
+        }
+        const versions = registry.list().filter((e) => e.name === entry.name).map((e) => e.version);
+        registry.acquire(entry.name, entry.version).then(({ model, release }) => {
+          release();
+          port.postMessage({ type: 'ok', id: m.id, info: { name: entry.name, version: entry.version, versions, device: model.device, inputs: model.inputs, outputs: model.outputs } });
+        }, (e) => fail(m.id, e));
+        return;
+      }
       case 'stats': {
         const models = registry.list().map((e) => ({
           name: e.name, version: e.version, state: e.state, bytes: e.bytes, inflight: e.inflight, error: e.error,

@@ -7,7 +7,16 @@ import { Worker } from 'node:worker_threads';
 import { ConduitError, ErrorCodes } from '../errors.js';
 import type { BatcherOptions } from './batcher.js';
 import type { FromWorker, ToWorker } from './inference-worker.js';
-import type { TensorValue } from './model.js';
+import type { TensorInfo, TensorValue } from './model.js';
+
+export interface ModelMetadata {
+  name: string;
+  version: string;
+  versions: string[];
+  device: string;
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+}
 import type { ModelSource } from './registry.js';
 import { fromWire, toWire } from './wire-tensors.js';
 
@@ -111,6 +120,11 @@ export class InferenceClient {
 
   async unload(model: string, version?: string): Promise<void> {
     await this.call({ type: 'unload', id: 0, model, version });
+  }
+
+  /** A model's name, version, versions, device, inputs and outputs (it is loaded for this). */
+  async metadata(model: string, version?: string): Promise<ModelMetadata> {
+    return (await this.call({ type: 'metadata', id: 0, model, version })).info as ModelMetadata;
   }
 
   /** The registry's budget and every model's state and batcher statistics. */
