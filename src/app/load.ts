@@ -12,9 +12,13 @@ import { App, createServer } from '../http/app.js';
 import type { McpServer } from '../mcp/server.js';
 import { serveMcp, type McpEndpoints, type ServeMcpOptions } from '../mcp/serve.js';
 import { demoMcpServer } from './demo-mcp.js';
+import { InferenceClient } from '../ml/inference.js';
+import { serveKserve } from '../ml/http.js';
+import type { Device } from '../ml/model.js';
+import { seededMlp, writeMlp } from '../ml/onnx-writer.js';
 
 /** What the demo app serves, for the listen banner. */
-export const DEMO_ROUTES = '/health, /echo, /events; MCP at /mcp and /sse (tools echo, add, slow_progress)';
+export const DEMO_ROUTES = '/health, /echo, /events; MCP at /mcp and /sse (tools echo, add, slow_progress); model demo at /v2/models/demo/infer';
 
 /** The built-in demo app. */
 export function demoApp(app: App): void {
@@ -73,6 +77,40 @@ async function importTypeScript(file: string): Promise<unknown> {
 export function mcpOptionsFor(host: string): ServeMcpOptions {
   const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
   return loopback ? {} : { allowedHosts: '*' };
+}
+
+/** The models `conduit serve` serves (--model, --models, the demo), as plain data (workers get a copy). */
+export interface MlOptions {
+  models: Array<{ name: string; version?: string; path: string }>;
+  /** Serve the demo model as 'demo' (conduit serve without a config). */
+  demo?: boolean;
+  device?: Device;
+  /** Bytes of models kept loaded (the LRU budget). */
+  memoryBudget?: number;
+  /** Load every model at start instead of on first use. */
+  preload?: boolean;
+}
+
+/** The demo model: a deterministic 16 → 32 → 4 MLP, built at install (build/demo.onnx) or now. */
+export const DEMO_MODEL_SPEC = { widths: [16, 32, 4], seed: 42 };
+export function demoModelBytes(): Uint8Array {
+  const file = new URL('../../build/demo.onnx', import.meta.url);
+  if (existsSync(file)) return readFileSync(file);
+  return writeMlp(seededMlp(DEMO_MODEL_SPEC.widths, DEMO_MODEL_SPEC.seed));
+}
+
+/** Serves the models on `app` (KServe v2 routes), their inference in a worker thread. */
+export async function serveModels(app: App, ml: MlOptions, log: (line: string) => void): Promise<InferenceClient | null> {
+  if (ml.models.length === 0 && ml.demo !== true) return null;
+  const client = new InferenceClient({ memoryBudget: ml.memoryBudget, log });
+  const options = { device: ml.device ?? 'auto' } as const;
+  if (ml.demo === true) await client.add({ name: 'demo', data: demoModelBytes(), options });
+  for (const m of ml.models) await client.add({ name: m.name, version: m.version, path: m.path, options });
+  if (ml.preload === true) {
+    for (const m of [...(ml.demo === true ? [{ name: 'demo' }] : []), ...ml.models]) await client.load(m.name);
+  }
+  serveKserve(app, client);
+  return client;
 }
 
 /** What a config module gives: the app, and the MCP server it exports as `mcp` (if any). */

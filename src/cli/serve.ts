@@ -2,7 +2,9 @@
 // one instance or as worker instances.
 
 import { availableParallelism } from 'node:os';
-import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor } from '../app/load.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, serveModels, type MlOptions } from '../app/load.js';
 import { serveStdio } from '../mcp/transports/stdio.js';
 import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
@@ -21,6 +23,13 @@ Options:
                        server with the tools echo, add, slow_progress
   --stdio            Serve the MCP server on stdin/stdout (newline-delimited JSON-RPC)
                      instead of HTTP; logs go to stderr, EOF on stdin ends the process
+  --model NAME=PATH  Serve an ONNX model (repeatable) on the KServe v2 API (/v2/models/NAME/infer);
+                     without --config, --model or --models, the demo model 'demo' (16 → 32 → 4)
+  --models DIR       Serve every DIR/*.onnx, and DIR/NAME/VERSION/model.onnx (Triton's layout)
+  --device <d>       auto (CUDA when its provider is installed, else CPU; default), cuda, webgpu, cpu
+  --model-memory <n> Bytes of models kept loaded, least recently used unloaded first
+                     (e.g. 512MiB, 2GiB; default 2GiB)
+  --preload          Load the models at start instead of on first use
   --workers <n>      Worker instances, each with its own WASM core, sharing the port
                      (default: the number of cores). Threads sharing the port with the
                      native transport; processes behind one acceptor with node:net
@@ -33,12 +42,44 @@ interface Options {
   config: string | undefined;
   workers: number;
   stdio: boolean;
+  ml: MlOptions;
+}
+
+/** 2GiB, 512MiB, 100KB, 12345 → bytes (NaN when it is none of these). */
+function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?$/i.exec(v.trim());
+  if (m === null) return NaN;
+  const unit = (m[2] ?? 'B').toLowerCase();
+  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4 };
+  return Math.floor(Number(m[1]) * mult[unit]);
+}
+
+/** The models of a directory: DIR/*.onnx, and DIR/NAME/VERSION/model.onnx. */
+function modelsIn(dir: string): MlOptions['models'] | string {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    return `--models: cannot read ${dir}: ${(e as Error).message}`;
+  }
+  const out: MlOptions['models'] = [];
+  for (const e of entries) {
+    if (e.isFile() && e.name.endsWith('.onnx')) out.push({ name: e.name.slice(0, -5), path: join(dir, e.name) });
+    else if (e.isDirectory()) {
+      for (const v of readdirSync(join(dir, e.name), { withFileTypes: true })) {
+        const file = join(dir, e.name, v.name, 'model.onnx');
+        if (v.isDirectory() && existsSync(file)) out.push({ name: e.name, version: v.name, path: file });
+      }
+    }
+  }
+  if (out.length === 0) return `--models: no *.onnx and no NAME/VERSION/model.onnx in ${dir}`;
+  return out;
 }
 
 function parseArgs(args: string[]): Options | string {
   const o: Options = {
     host: '127.0.0.1', port: 3000, config: undefined,
-    workers: availableParallelism(), stdio: false,
+    workers: availableParallelism(), stdio: false, ml: { models: [] },
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
@@ -55,6 +96,25 @@ function parseArgs(args: string[]): Options | string {
         if (!/^\d+$/.test(v) || o.port > 65535) return `--port must be a number from 0 to 65535, got '${v}'`;
       } else if (a === '--config') o.config = value();
       else if (a === '--stdio') o.stdio = true;
+      else if (a === '--model') {
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq <= 0 || eq === v.length - 1) return `--model takes NAME=PATH, got '${v}'`;
+        o.ml.models.push({ name: v.slice(0, eq), path: v.slice(eq + 1) });
+      } else if (a === '--models') {
+        const found = modelsIn(value());
+        if (typeof found === 'string') return found;
+        o.ml.models.push(...found);
+      } else if (a === '--device') {
+        const v = value();
+        if (!['auto', 'cuda', 'webgpu', 'cpu'].includes(v)) return `--device must be auto, cuda, webgpu or cpu, got '${v}'`;
+        o.ml.device = v as MlOptions['device'];
+      } else if (a === '--model-memory') {
+        const v = value();
+        const n = parseSize(v);
+        if (!Number.isSafeInteger(n) || n <= 0) return `--model-memory must be a size such as 512MiB or 2GiB, got '${v}'`;
+        o.ml.memoryBudget = n;
+      } else if (a === '--preload') o.ml.preload = true;
       else if (a === '--workers') {
         const v = value();
         o.workers = Number(v);
@@ -64,6 +124,7 @@ function parseArgs(args: string[]): Options | string {
       return (e as Error).message;
     }
   }
+  if (o.config === undefined && o.ml.models.length === 0) o.ml.demo = true;
   return o;
 }
 
@@ -101,6 +162,7 @@ export async function serve(args: string[]): Promise<number> {
   let app: App;
   try {
     app = await loadApp(o.config, mcpOptionsFor(o.host));
+    await serveModels(app, o.ml, (line) => process.stderr.write(`conduit serve: ${line}\n`));
   } catch (e) {
     process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
     return 1;

@@ -45,7 +45,8 @@ function statusOf(e: unknown): number {
   const code = (e as { code?: string })?.code;
   if (e instanceof BadRequest || code === 'CONDUIT_ERR_INVALID_TENSOR') return 400;
   if (code === 'CONDUIT_ERR_MODEL_NOT_FOUND') return 404;
-  if (code === 'CONDUIT_ERR_QUEUE_FULL' || code === 'CONDUIT_ERR_MODEL_MEMORY' || code === 'CONDUIT_ERR_WORKER_EXITED') return 503;
+  if (code === 'CONDUIT_ERR_QUEUE_FULL' || code === 'CONDUIT_ERR_MODEL_MEMORY' || code === 'CONDUIT_ERR_WORKER_EXITED'
+    || code === 'CONDUIT_ERR_DEVICE_UNAVAILABLE' || code === 'CONDUIT_ERR_MODEL_LOAD') return 503;
   if (code === 'CONDUIT_ERR_MODEL_BUSY') return 409;
   return 500;
 }

@@ -161,6 +161,8 @@ export class ModelRegistry<M extends LoadedModel = OnnxModel> {
         await this.makeRoom(e);
         e.state = 'loading';
         const model = await this.loader(e.source);
+        const line = (model as { loadLine?: string }).loadLine;
+        this.log(`${line ?? `model ${e.name} loaded`} (version ${e.version})`);
         e.bytes = model.bytes;
         e.model = model;
         e.state = 'ready';

@@ -13,6 +13,8 @@ export interface InstanceData {
    * other threads, and restarts: join the listeners on the port).
    */
   reusePort: boolean | 'lead';
+  /** The models it serves (conduit serve --model ...), if any. */
+  ml?: { models: Array<{ name: string; version?: string; path: string }>; demo?: boolean; device?: 'auto' | 'cuda' | 'webgpu' | 'cpu'; memoryBudget?: number; preload?: boolean };
 }
 
 /** An SSE event as it travels between instances. */
@@ -57,4 +59,6 @@ export type FromInstance =
   /** The app did not load, or the port could not be had. */
   | { type: 'listen-failed'; index: number; code: string | undefined; message: string }
   | { type: 'handler-error'; index: number; message: string }
+  /** A line for the server's log (a model loaded, ...). */
+  | { type: 'log'; index: number; line: string }
   | McpRelay;

@@ -16,6 +16,8 @@ export interface WorkersOptions {
   host: string;
   port: number;
   config: string | undefined;
+  /** The models each worker serves. */
+  ml?: InstanceData['ml'];
   /** One line per event (start, crash, restart). */
   log: (line: string) => void;
   /**
@@ -116,7 +118,7 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
   const spawn = (index: number): Promise<number> => new Promise((resolve, reject) => {
     const reusePort = mode === 'processes' ? false : first ? 'lead' : true;
     first = false;
-    const w = unit(mode, { index, host: o.host, port, config: o.config, reusePort });
+    const w = unit(mode, { index, host: o.host, port, config: o.config, reusePort, ml: o.ml });
     workers[index] = w;
     let listening = false;
     w.on('message', (m: FromInstance) => {
@@ -130,6 +132,8 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
         reject(e);
       } else if (m.type === 'handler-error') {
         o.log(`worker ${index}: handler error: ${m.message}`);
+      } else if (m.type === 'log') {
+        o.log(`worker ${index}: ${m.line}`);
       } else if (m.type === 'mcp') {
         // An MCP exchange for a session another worker owns: relayed to it, or 'gone'.
         const to = workers[m.to];

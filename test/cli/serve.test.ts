@@ -91,6 +91,40 @@ describe('conduit serve', () => {
     expect(r.stderr).toMatch(/'mcp' export must be an McpServer/);
   });
 
+  it('serves the demo model with no config, and models given with --model (KServe v2); a model that cannot load is a 503 saying why', async () => {
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i / 16) }] });
+    const headers = { 'content-type': 'application/json' };
+    const demo = await start(['--port', '0', '--workers', '1']);
+    let log = '';
+    demo.child.stderr!.on('data', (d) => (log += d));
+    const r = await fetch(`${demo.url}v2/models/demo/infer`, { method: 'POST', headers, body });
+    expect(r.status).toBe(200);
+    expect((await r.json()).outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [1, 4] });
+    for (let i = 0; i < 100 && !log.includes('model demo'); i++) await new Promise((res) => setTimeout(res, 10));
+    expect(log).toMatch(/model demo: [\d.]+ KiB on (cpu|cuda) \(.*\), loaded in \d+ ms \(version 1\)/);
+
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-models-'));
+    const { writeMlp, seededMlp } = await import(new URL('../../dist/ml/onnx-writer.js', import.meta.url).href) as typeof import('../../src/ml/onnx-writer.js');
+    writeFileSync(join(dir, 'small.onnx'), writeMlp(seededMlp([2, 3], 1)));
+    const mine = await start(['--port', '0', '--workers', '1', '--model', `small=${join(dir, 'small.onnx')}`, '--device', 'cpu']);
+    const ok = await fetch(`${mine.url}v2/models/small/infer`, { method: 'POST', headers, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }) });
+    expect((await ok.json()).outputs[0].shape).toEqual([1, 3]);
+    expect((await fetch(`${mine.url}v2/models/demo`)).status).toBe(404); // (no demo when models are given)
+    // An explicit CUDA that does not load: a 503 that says why (where CUDA is there: a 200).
+    const cuda = await start(['--port', '0', '--workers', '1', '--model', `small=${join(dir, 'small.onnx')}`, '--device', 'cuda']);
+    const c = await fetch(`${cuda.url}v2/models/small/infer`, { method: 'POST', headers, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }) });
+    if (c.status !== 200) {
+      expect(c.status).toBe(503);
+      expect((await c.json()).error).toMatch(/CUDA execution provider is not available/);
+    }
+
+    const bad = spawnSync(process.execPath, [BIN, 'serve', '--model', 'nopath'], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--model takes NAME=PATH, got 'nopath'/);
+    const size = spawnSync(process.execPath, [BIN, 'serve', '--model-memory', 'lots'], { encoding: 'utf8' });
+    expect(size.stderr).toMatch(/--model-memory must be a size such as 512MiB or 2GiB, got 'lots'/);
+  });
+
   it('loads a TypeScript config (transpiled, types not checked) and leaves no temporary file behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
     const file = join(dir, 'app.ts');
