@@ -49,7 +49,8 @@ describe('ModelRegistry', () => {
     expect(r.get('b')!.state).toBe('unloaded');
     expect(r.get('a')!.state).toBe('ready');
     expect(r.loadedBytes).toBe(80);
-    expect(lines).toEqual(['model b version 1: evicted for c (least recently used) (40 bytes)']);
+    expect(lines.filter((l) => l.includes('evicted'))).toEqual(['model b version 1: evicted for c (least recently used) (40 bytes)']);
+    expect(lines.filter((l) => l.endsWith('loaded (version 1)'))).toEqual(['model a loaded (version 1)', 'model b loaded (version 1)', 'model c loaded (version 1)']);
   });
 
   it('never evicts a model with requests in flight; says so when nothing can make room', async () => {
