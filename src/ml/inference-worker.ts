@@ -28,7 +28,19 @@ interface Served {
   batcher: DynamicBatcher;
 }
 
-export function runInferenceWorker(port: NonNullable<typeof parentPort>, memoryBudget?: number): void {
+export function runInferenceWorker(parent: NonNullable<typeof parentPort>, memoryBudget?: number): void {
+  // Replies of one event-loop turn go in one message (a batch's answers: one thread hop).
+  let outbox: unknown[] = [];
+  const port = {
+    postMessage(m: unknown): void {
+      outbox.push(m);
+      if (outbox.length === 1) setImmediate(() => {
+        const all = outbox;
+        outbox = [];
+        parent.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all });
+      });
+    },
+  };
   const registry = new ModelRegistry<OnnxModel>({ memoryBudget, log: (l) => port.postMessage({ type: 'log', line: l }) });
   const batching = new Map<string, BatcherOptions>();
   const served = new Map<string, Served>();
@@ -58,7 +70,11 @@ export function runInferenceWorker(port: NonNullable<typeof parentPort>, memoryB
     return s.batcher;
   };
 
-  port.on('message', (m: ToWorker) => {
+  const handle = (m: ToWorker | { type: 'many'; messages: ToWorker[] }): void => {
+    if (m.type === 'many') {
+      for (const x of m.messages) handle(x);
+      return;
+    }
     switch (m.type) {
       case 'add':
         if (m.batching !== undefined) batching.set(m.source.name, m.batching);
@@ -74,13 +90,18 @@ export function runInferenceWorker(port: NonNullable<typeof parentPort>, memoryB
         cancels.set(m.id, ac);
         const inputs: Record<string, TensorValue> = {};
         for (const t of m.inputs) inputs[t.name] = fromWire(t, true);
-        // The model's own checks first, so that one bad request never fails a batch.
-        registry.acquire(entry.name, entry.version).then(async ({ model, release }) => {
-          try {
-            model.check(inputs, m.outputs);
-          } finally {
-            release();
-          }
+        // The model's own checks first, so that one bad request never fails a batch (on
+        // the loaded model at once; loading it first otherwise).
+        const checked = entry.model !== null
+          ? Promise.resolve().then(() => entry.model!.check(inputs, m.outputs))
+          : registry.acquire(entry.name, entry.version).then(({ model, release }) => {
+            try {
+              model.check(inputs, m.outputs);
+            } finally {
+              release();
+            }
+          });
+        checked.then(async () => {
           const out = await batcherFor(entry.name, entry.version).infer(inputs, ac.signal);
           const picked = m.outputs === undefined ? out : Object.fromEntries(m.outputs.map((o) => [o, out[o]]));
           port.postMessage({ type: 'ok', id: m.id, outputs: Object.entries(picked).map(([name, t]) => toWire(name, t as TensorValue & { data: TypedData })) } satisfies FromWorker);
@@ -118,7 +139,8 @@ export function runInferenceWorker(port: NonNullable<typeof parentPort>, memoryB
         return;
       }
     }
-  });
+  };
+  parent.on('message', handle);
 }
 
 const data = workerData as { conduitInference?: boolean; memoryBudget?: number } | null;

@@ -50,7 +50,11 @@ export class InferenceClient {
   private start(): void {
     const w = new Worker(WORKER, { workerData: { conduitInference: true, memoryBudget: this.options.memoryBudget } });
     this.worker = w;
-    w.on('message', (m: FromWorker | { type: 'log'; line: string }) => {
+    const onMessage = (m: FromWorker | { type: 'log'; line: string } | { type: 'many'; messages: FromWorker[] }): void => {
+      if (m.type === 'many') {
+        for (const x of m.messages) onMessage(x);
+        return;
+      }
       if (m.type === 'log') {
         this.options.log?.(m.line);
         return;
@@ -60,7 +64,8 @@ export class InferenceClient {
       this.waiting.delete(m.id);
       if (m.type === 'ok') p.resolve(m);
       else p.reject(new ConduitError(m.code as never, m.message));
-    });
+    };
+    w.on('message', onMessage);
     w.on('error', (e) => this.options.log?.(`inference worker failed: ${e.message}`));
     w.on('exit', (code) => {
       if (this.worker !== w) return;
@@ -82,7 +87,20 @@ export class InferenceClient {
     const msg = { ...m, id };
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      this.worker!.postMessage(msg);
+      this.post(msg as ToWorker);
+    });
+  }
+
+  /** Messages of one event-loop turn go to the worker in one (concurrent requests: one thread hop). */
+  private outbox: ToWorker[] = [];
+  private post(m: ToWorker): void {
+    this.outbox.push(m);
+    if (this.outbox.length > 1) return;
+    setImmediate(() => {
+      const all = this.outbox;
+      this.outbox = [];
+      if (this.worker === null) return;
+      this.worker.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all });
     });
   }
 
@@ -102,7 +120,7 @@ export class InferenceClient {
     const p = this.call({ type: 'infer', id: 0, model, version: options.version, inputs: wire, outputs: options.outputs });
     const id = this.nextId;
     const signal = options.signal;
-    const onAbort = () => this.worker?.postMessage({ type: 'cancel', id } satisfies ToWorker);
+    const onAbort = () => this.post({ type: 'cancel', id });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const r = await p;

@@ -117,7 +117,12 @@ export class OnnxModel {
       throw new ConduitError(ErrorCodes.INVALID_OPTION, `model ${name}: device must be auto, cuda, webgpu or cpu, got ${String(device)}`);
     }
     const ort = await onnxruntime();
-    const base: Record<string, unknown> = { graphOptimizationLevel: options.graphOptimization ?? 'all' };
+    // No busy-waiting between runs: onnxruntime's pool threads spin by default, which on a
+    // server burns a core per thread while requests are sparse.
+    const base: Record<string, unknown> = {
+      graphOptimizationLevel: options.graphOptimization ?? 'all',
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    };
     if (options.intraOpThreads !== undefined) base.intraOpNumThreads = options.intraOpThreads;
     // (a probe of CUDA under 'auto' that fails is said once, in `why`, not in onnxruntime's log)
     const tryCreate = (ep: string, quiet = false) =>
