@@ -35,7 +35,7 @@ const LAYERS: string[][] = [
   ['mcp/transports/http-common.ts', 'mcp/transports/stdio.ts'],
   ['mcp/transports/streamable-http.ts', 'mcp/transports/legacy-sse.ts', 'mcp/transports/auth.ts'],
   ['mcp/serve.ts'],
-  ['app/demo-mcp.ts'],
+  ['app/demo-mcp.ts', 'app/model-tools.ts'],
   ['app/load.ts'],
   ['workers/messages.ts'],
   ['workers/mcp-relay.ts'],

@@ -16,6 +16,7 @@ import { InferenceClient } from '../ml/inference.js';
 import { serveKserve } from '../ml/http.js';
 import type { Device } from '../ml/model.js';
 import { seededMlp, writeMlp } from '../ml/onnx-writer.js';
+import { modelsAsTools } from './model-tools.js';
 
 /** What the demo app serves, for the listen banner. */
 export const DEMO_ROUTES = '/health, /echo, /events; MCP at /mcp and /sse (tools echo, add, slow_progress); model demo at /v2/models/demo/infer';
@@ -100,7 +101,7 @@ export function demoModelBytes(): Uint8Array {
 }
 
 /** Serves the models on `app` (KServe v2 routes), their inference in a worker thread. */
-export async function serveModels(app: App, ml: MlOptions, log: (line: string) => void): Promise<InferenceClient | null> {
+export async function serveModels(app: App, ml: MlOptions, log: (line: string) => void, mcp: McpServer | null = null): Promise<InferenceClient | null> {
   if (ml.models.length === 0 && ml.demo !== true) return null;
   const client = new InferenceClient({ memoryBudget: ml.memoryBudget, log });
   const options = { device: ml.device ?? 'auto' } as const;
@@ -110,6 +111,8 @@ export async function serveModels(app: App, ml: MlOptions, log: (line: string) =
     for (const m of [...(ml.demo === true ? [{ name: 'demo' }] : []), ...ml.models]) await client.load(m.name);
   }
   serveKserve(app, client);
+  // With an MCP server, each model is a tool too (infer_<name>).
+  if (mcp !== null) modelsAsTools(mcp, client, [...(ml.demo === true ? ['demo'] : []), ...new Set(ml.models.map((m) => m.name))]);
   return client;
 }
 
@@ -126,8 +129,10 @@ export interface LoadedConfig {
  * served at /mcp and /sse, or the demo app and demo MCP server (config undefined).
  */
 export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {},
-  onMcp?: (endpoints: McpEndpoints) => void): Promise<App> {
+  onMcp?: (endpoints: McpEndpoints) => void, models?: { ml: MlOptions; log: (line: string) => void }): Promise<App> {
   const { app, mcp, mcpOptions: own } = await loadConfig(config);
+  // (models first: their tools are part of the MCP server's registry from the start)
+  if (models !== undefined) await serveModels(app, models.ml, models.log, mcp);
   if (mcp !== null) {
     // The config's options win, except the routing between workers, which is the CLI's.
     const options: ServeMcpOptions = { ...mcpOptions, ...own };

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, serveModels, type MlOptions } from '../app/load.js';
+import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, type MlOptions } from '../app/load.js';
 import { serveStdio } from '../mcp/transports/stdio.js';
 import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
@@ -161,8 +161,7 @@ export async function serve(args: string[]): Promise<number> {
   if (o.workers > 1) return serveWorkers(o);
   let app: App;
   try {
-    app = await loadApp(o.config, mcpOptionsFor(o.host));
-    await serveModels(app, o.ml, (line) => process.stderr.write(`conduit serve: ${line}\n`));
+    app = await loadApp(o.config, mcpOptionsFor(o.host), undefined, { ml: o.ml, log: (line) => process.stderr.write(`conduit serve: ${line}\n`) });
   } catch (e) {
     process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
     return 1;

@@ -1,7 +1,7 @@
 // What a worker instance does, as a thread (worker.ts) or a process (process.ts): load the
 // user's app into its own WASM core and pool, listen, report to the supervisor, and close
 // gracefully when it says 'stop'.
-import { loadApp, mcpOptionsFor, serveModels } from '../app/load.js';
+import { loadApp, mcpOptionsFor } from '../app/load.js';
 import type { App } from '../http/app.js';
 import type { FromInstance, InstanceData, ToInstance } from './messages.js';
 import { McpRelayNode } from './mcp-relay.js';
@@ -33,9 +33,9 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   send({ type: 'starting', index: data.index }); // (messages sent to us from now on are heard)
   let loaded: App;
   try {
-    loaded = await loadApp(data.config, { ...mcpOptionsFor(data.host), sessionIdPrefix: relay.prefix, router: relay }, (e) => (relay.endpoints = e));
+    loaded = await loadApp(data.config, { ...mcpOptionsFor(data.host), sessionIdPrefix: relay.prefix, router: relay }, (e) => (relay.endpoints = e),
+      data.ml === undefined ? undefined : { ml: data.ml, log: (line) => send({ type: 'log', index: data.index, line }) });
     loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
-    if (data.ml !== undefined) await serveModels(loaded, data.ml, (line) => send({ type: 'log', index: data.index, line }));
     const bound = await loaded.listen({ host: data.host, port: data.port, reusePort: data.reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });
   } catch (err) {

@@ -100,6 +100,15 @@ describe('conduit serve', () => {
     const r = await fetch(`${demo.url}v2/models/demo/infer`, { method: 'POST', headers, body });
     expect(r.status).toBe(200);
     expect((await r.json()).outputs[0]).toMatchObject({ name: 'output', datatype: 'FP32', shape: [1, 4] });
+    // The model is an MCP tool too.
+    const mh = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const init = await fetch(`${demo.url}mcp`, { method: 'POST', headers: mh, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+    const sh = { ...mh, 'mcp-session-id': init.headers.get('mcp-session-id')! };
+    const call = await fetch(`${demo.url}mcp`, { method: 'POST', headers: sh, body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'infer_demo', arguments: { data: Array.from({ length: 32 }, (_, i) => i / 32) } } }) });
+    const result = (await call.json()).result;
+    expect(result.structuredContent.outputs).toEqual([expect.objectContaining({ name: 'output', shape: [2, 4] })]);
+    const badCall = await fetch(`${demo.url}mcp`, { method: 'POST', headers: sh, body: JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'infer_demo', arguments: { data: [1, 2, 3] } } }) });
+    expect((await badCall.json()).result).toMatchObject({ isError: true, content: [{ text: expect.stringMatching(/3 values are not whole rows of 16/) }] });
     for (let i = 0; i < 100 && !log.includes('model demo'); i++) await new Promise((res) => setTimeout(res, 10));
     expect(log).toMatch(/model demo: [\d.]+ KiB on (cpu|cuda) \(.*\), loaded in \d+ ms \(version 1\)/);
 
