@@ -82,7 +82,11 @@ export function mcpOptionsFor(host: string): ServeMcpOptions {
 
 /** The models `conduit serve` serves (--model, --models, the demo), as plain data (workers get a copy). */
 export interface MlOptions {
-  models: Array<{ name: string; version?: string; path: string }>;
+  models: Array<{
+    name: string; version?: string; path: string;
+    /** From the model's config.json: batcher options, and session options (device, ...). */
+    batching?: Record<string, unknown>; options?: Record<string, unknown>;
+  }>;
   /** Serve the demo model as 'demo' (conduit serve without a config). */
   demo?: boolean;
   device?: Device;
@@ -106,7 +110,9 @@ export async function serveModels(app: App, ml: MlOptions, log: (line: string) =
   const client = new InferenceClient({ memoryBudget: ml.memoryBudget, log });
   const options = { device: ml.device ?? 'auto' } as const;
   if (ml.demo === true) await client.add({ name: 'demo', data: demoModelBytes(), options });
-  for (const m of ml.models) await client.add({ name: m.name, version: m.version, path: m.path, options });
+  for (const m of ml.models) {
+    await client.add({ name: m.name, version: m.version, path: m.path, options: { ...options, ...m.options } }, m.batching);
+  }
   if (ml.preload === true) {
     for (const m of [...(ml.demo === true ? [{ name: 'demo' }] : []), ...ml.models]) await client.load(m.name);
   }

@@ -2,10 +2,11 @@
 // one instance or as worker instances.
 
 import { availableParallelism } from 'node:os';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, type MlOptions } from '../app/load.js';
 import { serveStdio } from '../mcp/transports/stdio.js';
+import { DynamicBatcher } from '../ml/batcher.js';
 import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
 import { startWorkers } from '../workers/supervisor.js';
@@ -54,6 +55,36 @@ function parseSize(v: string): number {
   return Math.floor(Number(m[1]) * mult[unit]);
 }
 
+const BATCHING = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'maxQueue'];
+const SESSION = ['device', 'intraOpThreads', 'graphOptimization'];
+
+/**
+ * A model's config.json (Triton-style, optional): batching (maxBatchSize, maxQueueDelayMs,
+ * preferredBatchSizes, maxQueue) and session options (device, intraOpThreads,
+ * graphOptimization). An error message when it is not valid.
+ */
+function modelConfig(file: string): { batching?: Record<string, unknown>; options?: Record<string, unknown> } | string {
+  if (!existsSync(file)) return {};
+  let c: Record<string, unknown>;
+  try {
+    c = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    return `--models: ${file} is not valid JSON: ${(e as Error).message}`;
+  }
+  if (c === null || typeof c !== 'object' || Array.isArray(c)) return `--models: ${file} must hold an object`;
+  const unknown = Object.keys(c).filter((k) => !BATCHING.includes(k) && !SESSION.includes(k));
+  if (unknown.length > 0) return `--models: ${file}: unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...BATCHING, ...SESSION].join(', ')})`;
+  const pick = (keys: string[]) => Object.fromEntries(Object.entries(c).filter(([k]) => keys.includes(k)));
+  const batching = pick(BATCHING);
+  try {
+    new DynamicBatcher(async () => ({}), batching); // (checks the values)
+  } catch (e) {
+    return `--models: ${file}: ${(e as Error).message}`;
+  }
+  if (c.device !== undefined && !['auto', 'cuda', 'webgpu', 'cpu'].includes(c.device as string)) return `--models: ${file}: device must be auto, cuda, webgpu or cpu`;
+  return { batching, options: pick(SESSION) };
+}
+
 /** The models of a directory: DIR/*.onnx, and DIR/NAME/VERSION/model.onnx. */
 function modelsIn(dir: string): MlOptions['models'] | string {
   let entries;
@@ -64,11 +95,17 @@ function modelsIn(dir: string): MlOptions['models'] | string {
   }
   const out: MlOptions['models'] = [];
   for (const e of entries) {
-    if (e.isFile() && e.name.endsWith('.onnx')) out.push({ name: e.name.slice(0, -5), path: join(dir, e.name) });
-    else if (e.isDirectory()) {
+    if (e.isFile() && e.name.endsWith('.onnx')) {
+      const name = e.name.slice(0, -5);
+      const config = modelConfig(join(dir, `${name}.json`));
+      if (typeof config === 'string') return config;
+      out.push({ name, path: join(dir, e.name), ...config });
+    } else if (e.isDirectory()) {
+      const config = modelConfig(join(dir, e.name, 'config.json'));
+      if (typeof config === 'string') return config;
       for (const v of readdirSync(join(dir, e.name), { withFileTypes: true })) {
         const file = join(dir, e.name, v.name, 'model.onnx');
-        if (v.isDirectory() && existsSync(file)) out.push({ name: e.name, version: v.name, path: file });
+        if (v.isDirectory() && existsSync(file)) out.push({ name: e.name, version: v.name, path: file, ...config });
       }
     }
   }

@@ -14,7 +14,7 @@ export interface InstanceData {
    */
   reusePort: boolean | 'lead';
   /** The models it serves (conduit serve --model ...), if any. */
-  ml?: { models: Array<{ name: string; version?: string; path: string }>; demo?: boolean; device?: 'auto' | 'cuda' | 'webgpu' | 'cpu'; memoryBudget?: number; preload?: boolean };
+  ml?: { models: Array<{ name: string; version?: string; path: string; batching?: Record<string, unknown>; options?: Record<string, unknown> }>; demo?: boolean; device?: 'auto' | 'cuda' | 'webgpu' | 'cpu'; memoryBudget?: number; preload?: boolean };
 }
 
 /** An SSE event as it travels between instances. */

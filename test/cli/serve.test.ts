@@ -1,7 +1,7 @@
 // `conduit serve`, started as a user starts it: the demo app, a config module, signals,
 // and one-line errors.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,6 +126,21 @@ describe('conduit serve', () => {
       expect(c.status).toBe(503);
       expect((await c.json()).error).toMatch(/CUDA execution provider is not available/);
     }
+
+    // --models: Triton's layout with a config.json per model (batching, session options).
+    const repo = mkdtempSync(join(tmpdir(), 'conduit-repo-'));
+    mkdirSync(join(repo, 'clf', '3'), { recursive: true });
+    writeFileSync(join(repo, 'clf', '3', 'model.onnx'), writeMlp(seededMlp([2, 3], 2)));
+    writeFileSync(join(repo, 'clf', 'config.json'), JSON.stringify({ maxBatchSize: 4, device: 'cpu' }));
+    const triton = await start(['--port', '0', '--workers', '1', '--models', repo]);
+    const meta = await (await fetch(`${triton.url}v2/models/clf`)).json();
+    expect(meta.versions).toEqual(['3']);
+    writeFileSync(join(repo, 'clf', 'config.json'), JSON.stringify({ maxBatchSize: 0 }));
+    const badConfig = spawnSync(process.execPath, [BIN, 'serve', '--models', repo], { encoding: 'utf8' });
+    expect(badConfig.status).toBe(2);
+    expect(badConfig.stderr).toMatch(/config\.json: maxBatchSize must be an integer ≥ 1, got 0/);
+    writeFileSync(join(repo, 'clf', 'config.json'), JSON.stringify({ batch: 4 }));
+    expect(spawnSync(process.execPath, [BIN, 'serve', '--models', repo], { encoding: 'utf8' }).stderr).toMatch(/unknown key 'batch'/);
 
     const bad = spawnSync(process.execPath, [BIN, 'serve', '--model', 'nopath'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
