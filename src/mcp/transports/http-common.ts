@@ -45,6 +45,7 @@ export interface HttpGuardOptions {
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+const NO_AUTH = { info: undefined };
 
 function hostName(host: string): string {
   // [v6]:port, name:port, name
@@ -99,6 +100,15 @@ export class HttpGuard {
       }
     }
     return true;
+  }
+
+  /**
+   * Host and Origin, then the authenticate hook: `{ info }` (the authInfo), or undefined
+   * once refused (403, 401...). Every MCP route starts with it.
+   */
+  async admit(req: Request, res: Response): Promise<{ info: unknown } | undefined> {
+    if (!this.check(req, res)) return undefined;
+    return this.authenticate === undefined ? NO_AUTH : this.auth(req, res);
   }
 
   /** Runs the authenticate hook: the authInfo, or undefined after answering 401/403. */
@@ -168,6 +178,15 @@ export async function readBody(req: Request, res: Response, max: number): Promis
     }
     return null; // (else the connection failed: the server answers what it can)
   }
+}
+
+/** A POST's JSON body: 415 for another Content-Type, 413 past `max`; null once answered. */
+export async function jsonBody(req: Request, res: Response, max: number): Promise<Uint8Array | null> {
+  if (!isJson(req.header('content-type'))) {
+    rpcError(res, 415, null, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+    return null;
+  }
+  return readBody(req, res, max);
 }
 
 /** Parses a POST body; answers the parse error (400, with keep-alive) and returns null. */

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
 import { McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
-import { HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
+import { HttpGuard, jsonBody, parseBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface LegacySseOptions extends HttpGuardOptions {
   /** Path of the SSE stream (default '/sse'). */
@@ -66,8 +66,7 @@ export class LegacySse {
   }
 
   private async open(req: Request, res: Response): Promise<void> {
-    if (!this.guard.check(req, res)) return;
-    if (this.guard.authenticate !== undefined && (await this.guard.auth(req, res)) === undefined) return;
+    if ((await this.guard.admit(req, res)) === undefined) return;
     if (this.sessions.size >= this.maxSessions) {
       res.header('Retry-After', '5');
       rpcError(res, 503, null, McpErrorCode.ConnectionClosed, 'Service Unavailable: too many sessions');
@@ -87,23 +86,14 @@ export class LegacySse {
 
   /** Answers a POST to the messages path (how forwarded requests come in). */
   async post(req: Request, res: Response): Promise<void> {
-    if (!this.guard.check(req, res)) return;
-    let authInfo: unknown;
-    if (this.guard.authenticate !== undefined) {
-      const a = await this.guard.auth(req, res);
-      if (a === undefined) return;
-      authInfo = a.info;
-    }
+    const auth = await this.guard.admit(req, res);
+    if (auth === undefined) return;
     const id = req.query.get('sessionId');
     if (id === null) {
       rpcError(res, 400, null, McpErrorCode.ConnectionClosed, 'Bad Request: the sessionId query parameter is required');
       return;
     }
-    if (!isJson(req.header('content-type'))) {
-      rpcError(res, 415, null, McpErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json');
-      return;
-    }
-    const body = await readBody(req, res, this.maxBodyBytes);
+    const body = await jsonBody(req, res, this.maxBodyBytes);
     if (body === null) return;
     if (this.router !== undefined && !id.startsWith(this.prefix)) {
       const away = this.router.forward(id, req, res, body);
@@ -116,7 +106,7 @@ export class LegacySse {
     }
     const parsed = parseBody(body, res);
     if (parsed === null) return;
-    for (const m of parsed.messages) s.proto.receive(m, authInfo);
+    for (const m of parsed.messages) s.proto.receive(m, auth.info);
     res.status(202).header('Content-Type', 'text/plain').send('Accepted');
   }
 }

@@ -15,7 +15,7 @@ import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { Keyed } from '../keyed.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
 import { MemorySessionStore, type SessionStore, type StoredSession } from '../stores/sessions.js';
-import { accepts, acceptsJsonAndSse, HttpGuard, isJson, parseBody, readBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
+import { accepts, acceptsJsonAndSse, HttpGuard, jsonBody, parseBody, rpcError, type HttpGuardOptions, type RouteTarget, type SessionRouter } from './http-common.js';
 
 export interface StreamableHttpOptions extends HttpGuardOptions {
   /** Endpoint path (default '/mcp'). */
@@ -414,12 +414,6 @@ export class StreamableHttp {
     this.sessions.close();
   }
 
-  private async admit(req: Request, res: Response): Promise<{ info: unknown } | undefined> {
-    if (!this.guard.check(req, res)) return undefined;
-    if (this.guard.authenticate === undefined) return NO_AUTH;
-    return this.guard.auth(req, res);
-  }
-
   /** The session a request names; answers 400 / 404 and returns undefined when there is none. */
   private session(req: Request, res: Response): HttpSession | undefined {
     const id = req.header('mcp-session-id');
@@ -441,18 +435,13 @@ export class StreamableHttp {
   }
 
   private async post(req: Request, res: Response): Promise<void> {
-    if (!this.guard.check(req, res)) return;
-    const auth = this.guard.authenticate === undefined ? NO_AUTH : await this.guard.auth(req, res);
+    const auth = await this.guard.admit(req, res);
     if (auth === undefined) return;
     if (!acceptsJsonAndSse(req.header('accept'))) {
       rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept both application/json and text/event-stream');
       return;
     }
-    if (!isJson(req.header('content-type'))) {
-      rpcError(res, 415, null, McpErrorCode.ConnectionClosed, 'Unsupported Media Type: Content-Type must be application/json');
-      return;
-    }
-    const body = await readBody(req, res, this.maxBodyBytes);
+    const body = await jsonBody(req, res, this.maxBodyBytes);
     if (body === null) return;
     const away = this.forwarded(req, res, body);
     if (away !== null) return away;
@@ -553,7 +542,7 @@ export class StreamableHttp {
   }
 
   private async get(req: Request, res: Response): Promise<void> {
-    const auth = await this.admit(req, res);
+    const auth = await this.guard.admit(req, res);
     if (auth === undefined) return;
     if (this.stateless) {
       res.header('Allow', 'POST');
@@ -606,7 +595,7 @@ export class StreamableHttp {
   }
 
   private async delete(req: Request, res: Response): Promise<void> {
-    const auth = await this.admit(req, res);
+    const auth = await this.guard.admit(req, res);
     if (auth === undefined) return;
     if (this.stateless) {
       res.header('Allow', 'POST');
@@ -623,7 +612,6 @@ export class StreamableHttp {
   }
 }
 
-const NO_AUTH = { info: undefined };
 
 /**
  * Serves a server (McpServer, or serveSdkServer's adapter) on Streamable HTTP at `options.path` (default /mcp) of an App
