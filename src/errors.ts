@@ -65,6 +65,10 @@ export const ErrorCodes = {
   MODEL_MEMORY: 'CONDUIT_ERR_MODEL_MEMORY',
   /** A model cannot be unloaded while requests use it. */
   MODEL_BUSY: 'CONDUIT_ERR_MODEL_BUSY',
+  /** An inference request cancelled before it ran (its client went away). */
+  INFERENCE_CANCELLED: 'CONDUIT_ERR_INFERENCE_CANCELLED',
+  /** Inference failed in the worker for a reason with no code of its own. */
+  INFERENCE_FAILED: 'CONDUIT_ERR_INFERENCE_FAILED',
   /** A model's request queue is full (answered 503 with Retry-After). */
   QUEUE_FULL: 'CONDUIT_ERR_QUEUE_FULL',
   /** Inference input that does not fit the model (unknown name, wrong type, shape or size). */

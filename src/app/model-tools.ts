@@ -3,12 +3,9 @@
 // name); the result is the output tensors as structuredContent.
 
 import type { InferenceClient, ModelMetadata } from '../ml/inference.js';
+import { typedArrayOf } from '../ml/model.js';
 import type { McpServer } from '../mcp/server.js';
 
-const ARRAYS: Record<string, new (values: number[]) => ArrayLike<number>> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array,
-  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array,
-};
 
 /** Registers `infer_<name>` on the MCP server for each model. */
 export function modelsAsTools(mcp: McpServer, client: InferenceClient, models: string[]): void {
@@ -49,9 +46,11 @@ export function modelsAsTools(mcp: McpServer, client: InferenceClient, models: s
         if (data.length % width !== 0) throw new Error(`${data.length} values are not whole rows of ${width}`);
         shape = [data.length / width, ...spec.shape.slice(1).map((d) => d ?? 1)];
       }
-      const Ctor = ARRAYS[spec.type as string];
-      if (Ctor === undefined) throw new Error(`input ${spec.name} is ${spec.type}: not supported through MCP`);
-      const out = await client.infer(name, { [spec.name]: { type: spec.type, data: new Ctor(data) as never, dims: shape } }, { signal: ctx.signal });
+      const Ctor = typedArrayOf(spec.type);
+      if (Ctor === undefined || spec.type === 'int64' || spec.type === 'uint64' || spec.type === 'bool' || spec.type === 'float16') {
+        throw new Error(`input ${spec.name} is ${spec.type}: not supported through MCP`);
+      }
+      const out = await client.infer(name, { [spec.name]: { type: spec.type, data: (Ctor as typeof Float32Array).from(data), dims: shape } }, { signal: ctx.signal });
       const outputs = Object.entries(out).map(([o, t]) => ({ name: o, shape: t.dims, data: Array.from(t.data as ArrayLike<number>) }));
       return { outputs };
     });

@@ -7,7 +7,8 @@
 
 import type { Handler, Request, Response, RouteOptions } from '../http/api.js';
 import type { InferenceClient } from './inference.js';
-import type { TensorValue, TypedData } from './model.js';
+import { ErrorCodes } from '../errors.js';
+import { typedArrayOf, type TensorValue, type TypedData } from './model.js';
 
 export interface KserveOptions {
   /** Largest infer body (default 16 MiB): 413 before reading when Content-Length says more. */
@@ -28,10 +29,6 @@ const TO_ORT: Record<string, string> = {
   UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64', BOOL: 'bool',
 };
 const TO_KSERVE: Record<string, string> = Object.fromEntries(Object.entries(TO_ORT).map(([k, v]) => [v, k]));
-const ARRAYS: Record<string, new (n: number) => TypedData> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, int16: Int16Array, int32: Int32Array, int64: BigInt64Array,
-  uint8: Uint8Array, uint16: Uint16Array, uint32: Uint32Array, uint64: BigUint64Array, bool: Uint8Array,
-};
 
 class BadRequest extends Error {}
 
@@ -43,14 +40,12 @@ function send(res: Response, status: number, body: unknown): void {
 /** Status of an error from the client or the worker. */
 function statusOf(e: unknown): number {
   const code = (e as { code?: string })?.code;
-  if (e instanceof BadRequest || code === 'CONDUIT_ERR_INVALID_TENSOR') return 400;
-  if (code === 'CONDUIT_ERR_MODEL_NOT_FOUND') return 404;
-  if (code === 'CONDUIT_ERR_QUEUE_FULL' || code === 'CONDUIT_ERR_MODEL_MEMORY' || code === 'CONDUIT_ERR_WORKER_EXITED'
-    || code === 'CONDUIT_ERR_DEVICE_UNAVAILABLE' || code === 'CONDUIT_ERR_MODEL_LOAD') return 503;
-  if (code === 'CONDUIT_ERR_MODEL_BUSY') return 409;
-  return 500;
+  if (e instanceof BadRequest || code === ErrorCodes.INVALID_TENSOR) return 400;
+  if (code === ErrorCodes.MODEL_NOT_FOUND) return 404;
+  if (code === ErrorCodes.MODEL_BUSY) return 409;
+  return UNAVAILABLE.has(code as string) ? 503 : 500;
 }
-
+const UNAVAILABLE = new Set<string>([ErrorCodes.QUEUE_FULL, ErrorCodes.MODEL_MEMORY, ErrorCodes.WORKER_EXITED, ErrorCodes.DEVICE_UNAVAILABLE, ErrorCodes.MODEL_LOAD]);
 function fail(res: Response, e: unknown): void {
   const status = statusOf(e);
   if (status === 503) res.header('Retry-After', '1');
@@ -75,7 +70,7 @@ function tensorOf(input: Record<string, unknown>, i: number): [string, TensorVal
   const flat: unknown[] = [];
   flatten(input.data, flat);
   if (flat.length !== n) throw new BadRequest(`${where} (${input.name}): ${flat.length} values for shape [${shape.join(', ')}] (${n} expected)`);
-  const data = new ARRAYS[type](n);
+  const data = new (typedArrayOf(type) as new (n: number) => TypedData)(n);
   for (let k = 0; k < n; k++) {
     const v = flat[k];
     if (type === 'bool') {

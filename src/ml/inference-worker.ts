@@ -4,7 +4,10 @@
 // structured clone of the data, no JSON); results go back the same way.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConduitError } from '../errors.js';
+import { ConduitError, ErrorCodes } from '../errors.js';
+
+const notFound = (model: string, version: string | undefined) =>
+  new ConduitError(ErrorCodes.MODEL_NOT_FOUND, version === undefined ? `unknown model ${model}` : `unknown version ${version} of model ${model}`);
 import { DynamicBatcher, type BatcherOptions } from './batcher.js';
 import type { OnnxModel, TensorValue, TypedData } from './model.js';
 import { ModelRegistry, type ModelSource } from './registry.js';
@@ -48,7 +51,7 @@ export function runInferenceWorker(parent: NonNullable<typeof parentPort>, memor
 
   const fail = (id: number, e: unknown) => {
     const err = e as { code?: string; message?: string };
-    port.postMessage({ type: 'error', id, code: err?.code ?? 'CONDUIT_ERR_INFERENCE', message: err?.message ?? String(e) } satisfies FromWorker);
+    port.postMessage({ type: 'error', id, code: err?.code ?? ErrorCodes.INFERENCE_FAILED, message: err?.message ?? String(e) } satisfies FromWorker);
   };
 
   /** The batcher of a model version: it acquires the model for each batch (LRU-safe). */
@@ -83,7 +86,7 @@ export function runInferenceWorker(parent: NonNullable<typeof parentPort>, memor
       case 'infer': {
         const entry = registry.get(m.model, m.version);
         if (entry === undefined) {
-          fail(m.id, new ConduitError('CONDUIT_ERR_MODEL_NOT_FOUND', m.version === undefined ? `unknown model ${m.model}` : `unknown version ${m.version} of model ${m.model}`));
+          fail(m.id, notFound(m.model, m.version));
           return;
         }
         const ac = new AbortController();
@@ -109,7 +112,7 @@ export function runInferenceWorker(parent: NonNullable<typeof parentPort>, memor
         return;
       }
       case 'cancel':
-        cancels.get(m.id)?.abort(new ConduitError('CONDUIT_ERR_INFERENCE_CANCELLED', 'the request was cancelled'));
+        cancels.get(m.id)?.abort(new ConduitError(ErrorCodes.INFERENCE_CANCELLED, 'the request was cancelled'));
         return;
       case 'load':
         registry.load(m.model, m.version).then(() => port.postMessage({ type: 'ok', id: m.id }), (e) => fail(m.id, e));
@@ -120,7 +123,7 @@ export function runInferenceWorker(parent: NonNullable<typeof parentPort>, memor
       case 'metadata': {
         const entry = registry.get(m.model, m.version);
         if (entry === undefined) {
-          fail(m.id, new ConduitError('CONDUIT_ERR_MODEL_NOT_FOUND', m.version === undefined ? `unknown model ${m.model}` : `unknown version ${m.version} of model ${m.model}`));
+          fail(m.id, notFound(m.model, m.version));
           return;
         }
         const versions = registry.list().filter((e) => e.name === entry.name).map((e) => e.version);

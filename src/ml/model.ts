@@ -66,10 +66,16 @@ export function onnxruntime(): Promise<Ort> {
   return ortPromise;
 }
 
-const ARRAYS: Record<string, new (n: number) => TypedData> = {
+/** The typed array class of each tensor type (bool is bytes, float16 is its bits). */
+export const TYPED_ARRAYS = {
   float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array,
   int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array, float16: Uint16Array,
-};
+} as const satisfies Record<TensorType, unknown>;
+
+/** The typed array class of a tensor type (undefined for another type). */
+export function typedArrayOf(type: string): (typeof TYPED_ARRAYS)[TensorType] | undefined {
+  return (TYPED_ARRAYS as Record<string, (typeof TYPED_ARRAYS)[TensorType]>)[type];
+}
 
 function info(m: { name: string; type?: string; shape?: ReadonlyArray<number | string> }): TensorInfo {
   return { name: m.name, type: m.type ?? 'unknown', shape: (m.shape ?? []).map((d) => (typeof d === 'number' && d >= 0 ? d : null)) };
@@ -209,7 +215,7 @@ export class OnnxModel {
 function checkTensor(model: string, spec: TensorInfo, v: TensorValue): void {
   const where = `model ${model}, input '${spec.name}'`;
   if (spec.type !== 'unknown' && v.type !== spec.type) throw badTensor(`${where}: type ${v.type}, the model takes ${spec.type}`);
-  const Ctor = ARRAYS[v.type];
+  const Ctor = typedArrayOf(v.type);
   if (Ctor === undefined || !(v.data instanceof Ctor)) throw badTensor(`${where}: data must be a ${Ctor?.name ?? 'typed array'} for type ${v.type}`);
   if (!Array.isArray(v.dims) || v.dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw badTensor(`${where}: dims must be non-negative integers`);
   if (spec.shape.length > 0 && v.dims.length !== spec.shape.length) throw badTensor(`${where}: rank ${v.dims.length}, the model takes rank ${spec.shape.length} (${fmtShape(spec.shape)})`);

@@ -1,7 +1,7 @@
 // Tensors between threads: the data in a SharedArrayBuffer (one copy in, none out),
 // described by a small plain object that postMessage clones.
 
-import type { TensorValue, TypedData } from './model.js';
+import { typedArrayOf, type TensorValue, type TypedData } from './model.js';
 
 export interface WireTensor {
   name: string;
@@ -13,10 +13,6 @@ export interface WireTensor {
   length: number;
 }
 
-const CTORS: Record<string, new (b: SharedArrayBuffer, off: number, n: number) => TypedData> = {
-  float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array, float16: Uint16Array,
-};
 
 /** A tensor for postMessage: its data in shared memory (copied there unless it already is). */
 export function toWire(name: string, t: TensorValue): WireTensor {
@@ -34,7 +30,7 @@ export function toWire(name: string, t: TensorValue): WireTensor {
  * ordinary memory — onnxruntime-node refuses tensors over a SharedArrayBuffer.
  */
 export function fromWire(w: WireTensor, own = false): TensorValue {
-  const Ctor = CTORS[w.type];
+  const Ctor = typedArrayOf(w.type) as (new (b: SharedArrayBuffer, off: number, n: number) => TypedData) | undefined;
   if (Ctor === undefined) throw new Error(`unsupported tensor type ${w.type}`);
   const view = new Ctor(w.buffer, w.byteOffset, w.length);
   if (!own) return { type: w.type, dims: w.dims, data: view };
