@@ -45,7 +45,8 @@ class SdkSession implements Session, SdkTransport {
   onerror?: (error: Error) => void;
   onmessage?: SdkTransport['onmessage'];
 
-  constructor(readonly id: string | undefined, private readonly out: Outbound, private readonly release: () => void) {}
+  constructor(readonly id: string | undefined, private readonly out: Outbound, private readonly instance: SdkServerLike,
+    private readonly release: () => void) {}
 
   get sessionId(): string | undefined {
     return this.id;
@@ -107,16 +108,17 @@ class SdkSession implements Session, SdkTransport {
     this.out.abandoned?.(id);
   }
 
+  /**
+   * Ends the session, whoever asks: Conduit (the session ended) or the SDK server closing
+   * its transport. The SDK server is closed too; its own close() comes back here, done.
+   */
   async close(): Promise<void> {
-    this.closeSession();
-  }
-
-  closeSession(): void {
     if (this.closed) return;
     this.closed = true;
     this.running.clear();
     this.release();
     this.onclose?.();
+    await this.instance.close?.().catch(() => {});
   }
 }
 
@@ -141,22 +143,11 @@ export function serveSdkServer(server: SdkServerLike | (() => SdkServerLike)): S
         busy = true;
         instance = server as SdkServerLike;
       }
-      const s = new SdkSession(id, out, () => {
+      const s = new SdkSession(id, out, instance, () => {
         if (factory === null) busy = false;
       });
-      const wrapped: Session = {
-        get id() { return s.id; },
-        get protocolVersion() { return s.protocolVersion; },
-        get inflightCount() { return s.inflightCount; },
-        receive: (m, authInfo) => s.receive(m, authInfo),
-        abort: (rid, reason) => s.abort(rid, reason),
-        close: () => {
-          s.closeSession();
-          void instance.close?.().catch(() => {});
-        },
-      };
       void instance.connect(s as never).catch((e: unknown) => s.onerror?.(e as Error));
-      return wrapped;
+      return s;
     },
   };
 }
