@@ -544,11 +544,7 @@ export class StreamableHttp {
   private async get(req: Request, res: Response): Promise<void> {
     const auth = await this.guard.admit(req, res);
     if (auth === undefined) return;
-    if (this.stateless) {
-      res.header('Allow', 'POST');
-      rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed: this server is stateless (no standalone stream)');
-      return;
-    }
+    if (this.stateless) return statelessRefusal(res, 'no standalone stream');
     if (!accepts(req.header('accept'), 'text/event-stream')) {
       rpcError(res, 406, null, McpErrorCode.ConnectionClosed, 'Not Acceptable: the client must accept text/event-stream');
       return;
@@ -597,11 +593,7 @@ export class StreamableHttp {
   private async delete(req: Request, res: Response): Promise<void> {
     const auth = await this.guard.admit(req, res);
     if (auth === undefined) return;
-    if (this.stateless) {
-      res.header('Allow', 'POST');
-      rpcError(res, 405, null, McpErrorCode.ConnectionClosed, 'Method Not Allowed: this server is stateless (no sessions)');
-      return;
-    }
+    if (this.stateless) return statelessRefusal(res, 'no sessions');
     const away = this.forwarded(req, res, null);
     if (away !== null) return away;
     const hs = this.session(req, res);
@@ -612,6 +604,12 @@ export class StreamableHttp {
   }
 }
 
+
+/** GET and DELETE on a stateless endpoint: 405, Allow: POST. */
+function statelessRefusal(res: Response, what: string): void {
+  res.header('Allow', 'POST');
+  rpcError(res, 405, null, McpErrorCode.ConnectionClosed, `Method Not Allowed: this server is stateless (${what})`);
+}
 
 /**
  * Serves a server (McpServer, or serveSdkServer's adapter) on Streamable HTTP at `options.path` (default /mcp) of an App
