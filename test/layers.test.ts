@@ -38,7 +38,7 @@ const LAYERS: string[][] = [
   ['app/demo-mcp.ts', 'app/model-tools.ts'],
   ['app/load.ts'],
   ['workers/messages.ts'],
-  ['workers/mcp-relay.ts'],
+  ['workers/mcp-relay.ts', 'workers/inference-link.ts'],
   ['workers/instance.ts', 'workers/supervisor.ts'],
   ['workers/worker.ts', 'workers/process.ts'],
   ['cli/serve.ts'],

@@ -12,7 +12,7 @@ import { App, createServer } from '../http/app.js';
 import type { McpServer } from '../mcp/server.js';
 import { serveMcp, type McpEndpoints, type ServeMcpOptions } from '../mcp/serve.js';
 import { demoMcpServer } from './demo-mcp.js';
-import { InferenceClient } from '../ml/inference.js';
+import { InferenceClient, InferenceService, type InferenceConnector } from '../ml/inference.js';
 import { serveKserve } from '../ml/http.js';
 import type { Device } from '../ml/model.js';
 import { seededMlp, writeMlp } from '../ml/onnx-writer.js';
@@ -104,21 +104,43 @@ export function demoModelBytes(): Uint8Array {
   return writeMlp(seededMlp(DEMO_MODEL_SPEC.widths, DEMO_MODEL_SPEC.seed));
 }
 
-/** Serves the models on `app` (KServe v2 routes), their inference in a worker thread. */
-export async function serveModels(app: App, ml: MlOptions, log: (line: string) => void, mcp: McpServer | null = null): Promise<InferenceClient | null> {
+/** The names of the models `ml` serves. */
+export function modelNames(ml: MlOptions): string[] {
+  return [...(ml.demo === true ? ['demo'] : []), ...new Set(ml.models.map((m) => m.name))];
+}
+
+/**
+ * Starts the inference service for `ml` (its worker, with every model registered; loaded
+ * now with `preload`), or null when there are no models.
+ */
+export async function startInference(ml: MlOptions, log: (line: string) => void): Promise<InferenceService | null> {
   if (ml.models.length === 0 && ml.demo !== true) return null;
-  const client = new InferenceClient({ memoryBudget: ml.memoryBudget, log });
-  const options = { device: ml.device ?? 'auto' } as const;
-  if (ml.demo === true) await client.add({ name: 'demo', data: demoModelBytes(), options });
-  for (const m of ml.models) {
-    await client.add({ name: m.name, version: m.version, path: m.path, options: { ...options, ...m.options } }, m.batching);
+  const service = new InferenceService({ memoryBudget: ml.memoryBudget, log });
+  try {
+    const options = { device: ml.device ?? 'auto' } as const;
+    if (ml.demo === true) await service.add({ name: 'demo', data: demoModelBytes(), options });
+    for (const m of ml.models) {
+      await service.add({ name: m.name, version: m.version, path: m.path, options: { ...options, ...m.options } }, m.batching);
+    }
+    if (ml.preload === true) for (const name of modelNames(ml)) await service.load(name);
+  } catch (e) {
+    await service.close();
+    throw e;
   }
-  if (ml.preload === true) {
-    for (const m of [...(ml.demo === true ? [{ name: 'demo' }] : []), ...ml.models]) await client.load(m.name);
-  }
+  return service;
+}
+
+/**
+ * Serves the models on `app` (KServe v2 routes, and a tool each on `mcp`), their inference
+ * in the worker of `inference` (the server's one service), or of a service started here.
+ */
+export async function serveModels(app: App, ml: MlOptions, log: (line: string) => void, mcp: McpServer | null = null,
+  inference?: InferenceConnector): Promise<InferenceClient | null> {
+  if (ml.models.length === 0 && ml.demo !== true) return null;
+  const client = new InferenceClient(inference ?? (await startInference(ml, log))!);
   serveKserve(app, client);
   // With an MCP server, each model is a tool too (infer_<name>).
-  if (mcp !== null) modelsAsTools(mcp, client, [...(ml.demo === true ? ['demo'] : []), ...new Set(ml.models.map((m) => m.name))]);
+  if (mcp !== null) modelsAsTools(mcp, client, modelNames(ml));
   return client;
 }
 
@@ -135,10 +157,10 @@ export interface LoadedConfig {
  * served at /mcp and /sse, or the demo app and demo MCP server (config undefined).
  */
 export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {},
-  onMcp?: (endpoints: McpEndpoints) => void, models?: { ml: MlOptions; log: (line: string) => void }): Promise<App> {
+  onMcp?: (endpoints: McpEndpoints) => void, models?: { ml: MlOptions; log: (line: string) => void; inference?: InferenceConnector }): Promise<App> {
   const { app, mcp, mcpOptions: own } = await loadConfig(config);
   // (models first: their tools are part of the MCP server's registry from the start)
-  if (models !== undefined) await serveModels(app, models.ml, models.log, mcp);
+  if (models !== undefined) await serveModels(app, models.ml, models.log, mcp, models.inference);
   if (mcp !== null) {
     // The config's options win, except the routing between workers, which is the CLI's.
     const options: ServeMcpOptions = { ...mcpOptions, ...own };

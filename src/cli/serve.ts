@@ -4,7 +4,8 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, type MlOptions } from '../app/load.js';
+import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, startInference, type MlOptions } from '../app/load.js';
+import type { InferenceService } from '../ml/inference.js';
 import { serveStdio } from '../mcp/transports/stdio.js';
 import { DynamicBatcher } from '../ml/batcher.js';
 import type { App } from '../http/app.js';
@@ -254,28 +255,34 @@ function listenError(o: Options, e: NodeJS.ErrnoException): string {
 
 async function serveWorkers(o: Options): Promise<number> {
   let running;
+  const log = (line: string) => process.stderr.write(`conduit serve: ${line}\n`);
   // Every worker gone for good: the server ends with exit code 1 (not silently with 0).
   let failed: (why: string) => void = () => {};
+  // The models run in one inference worker, here, for all the workers: their concurrent
+  // requests batch together.
+  let inference: InferenceService | null = null;
   try {
+    inference = await startInference(o.ml, log);
     // Threads sharing the port (SO_REUSEPORT) need the native transport; on node:net the
     // workers are processes behind one acceptor.
     const mode = nativeTransport().module !== null ? 'threads' : 'processes';
     running = await startWorkers({
-      ...o, mode,
-      log: (line) => process.stderr.write(`conduit serve: ${line}\n`),
+      ...o, mode, log, inference: inference ?? undefined,
       onFailed: (why) => failed(why),
     });
   } catch (e) {
+    await inference?.close();
     const err = e as NodeJS.ErrnoException;
     process.stderr.write(LISTEN_CODES.has(err.code ?? '') ? listenError(o, err) : `conduit serve: ${err.message}\n`);
     return 1;
   }
   process.stdout.write(banner(o, o.host, running.port, ` (${o.workers} workers)`));
+  const stop = (code: number) => running.stop().then(() => inference?.close()).then(() => code);
   return new Promise((done) => {
     failed = (why) => {
       process.stderr.write(`conduit serve: ${why}; stopping\n`);
-      void running.stop().then(() => done(1));
+      void stop(1).then(done);
     };
-    onSignals(() => void running.stop().then(() => done(0)));
+    onSignals(() => void stop(0).then(done));
   });
 }

@@ -250,7 +250,7 @@ function split(batch: Pending[], rows: number, out: Record<string, TensorValue>)
     const per = t.data.length / rows;
     let r = 0;
     batch.forEach((p, i) => {
-      parts[i][name] = { type: t.type, data: t.data.slice(r * per, (r + p.rows) * per) as TypedData, dims: [p.rows, ...t.dims.slice(1)] };
+      parts[i][name] = { type: t.type, data: t.data.subarray(r * per, (r + p.rows) * per) as TypedData, dims: [p.rows, ...t.dims.slice(1)] };
       r += p.rows;
     });
   }

@@ -1,39 +1,50 @@
-// Tensors between threads: the data in a SharedArrayBuffer (one copy in, none out),
-// described by a small plain object that postMessage clones.
+// Tensors between threads. The tensors of one event-loop turn's messages are copied into
+// one SharedArrayBuffer (one allocation, one copy each) and travel as views of it:
+// postMessage clones a view of shared memory as a view of the same memory, so the data
+// itself is never serialised. onnxruntime-node refuses tensors over shared memory, so the
+// worker copies a request's data out once, when it runs alone (a batch is concatenated
+// into ordinary memory anyway).
 
-import { typedArrayOf, type TensorValue, type TypedData } from './model.js';
+import type { TensorValue, TypedData } from './model.js';
 
-export interface WireTensor {
+/** A named tensor as it travels in a message. */
+export interface WireTensor extends TensorValue {
   name: string;
-  type: string;
-  dims: number[];
-  buffer: SharedArrayBuffer;
-  byteOffset: number;
-  /** Elements. */
-  length: number;
 }
 
-
-/** A tensor for postMessage: its data in shared memory (copied there unless it already is). */
-export function toWire(name: string, t: TensorValue): WireTensor {
-  const d = t.data;
-  if (d.buffer instanceof SharedArrayBuffer) {
-    return { name, type: t.type, dims: t.dims, buffer: d.buffer, byteOffset: d.byteOffset, length: d.length };
+/** Moves the data of every tensor of `lists` that is not in shared memory yet into one SharedArrayBuffer. */
+export function share(lists: Iterable<WireTensor[] | undefined>): void {
+  let bytes = 0;
+  for (const list of lists) for (const t of list ?? []) if (!(t.data.buffer instanceof SharedArrayBuffer)) bytes += align(t.data.byteLength);
+  if (bytes === 0) return;
+  const sab = new SharedArrayBuffer(bytes);
+  const all = new Uint8Array(sab);
+  let at = 0;
+  for (const list of lists) {
+    for (const t of list ?? []) {
+      const d = t.data;
+      if (d.buffer instanceof SharedArrayBuffer) continue;
+      all.set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength), at);
+      const Ctor = d.constructor as new (b: SharedArrayBuffer, o: number, n: number) => TypedData;
+      t.data = new Ctor(sab, at, d.length);
+      at += align(d.byteLength);
+    }
   }
-  const sab = new SharedArrayBuffer(d.byteLength);
-  new Uint8Array(sab).set(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
-  return { name, type: t.type, dims: t.dims, buffer: sab, byteOffset: 0, length: d.length };
+}
+
+/** (8: every typed array's element size divides it) */
+const align = (n: number) => (n + 7) & ~7;
+
+/** The data in ordinary memory (a copy when it is shared), for onnxruntime. */
+export function owned(t: TensorValue): TensorValue {
+  if (!(t.data.buffer instanceof SharedArrayBuffer)) return t;
+  return { type: t.type, dims: t.dims, data: t.data.slice() as TypedData };
 }
 
 /**
- * The tensor a WireTensor describes: a view of the shared memory, or (`own`) a copy in
- * ordinary memory — onnxruntime-node refuses tensors over a SharedArrayBuffer.
+ * The same tensors with their data in ordinary memory, for a channel that cannot carry
+ * shared memory (IPC between processes).
  */
-export function fromWire(w: WireTensor, own = false): TensorValue {
-  const Ctor = typedArrayOf(w.type) as (new (b: SharedArrayBuffer, off: number, n: number) => TypedData) | undefined;
-  if (Ctor === undefined) throw new Error(`unsupported tensor type ${w.type}`);
-  const view = new Ctor(w.buffer, w.byteOffset, w.length);
-  if (!own) return { type: w.type, dims: w.dims, data: view };
-  const copy = (view as Float32Array).slice() as unknown as TypedData; // (slice of a shared view: an ordinary buffer)
-  return { type: w.type, dims: w.dims, data: copy };
+export function unshared(list: WireTensor[] | undefined): WireTensor[] | undefined {
+  return list?.map((t) => (t.data.buffer instanceof SharedArrayBuffer ? { ...t, data: t.data.slice() as TypedData } : t));
 }

@@ -5,6 +5,7 @@ import { loadApp, mcpOptionsFor } from '../app/load.js';
 import type { App } from '../http/app.js';
 import type { FromInstance, InstanceData, ToInstance } from './messages.js';
 import { McpRelayNode } from './mcp-relay.js';
+import { InstanceInference } from './inference-link.js';
 
 /**
  * Runs one instance. `send` reports to the supervisor; `onMessage` subscribes to its
@@ -21,9 +22,19 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   // MCP sessions belong to the worker that made them; requests for them that come here
   // are forwarded to it through the supervisor.
   const relay = new McpRelayNode(data.index, (m) => send(m));
+  // Models run in the server's one inference worker (the supervisor's).
+  const inference = data.inference === undefined ? undefined : new InstanceInference(data.inference, send);
   const unsubscribe = onMessage((m) => {
     if (m.type === 'mcp') {
       relay.receive(m);
+      return;
+    }
+    if (m.type === 'ml') {
+      inference?.relayed(m);
+      return;
+    }
+    if (m.type === 'inference-port') {
+      inference?.newPort(m.port);
       return;
     }
     if (m.type !== 'stop') return;
@@ -34,7 +45,7 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   let loaded: App;
   try {
     loaded = await loadApp(data.config, { ...mcpOptionsFor(data.host), sessionIdPrefix: relay.prefix, router: relay }, (e) => (relay.endpoints = e),
-      data.ml === undefined ? undefined : { ml: data.ml, log: (line) => send({ type: 'log', index: data.index, line }) });
+      data.ml === undefined ? undefined : { ml: data.ml, log: (line) => send({ type: 'log', index: data.index, line }), inference });
     loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
     const bound = await loaded.listen({ host: data.host, port: data.port, reusePort: data.reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });

@@ -1,6 +1,8 @@
 // The messages between the supervisor and its worker instances (threads or processes),
 // typed once: what each side may send, and nothing else.
 
+import type { MessagePort } from 'node:worker_threads';
+
 /** What an instance is started with. */
 export interface InstanceData {
   index: number;
@@ -15,6 +17,18 @@ export interface InstanceData {
   reusePort: boolean | 'lead';
   /** The models it serves (conduit serve --model ...), if any. */
   ml?: { models: Array<{ name: string; version?: string; path: string; batching?: Record<string, unknown>; options?: Record<string, unknown> }>; demo?: boolean; device?: 'auto' | 'cuda' | 'webgpu' | 'cpu'; memoryBudget?: number; preload?: boolean };
+  /**
+   * The models run in the server's one inference worker (the supervisor's): a thread gets
+   * its port here (or later, in an 'inference-port' message); a process reaches it through
+   * the supervisor ('ml' messages).
+   */
+  inference?: { port: MessagePort | null } | { relay: true };
+}
+
+/** An inference message (to or from the inference worker) relayed for a worker process. */
+export interface MlRelay {
+  type: 'ml';
+  m: unknown;
 }
 
 /** An SSE event as it travels between instances. */
@@ -49,7 +63,10 @@ export interface McpRelay {
 }
 
 /** Supervisor → instance. */
-export type ToInstance = { type: 'stop' } | McpRelay;
+export type ToInstance = { type: 'stop' } | McpRelay
+  /** The inference worker was started again: a port to it (threads), or reconnect the relay (processes). */
+  | { type: 'inference-port'; port?: MessagePort }
+  | MlRelay;
 
 /** Instance → supervisor. */
 export type FromInstance =
@@ -61,4 +78,5 @@ export type FromInstance =
   | { type: 'handler-error'; index: number; message: string }
   /** A line for the server's log (a model loaded, ...). */
   | { type: 'log'; index: number; line: string }
-  | McpRelay;
+  | McpRelay
+  | MlRelay;

@@ -7,9 +7,11 @@
 // worker_threads cannot receive sockets.
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
 import { ConduitError, ErrorCodes } from '../errors.js';
+import type { InferenceConnector, InferencePort } from '../ml/inference.js';
 import type { FromInstance, InstanceData, ToInstance } from './messages.js';
+import { unsharedMessage } from './inference-link.js';
 
 export interface WorkersOptions {
   workers: number;
@@ -18,6 +20,8 @@ export interface WorkersOptions {
   config: string | undefined;
   /** The models each worker serves. */
   ml?: InstanceData['ml'];
+  /** The server's inference service: every worker's model requests go to its one worker. */
+  inference?: InferenceConnector;
   /** One line per event (start, crash, restart). */
   log: (line: string) => void;
   /**
@@ -35,7 +39,7 @@ interface Unit {
   on(event: 'error', cb: (err: Error) => void): void;
   on(event: 'exit', cb: (code: number | null) => void): void;
   once(event: 'exit', cb: () => void): void;
-  post(m: ToInstance): void;
+  post(m: ToInstance, transfer?: MessagePort[]): void;
   kill(): void;
 }
 
@@ -43,9 +47,10 @@ const PROCESS = new URL('./process.js', import.meta.url);
 
 function unit(mode: 'threads' | 'processes', data: InstanceData): Unit {
   if (mode === 'threads') {
-    const w = new Worker(WORKER, { workerData: data });
+    const port = data.inference !== undefined && 'port' in data.inference ? data.inference.port : null;
+    const w = new Worker(WORKER, { workerData: data, transferList: port === null ? [] : [port] });
     return Object.assign(w as unknown as Unit, {
-      post: (m: ToInstance) => w.postMessage(m),
+      post: (m: ToInstance, transfer?: MessagePort[]) => w.postMessage(m, transfer),
       kill: () => void w.terminate(),
     });
   }
@@ -69,6 +74,14 @@ function unit(mode: 'threads' | 'processes', data: InstanceData): Unit {
     },
     kill: () => w.process.kill('SIGKILL'),
   });
+}
+
+/** The answers to inference requests that came while the inference worker is being started again. */
+function refusals(m: unknown): unknown[] {
+  const x = m as { type: string; id?: number; messages?: unknown[] };
+  if (x.type === 'many') return x.messages!.flatMap(refusals);
+  if (x.type === 'cancel' || typeof x.id !== 'number') return [];
+  return [{ type: 'error', id: x.id, code: ErrorCodes.WORKER_EXITED, message: 'the inference worker is not running (restarting)' }];
 }
 
 export interface RunningWorkers {
@@ -118,7 +131,33 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
   const spawn = (index: number): Promise<number> => new Promise((resolve, reject) => {
     const reusePort = mode === 'processes' ? false : first ? 'lead' : true;
     first = false;
-    const w = unit(mode, { index, host: o.host, port, config: o.config, reusePort, ml: o.ml });
+    // Its way to the inference worker: a port of its own (threads), or through here (processes).
+    let w: Unit | null = null;
+    let inference: InstanceData['inference'];
+    let relayTo: InferencePort | null = null;
+    let detach = () => {};
+    if (o.inference !== undefined) {
+      if (mode === 'threads') {
+        inference = { port: null };
+        detach = o.inference.connect((p) => {
+          if (w === null) (inference as { port: MessagePort | null }).port = p as MessagePort;
+          else w.post({ type: 'inference-port', port: p as MessagePort }, [p as MessagePort]);
+        });
+      } else {
+        inference = { relay: true };
+        detach = o.inference.connect((p) => {
+          relayTo = p;
+          p.on('message', (m) => w?.post({ type: 'ml', m: unsharedMessage(m) }));
+          p.on('close', () => {
+            if (relayTo !== p) return;
+            relayTo = null;
+            w?.post({ type: 'inference-port' }); // (what the process waits for fails now)
+          });
+          if (w !== null) w.post({ type: 'inference-port' });
+        });
+      }
+    }
+    w = unit(mode, { index, host: o.host, port, config: o.config, reusePort, ml: o.ml, inference });
     workers[index] = w;
     let listening = false;
     w.on('message', (m: FromInstance) => {
@@ -134,11 +173,14 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
         o.log(`worker ${index}: handler error: ${m.message}`);
       } else if (m.type === 'log') {
         o.log(`worker ${index}: ${m.line}`);
+      } else if (m.type === 'ml') {
+        if (relayTo !== null) relayTo.postMessage(m.m);
+        else w!.post({ type: 'ml', m: { type: 'many', messages: refusals(m.m) } });
       } else if (m.type === 'mcp') {
         // An MCP exchange for a session another worker owns: relayed to it, or 'gone'.
         const to = workers[m.to];
         if (to !== null && to !== undefined && serving.has(m.to)) to.post(m);
-        else if (m.part.kind === 'request') w.post({ type: 'mcp', to: m.from, from: m.to, xid: m.xid, part: { kind: 'gone' } });
+        else if (m.part.kind === 'request') w!.post({ type: 'mcp', to: m.from, from: m.to, xid: m.xid, part: { kind: 'gone' } });
       }
     });
     w.on('error', (err) => {
@@ -146,6 +188,7 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
       else o.log(`worker ${index} failed: ${err.message}`);
     });
     w.on('exit', (code) => {
+      detach();
       workers[index] = null;
       serving.delete(index);
       if (!listening) {

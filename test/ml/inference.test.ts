@@ -70,9 +70,13 @@ describe('InferenceClient (worker thread)', () => {
     await c.add({ name: 'small', data: writeMlp(seededMlp([8, 4], 4)), options: { device: 'cpu' } });
     expect((await c.infer('small', f32(new Float32Array(8), 1, 8))).output.dims).toEqual([1, 4]);
     // (killed between runs: a thread stopped inside onnxruntime's native run() takes the
-    // process with it, which is why the next step moves inference workers to processes)
+    // process with it)
+    const held = c.infer('small', f32(new Float32Array(8), 1, 8)).then(() => null, (e: unknown) => e);
     await c.thread!.terminate();
-    for (let i = 0; i < 100 && c.restarts === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await held).toMatchObject({ code: 'CONDUIT_ERR_WORKER_EXITED' });
+    // While it starts again, requests fail at once (a 503), never wait
+    await expect(c.infer('small', f32(new Float32Array(8), 1, 8))).rejects.toMatchObject({ code: 'CONDUIT_ERR_WORKER_EXITED' });
+    for (let i = 0; i < 200 && !c.connected; i++) await new Promise((r) => setTimeout(r, 10));
     expect(c.restarts).toBe(1);
     const again = await c.infer('small', f32(new Float32Array(16), 2, 8));
     expect(again.output.dims).toEqual([2, 4]);
