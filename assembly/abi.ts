@@ -109,6 +109,24 @@ export class HttpResult {
   status: u32;
 }
 
+// Result of one tensor_numbers call (tensor/numbers.ts), where the host says: a slot's
+// 64-byte header when the slot holds JSON rather than a connection.
+//
+//   0 depth  4 count  8 kinds  12 pos  16 end
+@unmanaged
+export class NumbersResult {
+  /** Array nesting at the end of the call (the host passes it back to resume). */
+  depth: u32;
+  /** Values written so far (in and out). */
+  count: u32;
+  /** NumbersKinds bits of the leaves seen. */
+  kinds: u32;
+  /** Address of the leaf the call stopped at (SLOW, NOT_NUMBER, TOO_MANY). */
+  pos: u32;
+  /** Address just past the array (DONE) or the slow number (SLOW): where to resume. */
+  end: u32;
+}
+
 export const FIELDS_OFFSET: u32 = 128;
 export const FIELD_SIZE: u32 = 16;
 export const BODY_SPANS_OFFSET: u32 = FIELDS_OFFSET + MAX_FIELDS * FIELD_SIZE;

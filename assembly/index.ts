@@ -3,12 +3,13 @@
 // the fixed layouts of abi.ts. Nothing here allocates.
 
 import {
-  ParserState, HttpResult, SLOT_HEADER, SLOT_PADDING, MAX_FIELDS, MAX_BODY_SPANS,
+  ParserState, HttpResult, NumbersResult, SLOT_HEADER, SLOT_PADDING, MAX_FIELDS, MAX_BODY_SPANS,
   FIELDS_OFFSET, FIELD_SIZE, BODY_SPANS_OFFSET, BODY_SPAN_SIZE, SCRATCH_SIZE,
 } from "./abi";
 import { scratchBase, slotsBase } from "./pool";
 import * as http from "./http/parser";
 import { METHOD_TABLE, METHOD_COUNT } from "./http/methods";
+import { scanNumbers } from "./tensor/numbers";
 
 http.setScratch(scratchBase());
 
@@ -55,6 +56,11 @@ export const ABI_RESULT_UPGRADE_IDX: u32 = offsetof<HttpResult>("upgradeIdx");
 export const ABI_RESULT_CONTENT_TYPE_IDX: u32 = offsetof<HttpResult>("contentTypeIdx");
 export const ABI_RESULT_STATUS: u32 = offsetof<HttpResult>("status");
 export const ABI_METHOD_COUNT: u32 = METHOD_COUNT;
+export const ABI_NUMBERS_DEPTH: u32 = offsetof<NumbersResult>("depth");
+export const ABI_NUMBERS_COUNT: u32 = offsetof<NumbersResult>("count");
+export const ABI_NUMBERS_KINDS: u32 = offsetof<NumbersResult>("kinds");
+export const ABI_NUMBERS_POS: u32 = offsetof<NumbersResult>("pos");
+export const ABI_NUMBERS_END: u32 = offsetof<NumbersResult>("end");
 
 /** Address of the HttpResult scratch area. */
 export function abi_scratch(): usize {
@@ -82,6 +88,15 @@ export function http_init(
 /** Parses input[0..len) for the parser at `state`; see http/parser.ts for the contract. */
 export function http_execute(state: usize, input: usize, len: u32): i32 {
   return http.execute(state, input, len);
+}
+
+/**
+ * Tensor data: the leaves of the JSON array at input[0..len) (validated JSON; or resuming
+ * inside it) into f32 (f32 != 0) or f64 slots at out, at most cap; results at r (a
+ * NumbersResult). Returns a NumbersStatus; see tensor/numbers.ts.
+ */
+export function tensor_numbers(input: usize, len: u32, out: usize, cap: u32, f32: u32, r: usize): u32 {
+  return scanNumbers(input, input + <usize>len, out, cap, f32, r);
 }
 
 // ── the SSE and JSON-RPC kernels, each listing its own exports ─────────────────────

@@ -25,7 +25,7 @@ const LAYERS: string[][] = [
   ['http/connection.ts'],
   ['http/app.ts'],
   ['ml/onnx-writer.ts', 'ml/model.ts'],
-  ['ml/batcher.ts', 'ml/registry.ts', 'ml/wire-tensors.ts'],
+  ['ml/batcher.ts', 'ml/registry.ts', 'ml/wire-tensors.ts', 'ml/tensor-json.ts'],
   ['ml/inference-worker.ts'],
   ['ml/inference.ts'],
   ['ml/http.ts'],

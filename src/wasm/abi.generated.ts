@@ -43,6 +43,11 @@ export const ABI = {
   RESULT_CONTENT_TYPE_IDX: 80,
   RESULT_STATUS: 84,
   METHOD_COUNT: 35,
+  NUMBERS_DEPTH: 0,
+  NUMBERS_COUNT: 4,
+  NUMBERS_KINDS: 8,
+  NUMBERS_POS: 12,
+  NUMBERS_END: 16,
   JSON_SCRATCH_SIZE: 25664,
   JSON_MAX_MESSAGES: 256,
   JSON_MAX_DEPTH: 1024,
@@ -158,6 +163,19 @@ export const SseStatus = {
   ID_NUL: 3,
   EVENT_LINE_BREAK: 4,
   RETRY_INVALID: 5,
+} as const;
+
+export const NumbersStatus = {
+  DONE: 0,
+  SLOW: 1,
+  NOT_NUMBER: 2,
+  TOO_MANY: 3,
+  UNTERMINATED: 4,
+} as const;
+
+export const NumbersKinds = {
+  NUMBER: 1,
+  BOOLEAN: 2,
 } as const;
 
 /** Parser Status codes (append-only; negated as http_execute return values). */

@@ -64,6 +64,7 @@ export function generate() {
     ...readNamespaces(readFileSync(new URL('assembly/jsonrpc/tokenizer.ts', root), 'utf8')),
     ...readNamespaces(readFileSync(new URL('assembly/http/parser.ts', root), 'utf8')),
     ...readNamespaces(readFileSync(new URL('assembly/sse/status.ts', root), 'utf8')),
+    ...readNamespaces(readFileSync(new URL('assembly/tensor/numbers.ts', root), 'utf8')),
   };
   for (const [ns, fields] of Object.entries(namespaces)) {
     lines.push(`export const ${ns} = {`);

@@ -65,16 +65,47 @@ describe('KServe v2 routes', () => {
     await bad('{not json', /not valid JSON/);
     await bad({ inputs: [] }, /non-empty "inputs"/);
     await bad({ inputs: [{ name: 'input', datatype: 'FP99', shape: [1, 4], data: [1, 2, 3, 4] }] }, /datatype "FP99"/);
-    await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3] }] }, /3 values for shape \[1, 4\]/);
+    await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3] }] }, /shape \[1, 4\]: 3 values \(4 expected\)/);
     await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] }, /dimension 1 is 3, the model takes 4/);
     await bad({ inputs: [{ name: 'input', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] }] }, /type int32, the model takes float32/);
     await bad({ inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] }, /has no input 'nope'/);
-    await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 'x', 4] }] }, /data\[2\] must be a finite number/);
+    await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 'x', 4] }] }, /data\[2\] must be a number/);
     await bad({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }], outputs: [{ name: 'zz' }] }, /has no output 'zz'/);
     const unknown = await post('/v2/models/ghost/infer', { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
     expect(unknown.status).toBe(404);
     expect((await fetch(`${base}/v2/models/mlp/versions/9`)).status).toBe(404);
     expect((await fetch(`${base}/v2/models/ghost/stats`)).status).toBe(404);
+  });
+
+  it('the binary tensor extension: binary inputs, binary outputs (per output or all), header length checked', async () => {
+    const x = Float32Array.from([0.5, -1, 2, 0.25, 3, 1, -2, 0]);
+    const head = new TextEncoder().encode(JSON.stringify({ id: 'b1', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: 32 } }], outputs: [{ name: 'output', parameters: { binary_data: true } }] }));
+    const bodyOf = (h: Uint8Array) => Buffer.concat([h, Buffer.from(x.buffer)]);
+    const r = await fetch(`${base}/v2/models/mlp/versions/1/infer`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(head.length) }, body: bodyOf(head) });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/octet-stream');
+    const n = Number(r.headers.get('inference-header-content-length'));
+    const all = new Uint8Array(await r.arrayBuffer());
+    const meta = JSON.parse(new TextDecoder().decode(all.subarray(0, n)));
+    expect(meta).toMatchObject({ id: 'b1', outputs: [{ name: 'output', datatype: 'FP32', shape: [2, 3], parameters: { binary_data_size: 24 } }] });
+    expect(meta.outputs[0].data).toBeUndefined();
+    const out = new Float32Array(all.slice(n).buffer);
+    const ref = mlpReference(spec, x, 2);
+    expect(out.length).toBe(6);
+    out.forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(1e-5));
+    // binary in, JSON out; binary_data_output for all outputs
+    const jsonOut = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: 32 } }] }));
+    const j = await fetch(`${base}/v2/models/mlp/versions/1/infer`, { method: 'POST', headers: { 'inference-header-content-length': String(jsonOut.length) }, body: bodyOf(jsonOut) });
+    expect(j.headers.get('content-type')).toBe('application/json');
+    expect((await j.json()).outputs[0].data).toHaveLength(6);
+    const allBin = await post('/v2/models/mlp/versions/1/infer', { parameters: { binary_data_output: true }, inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }] });
+    expect(Number(allBin.headers.get('inference-header-content-length'))).toBeGreaterThan(0);
+    expect((await allBin.arrayBuffer()).byteLength).toBe(Number(allBin.headers.get('inference-header-content-length')) + 12);
+    for (const bad of ['x', '-1', String(head.length + 1000)]) {
+      const e = await fetch(`${base}/v2/models/mlp/infer`, { method: 'POST', headers: { 'inference-header-content-length': bad }, body: bodyOf(head) });
+      expect(e.status, bad).toBe(400);
+      expect((await e.json()).error).toMatch(/Inference-Header-Content-Length/);
+    }
   });
 
   it('413 for a 20 MiB body, answered before the body is sent; the server serves on', async () => {
