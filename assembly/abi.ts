@@ -112,7 +112,7 @@ export class HttpResult {
 // Result of one tensor_numbers call (tensor/numbers.ts), where the host says: a slot's
 // 64-byte header when the slot holds JSON rather than a connection.
 //
-//   0 depth  4 count  8 kinds  12 pos  16 end
+//   0 depth  4 count  8 kinds  12 pos  16 end  20 expect
 @unmanaged
 export class NumbersResult {
   /** Array nesting at the end of the call (the host passes it back to resume). */
@@ -125,6 +125,8 @@ export class NumbersResult {
   pos: u32;
   /** Address just past the array (DONE) or the slow number (SLOW): where to resume. */
   end: u32;
+  /** What may come next (in and out: the grammar's state between calls). */
+  expect: u32;
 }
 
 export const FIELDS_OFFSET: u32 = 128;

@@ -61,6 +61,7 @@ export const ABI_NUMBERS_COUNT: u32 = offsetof<NumbersResult>("count");
 export const ABI_NUMBERS_KINDS: u32 = offsetof<NumbersResult>("kinds");
 export const ABI_NUMBERS_POS: u32 = offsetof<NumbersResult>("pos");
 export const ABI_NUMBERS_END: u32 = offsetof<NumbersResult>("end");
+export const ABI_NUMBERS_EXPECT: u32 = offsetof<NumbersResult>("expect");
 
 /** Address of the HttpResult scratch area. */
 export function abi_scratch(): usize {

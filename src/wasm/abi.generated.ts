@@ -48,6 +48,7 @@ export const ABI = {
   NUMBERS_KINDS: 8,
   NUMBERS_POS: 12,
   NUMBERS_END: 16,
+  NUMBERS_EXPECT: 20,
   JSON_SCRATCH_SIZE: 25664,
   JSON_MAX_MESSAGES: 256,
   JSON_MAX_DEPTH: 1024,
@@ -171,6 +172,7 @@ export const NumbersStatus = {
   NOT_NUMBER: 2,
   TOO_MANY: 3,
   UNTERMINATED: 4,
+  INVALID: 5,
 } as const;
 
 export const NumbersKinds = {
