@@ -320,7 +320,7 @@ class Reader {
         if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('"parameters" must be an object');
         r.parameters = v as Record<string, unknown>;
         r.binaryOutputs = r.parameters.binary_data_output === true;
-      } else this.skip();
+      } else this.value(); // (unknown: ignored, but it must be JSON)
     });
     this.ws();
     if (this.p !== this.end) throw this.invalid(this.p, 'more after the object');
@@ -369,7 +369,7 @@ class Reader {
         // order); as f64 otherwise, converted once both are known.
         if (datatype !== undefined && shape !== undefined) data = this.numbers(where, datatype, shape);
         else early = this.numbersAny(where);
-      } else this.skip();
+      } else this.value(); // (unknown: ignored, but it must be JSON)
     });
     if (name === undefined) throw bad(`${where}: name must be a string`);
     if (datatype === undefined) throw bad(`${where}: datatype is missing`);

@@ -184,3 +184,75 @@ describe('parseInferRequest: the request', () => {
     expect(() => parseInferRequest(new Uint8Array([...te.encode('{"id":"'), 0xff, ...te.encode('","inputs":[]}')]))).toThrow(/invalid UTF-8/);
   });
 });
+
+describe('parseInferRequest: never accepts what is not JSON', () => {
+  const accepts = (bytes: Uint8Array) => {
+    try {
+      parseInferRequest(bytes);
+      return true;
+    } catch (e) {
+      if (!(e instanceof TensorRequestError)) throw e; // (only ever a 400)
+      return false;
+    }
+  };
+  const isJson = (bytes: Uint8Array) => {
+    try {
+      JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('every JSONTestSuite n_ text, as the data or as a member, is refused', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dir = new URL('../fixtures/json/test_parsing/', import.meta.url).pathname;
+    let n = 0;
+    for (const f of readdirSync(dir).filter((x) => x.startsWith('n_'))) {
+      const text = readFileSync(join(dir, f));
+      for (const [pre, post] of [
+        ['{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":', '}]}'],
+        ['{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[', ']}]}'],
+        ['{"id":', ',"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[1]}]}'],
+        ['{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[1],"parameters":', '}]}'],
+        ['{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[1]}],"extra":', '}'],
+      ]) {
+        const body = new Uint8Array([...te.encode(pre), ...text, ...te.encode(post)]);
+        if (isJson(body)) continue; // (an n_ text can make valid JSON in context)
+        n++;
+        expect(accepts(body), `${f} in ${pre}…${post}`).toBe(false);
+      }
+    }
+    expect(n).toBeGreaterThan(500);
+  });
+
+  it('random mutations of a valid body: refused whenever JSON.parse refuses them', () => {
+    const base = te.encode(JSON.stringify({
+      id: 'a', parameters: { k: [1, { z: null }] },
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 3], data: [[1.5, -2e-3, 0], [7, 0.25, 1e2]] },
+        { name: 'y', datatype: 'BOOL', shape: [2], data: [true, false] }],
+      outputs: [{ name: 'o' }],
+    }));
+    const alphabet = te.encode('[]{},:"-+.eE0123456789 \ttruefalsnl\\x');
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    let refusedByBoth = 0;
+    for (let i = 0; i < 6000; i++) {
+      const b = Array.from(base);
+      for (let k = 0, edits = 1 + rnd(3); k < edits; k++) {
+        const at = rnd(b.length);
+        const op = rnd(3);
+        if (op === 0) b.splice(at, 1);
+        else if (op === 1) b.splice(at, 0, alphabet[rnd(alphabet.length)]);
+        else b[at] = alphabet[rnd(alphabet.length)];
+      }
+      const bytes = Uint8Array.from(b);
+      if (!isJson(bytes)) {
+        refusedByBoth++;
+        expect(accepts(bytes), new TextDecoder().decode(bytes)).toBe(false);
+      }
+    }
+    expect(refusedByBoth).toBeGreaterThan(2000);
+  });
+});
