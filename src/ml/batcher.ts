@@ -23,12 +23,20 @@ export interface BatcherOptions {
 
 export type RunBatch = (inputs: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
 
+/**
+ * A cheaper AbortSignal for callers that cancel from code (the inference worker, per
+ * request): infer() sets `cancel`, which takes the request out of the queue if it has not run.
+ */
+export interface CancelToken {
+  cancel?: (reason: unknown) => void;
+}
+
 interface Pending {
   inputs: Record<string, TensorValue>;
   rows: number;
   /** The non-batch dimensions of every input: requests batch only with equal ones. */
   key: string;
-  signal: AbortSignal | undefined;
+  signal: AbortSignal | CancelToken | undefined;
   resolve(v: Record<string, TensorValue>): void;
   reject(e: unknown): void;
   at: number;
@@ -83,8 +91,9 @@ export class DynamicBatcher {
    * takes the request out of the queue (rejects with the signal's reason) if it has not
    * run yet.
    */
-  infer(inputs: Record<string, TensorValue>, signal?: AbortSignal): Promise<Record<string, TensorValue>> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+  infer(inputs: Record<string, TensorValue>, signal?: AbortSignal | CancelToken): Promise<Record<string, TensorValue>> {
+    const abortSignal = signal !== undefined && 'aborted' in signal ? signal : undefined;
+    if (abortSignal?.aborted) return Promise.reject(abortSignal.reason);
     if (this.queue.length >= this.maxQueue) {
       this.stats.refused++;
       return Promise.reject(new ConduitError(ErrorCodes.QUEUE_FULL, `the model's queue is full (${this.maxQueue} requests waiting)`));
@@ -103,24 +112,25 @@ export class DynamicBatcher {
       const p: Pending = {
         inputs, rows, key, signal, at: performance.now(), onAbort: null,
         resolve: (v) => {
-          if (p.onAbort !== null) signal!.removeEventListener('abort', p.onAbort);
+          if (p.onAbort !== null) abortSignal?.removeEventListener('abort', p.onAbort);
           resolve(v);
         },
         reject: (e) => {
-          if (p.onAbort !== null) signal!.removeEventListener('abort', p.onAbort);
+          if (p.onAbort !== null) abortSignal?.removeEventListener('abort', p.onAbort);
           reject(e);
         },
       };
-      if (signal !== undefined) {
-        p.onAbort = () => {
-          const i = this.queue.indexOf(p);
-          if (i < 0) return; // (already running: it finishes)
-          this.queue.splice(i, 1);
-          this.stats.dropped++;
-          p.reject(signal.reason);
-        };
-        signal.addEventListener('abort', p.onAbort, { once: true });
-      }
+      const drop = (reason: unknown) => {
+        const i = this.queue.indexOf(p);
+        if (i < 0) return; // (already running: it finishes)
+        this.queue.splice(i, 1);
+        this.stats.dropped++;
+        p.reject(reason);
+      };
+      if (abortSignal !== undefined) {
+        p.onAbort = () => drop(abortSignal.reason);
+        abortSignal.addEventListener('abort', p.onAbort, { once: true });
+      } else if (signal !== undefined) (signal as CancelToken).cancel = drop;
       this.queue.push(p);
       this.stats.requests++;
       this.kick();

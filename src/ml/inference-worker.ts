@@ -6,23 +6,22 @@
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ConduitError, ErrorCodes } from '../errors.js';
-import { DynamicBatcher, type BatcherOptions } from './batcher.js';
+import { DynamicBatcher, type BatcherOptions, type CancelToken } from './batcher.js';
 import type { OnnxModel, TensorValue } from './model.js';
 import { ModelRegistry, type ModelSource } from './registry.js';
-import { owned, share, type WireTensor } from './wire-tensors.js';
+import { owned, packResults, unpackRequests, type Pack, type WireRequest, type WireResult } from './wire-tensors.js';
 
-/** A client → the worker. */
+/** A client → the worker: a turn's infer requests come packed (wire-tensors.ts), the rest as objects. */
 export type ToWorker =
   | { type: 'add'; id: number; source: ModelSource; batching?: BatcherOptions }
-  | { type: 'infer'; id: number; model: string; version?: string; inputs: WireTensor[]; outputs?: string[] }
   | { type: 'cancel'; id: number }
   | { type: 'load' | 'unload'; id: number; model: string; version?: string }
   | { type: 'stats'; id: number }
   | { type: 'metadata'; id: number; model: string; version?: string };
 
-/** The worker → a client. */
+/** The worker → a client (infer results: packed). */
 export type FromWorker =
-  | { type: 'ok'; id: number; outputs?: WireTensor[]; info?: unknown }
+  | { type: 'ok'; id: number; info?: unknown }
   | { type: 'error'; id: number; code: string; message: string };
 
 /** Several messages of one event-loop turn, sent as one (one thread hop for a whole batch). */
@@ -75,62 +74,104 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
 
   /** Serves one client: its requests, its cancellations, its answers (one message a turn). */
   const serve = (channel: Channel): { closed(): void } => {
+    // What one turn answers goes in one message (a batch's results: one pack, one hop).
     let outbox: FromWorker[] = [];
-    const reply = (m: FromWorker): void => {
-      outbox.push(m);
-      if (outbox.length === 1) setImmediate(() => {
+    let results: WireResult[] = [];
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      if (results.length > 0) {
+        const r = results;
+        results = [];
+        channel.postMessage(packResults(r));
+      }
+      if (outbox.length > 0) {
         const all = outbox;
         outbox = [];
-        share(all.map((m) => (m.type === 'ok' ? m.outputs : undefined)));
         channel.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all } satisfies Many<FromWorker>);
-      });
+      }
     };
-    const cancels = new Map<number, AbortController>();
-    const fail = (id: number, e: unknown) => {
+    const later = () => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(flush);
+    };
+    const reply = (m: FromWorker): void => {
+      outbox.push(m);
+      later();
+    };
+    const cancels = new Map<number, CancelToken>();
+    const errorOf = (e: unknown) => {
       const err = e as { code?: string; message?: string };
-      reply({ type: 'error', id, code: err?.code ?? ErrorCodes.INFERENCE_FAILED, message: err?.message ?? String(e) });
+      return { code: err?.code ?? ErrorCodes.INFERENCE_FAILED, message: err?.message ?? String(e) };
+    };
+    const fail = (id: number, e: unknown) => reply({ type: 'error', id, ...errorOf(e) });
+    const failInfer = (id: number, e: unknown) => {
+      results.push({ id, ...errorOf(e) });
+      later();
     };
 
-    const handle = (m: ToWorker | Many<ToWorker>): void => {
+    const infer = (m: WireRequest): void => {
+      const entry = registry.get(m.model, m.version);
+      if (entry === undefined) {
+        failInfer(m.id, notFound(m.model, m.version));
+        return;
+      }
+      const token: CancelToken = {};
+      cancels.set(m.id, token);
+      const inputs: Record<string, TensorValue> = {};
+      for (const t of m.inputs) inputs[t.name] = { type: t.type, dims: t.dims, data: t.data };
+      const run = () => batcherFor(entry.name, entry.version).infer(inputs, token).then((out) => {
+        cancels.delete(m.id);
+        const names = m.outputs ?? Object.keys(out);
+        results.push({ id: m.id, outputs: names.map((name) => ({ name, ...out[name] })) });
+        later();
+      }, (e: unknown) => {
+        cancels.delete(m.id);
+        failInfer(m.id, e);
+      });
+      // The model's own checks first, so that one bad request never fails a batch (on
+      // the loaded model at once; loading it first otherwise).
+      if (entry.model !== null) {
+        try {
+          entry.model.check(inputs, m.outputs);
+        } catch (e) {
+          cancels.delete(m.id);
+          failInfer(m.id, e);
+          return;
+        }
+        void run();
+        return;
+      }
+      registry.acquire(entry.name, entry.version).then(({ model, release }) => {
+        try {
+          model.check(inputs, m.outputs);
+        } finally {
+          release();
+        }
+      }).then(run, (e: unknown) => {
+        cancels.delete(m.id);
+        failInfer(m.id, e);
+      });
+    };
+
+    const handle = (m: ToWorker | Many<ToWorker> | Pack): void => {
       if (m.type === 'many') {
         for (const x of m.messages) handle(x);
         return;
       }
+      if (m.type === 'requests') {
+        for (const r of unpackRequests(m)) infer(r);
+        return;
+      }
+      if (m.type === 'results') return;
       switch (m.type) {
         case 'add':
           if (m.batching !== undefined) batching.set(m.source.name, m.batching);
           registry.add(m.source).then((e) => reply({ type: 'ok', id: m.id, info: { bytes: e.bytes, version: e.version } }), (e) => fail(m.id, e));
           return;
-        case 'infer': {
-          const entry = registry.get(m.model, m.version);
-          if (entry === undefined) {
-            fail(m.id, notFound(m.model, m.version));
-            return;
-          }
-          const ac = new AbortController();
-          cancels.set(m.id, ac);
-          const inputs: Record<string, TensorValue> = {};
-          for (const t of m.inputs) inputs[t.name] = { type: t.type, dims: t.dims, data: t.data };
-          // The model's own checks first, so that one bad request never fails a batch (on
-          // the loaded model at once; loading it first otherwise).
-          const checked = entry.model !== null
-            ? Promise.resolve().then(() => entry.model!.check(inputs, m.outputs))
-            : registry.acquire(entry.name, entry.version).then(({ model, release }) => {
-              try {
-                model.check(inputs, m.outputs);
-              } finally {
-                release();
-              }
-            });
-          checked.then(async () => {
-            const out = await batcherFor(entry.name, entry.version).infer(inputs, ac.signal);
-            const names = m.outputs ?? Object.keys(out);
-            reply({ type: 'ok', id: m.id, outputs: names.map((name) => ({ name, ...out[name] }) as WireTensor) });
-          }).catch((e) => fail(m.id, e)).finally(() => cancels.delete(m.id));
-          return;
-        }
         case 'cancel':
-          cancels.get(m.id)?.abort(new ConduitError(ErrorCodes.INFERENCE_CANCELLED, 'the request was cancelled'));
+          cancels.get(m.id)?.cancel?.(new ConduitError(ErrorCodes.INFERENCE_CANCELLED, 'the request was cancelled'));
           return;
         case 'load':
           registry.load(m.model, m.version).then(() => reply({ type: 'ok', id: m.id }), (e) => fail(m.id, e));
@@ -166,7 +207,7 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
     return {
       closed() {
         const gone = new ConduitError(ErrorCodes.INFERENCE_CANCELLED, 'the client is gone');
-        for (const ac of cancels.values()) ac.abort(gone);
+        for (const t of [...cancels.values()]) t.cancel?.(gone);
         cancels.clear();
       },
     };
@@ -175,7 +216,7 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
   // The service's own requests come on the parent port, with the ports of the clients.
   serve({
     postMessage: (m) => parent.postMessage(m),
-    on: (_e, cb) => parent.on('message', (m: ToWorker | Many<ToWorker> | Attach) => {
+    on: (_e, cb) => parent.on('message', (m: ToWorker | Many<ToWorker> | Pack | Attach) => {
       if (m.type === 'attach') {
         const client = serve(m.port as unknown as Channel);
         m.port.on('close', () => client.closed());

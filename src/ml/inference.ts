@@ -12,7 +12,7 @@ import type { BatcherOptions } from './batcher.js';
 import type { FromWorker, Many, ToWorker } from './inference-worker.js';
 import type { TensorInfo, TensorValue } from './model.js';
 import type { ModelSource } from './registry.js';
-import { share, type WireTensor } from './wire-tensors.js';
+import { packRequests, unpackResults, type Pack, type WireRequest, type WireTensor } from './wire-tensors.js';
 
 export interface ModelMetadata {
   name: string;
@@ -44,7 +44,7 @@ export interface InferenceConnector {
 /** What a client needs of a port (a MessagePort, or a relay of one between processes). */
 export interface InferencePort {
   postMessage(m: unknown): void;
-  on(event: 'message', cb: (m: FromWorker | Many<FromWorker>) => void): unknown;
+  on(event: 'message', cb: (m: FromWorker | Many<FromWorker> | Pack) => void): unknown;
   on(event: 'close', cb: () => void): unknown;
   close(): void;
 }
@@ -52,7 +52,7 @@ export interface InferencePort {
 const exited = (why: string) => new ConduitError(ErrorCodes.WORKER_EXITED, why);
 
 interface Waiting {
-  resolve(v: FromWorker & { type: 'ok' }): void;
+  resolve(v: never): void;
   reject(e: unknown): void;
 }
 
@@ -61,6 +61,8 @@ class Link {
   private nextId = 0;
   private readonly waiting = new Map<number, Waiting>();
   private outbox: ToWorker[] = [];
+  private requests: WireRequest[] = [];
+  private scheduled = false;
   private port: InferencePort | null = null;
 
   /** Takes a port (a new worker): what waited on the old one fails. */
@@ -84,17 +86,33 @@ class Link {
     return this.port !== null;
   }
 
-  private receive(m: FromWorker | Many<FromWorker> | { type: 'log'; line: string }): void {
+  private receive(m: FromWorker | Many<FromWorker> | Pack | { type: 'log'; line: string }): void {
     if (m.type === 'many') {
       for (const x of m.messages) this.receive(x);
       return;
     }
-    if (m.type === 'log') return;
-    const p = this.waiting.get(m.id);
+    if (m.type === 'log' || m.type === 'requests') return;
+    if (m.type === 'results') {
+      this.results(m as Pack);
+      return;
+    }
+    const x = m as FromWorker;
+    const p = this.waiting.get(x.id);
     if (p === undefined) return;
-    this.waiting.delete(m.id);
-    if (m.type === 'ok') p.resolve(m);
-    else p.reject(new ConduitError(m.code as never, m.message));
+    this.waiting.delete(x.id);
+    if (x.type === 'ok') p.resolve(x as never);
+    else p.reject(new ConduitError(x.code as never, x.message));
+  }
+
+  /** A turn's infer results: each request's outputs are views of the pack's memory. */
+  private results(m: Pack): void {
+    for (const r of unpackResults(m)) {
+      const p = this.waiting.get(r.id);
+      if (p === undefined) continue;
+      this.waiting.delete(r.id);
+      if (r.outputs !== undefined) p.resolve(r.outputs as never);
+      else p.reject(new ConduitError(r.code as never, r.message ?? ''));
+    }
   }
 
   failAll(e: unknown): void {
@@ -103,27 +121,47 @@ class Link {
     for (const p of all) p.reject(e);
   }
 
-  /** Sends a request; `id` gets its number (to cancel it). */
-  call(m: ToWorker, onId?: (id: number) => void): Promise<FromWorker & { type: 'ok' }> {
+  /** Sends a request. */
+  call(m: ToWorker): Promise<FromWorker & { type: 'ok' }> {
     if (this.port === null) return Promise.reject(exited('the inference worker is not running (restarting)'));
     const id = ++this.nextId;
-    onId?.(id);
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      this.waiting.set(id, { resolve: resolve as (v: never) => void, reject });
       this.post({ ...m, id } as ToWorker);
     });
   }
 
-  /** Messages of one event-loop turn go to the worker in one (concurrent requests: one thread hop). */
+  /** Sends an infer request (packed with the others of this turn); `onId` gets its number (to cancel it). */
+  infer(r: Omit<WireRequest, 'id'>, onId: (id: number) => void): Promise<WireTensor[]> {
+    if (this.port === null) return Promise.reject(exited('the inference worker is not running (restarting)'));
+    const id = ++this.nextId;
+    onId(id);
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: never) => void, reject });
+      this.requests.push({ ...r, id });
+      this.later();
+    });
+  }
+
+  /** A message for the worker, sent at the end of this event-loop turn with the others. */
   post(m: ToWorker): void {
     this.outbox.push(m);
-    if (this.outbox.length > 1) return;
+    this.later();
+  }
+
+  /** What one turn sends goes in one hop: the infer requests in one pack, then the rest. */
+  private later(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
     setImmediate(() => {
+      this.scheduled = false;
+      const requests = this.requests;
       const all = this.outbox;
+      this.requests = [];
       this.outbox = [];
       if (this.port === null) return;
-      share(all.map((x) => (x.type === 'infer' ? x.inputs : undefined)));
-      this.port.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all } satisfies Many<ToWorker>);
+      if (requests.length > 0) this.port.postMessage(packRequests(requests));
+      if (all.length > 0) this.port.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all } satisfies Many<ToWorker>);
     });
   }
 }
@@ -252,14 +290,14 @@ export class InferenceClient {
     const wire: WireTensor[] = [];
     for (const name of Object.keys(inputs)) wire.push({ name, ...inputs[name] });
     let id = 0;
-    const p = this.link.call({ type: 'infer', id: 0, model, version: options.version, inputs: wire, outputs: options.outputs }, (n) => (id = n));
+    const p = this.link.infer({ model, version: options.version, inputs: wire, outputs: options.outputs }, (n) => (id = n));
     const signal = options.signal;
     const onAbort = () => this.link.post({ type: 'cancel', id });
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const r = await p;
+      const outputs = await p;
       const out: Record<string, TensorValue> = {};
-      for (const t of r.outputs ?? []) out[t.name] = { type: t.type, dims: t.dims, data: t.data };
+      for (const t of outputs) out[t.name] = { type: t.type, dims: t.dims, data: t.data };
       return out;
     } finally {
       signal?.removeEventListener('abort', onAbort);

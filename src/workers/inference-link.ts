@@ -5,18 +5,13 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { InferenceConnector, InferencePort } from '../ml/inference.js';
-import { unshared, type WireTensor } from '../ml/wire-tensors.js';
+import { unsharedPack, type Pack } from '../ml/wire-tensors.js';
 import type { MlRelay } from './messages.js';
-
-type Message = { type: string; inputs?: WireTensor[]; outputs?: WireTensor[]; messages?: Message[] };
 
 /** A message whose tensors may cross a process boundary (no SharedArrayBuffer in it). */
 export function unsharedMessage(m: unknown): unknown {
-  const x = m as Message;
-  if (x?.type === 'many') return { ...x, messages: x.messages!.map((y) => unsharedMessage(y)) };
-  if (x?.inputs !== undefined) return { ...x, inputs: unshared(x.inputs) };
-  if (x?.outputs !== undefined) return { ...x, outputs: unshared(x.outputs) };
-  return m;
+  const x = m as { type?: string };
+  return x?.type === 'requests' || x?.type === 'results' ? unsharedPack(m as Pack) : m;
 }
 
 type Listener = (m: never) => void;
