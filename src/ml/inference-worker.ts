@@ -9,7 +9,7 @@ import { ConduitError, ErrorCodes } from '../errors.js';
 import { DynamicBatcher, type BatcherOptions, type CancelToken } from './batcher.js';
 import type { OnnxModel, TensorValue } from './model.js';
 import { ModelRegistry, type ModelSource } from './registry.js';
-import { owned, packResults, unpackRequests, type Pack, type WireRequest, type WireResult } from './wire-tensors.js';
+import { consumed, PackArena, packResults, unpackRequests, type Pack, type WireRequest, type WireResult } from './wire-tensors.js';
 
 /** A client → the worker: a turn's infer requests come packed (wire-tensors.ts), the rest as objects. */
 export type ToWorker =
@@ -59,10 +59,7 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
       b = new DynamicBatcher(async (inputs) => {
         const { model, release } = await registry.acquire(name, version);
         try {
-          // (a request that runs alone still has its data in shared memory)
-          const own: Record<string, TensorValue> = {};
-          for (const k of Object.keys(inputs)) own[k] = owned(inputs[k]);
-          return await model.run(own);
+          return await model.run(inputs);
         } finally {
           release();
         }
@@ -77,13 +74,14 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
     // What one turn answers goes in one message (a batch's results: one pack, one hop).
     let outbox: FromWorker[] = [];
     let results: WireResult[] = [];
+    const arena = new PackArena();
     let scheduled = false;
     const flush = () => {
       scheduled = false;
       if (results.length > 0) {
         const r = results;
         results = [];
-        channel.postMessage(packResults(r));
+        channel.postMessage(packResults(r, arena));
       }
       if (outbox.length > 0) {
         const all = outbox;
@@ -161,7 +159,9 @@ export function runInferenceWorker(parent: Channel, memoryBudget?: number): void
         return;
       }
       if (m.type === 'requests') {
-        for (const r of unpackRequests(m)) infer(r);
+        const requests = unpackRequests(m);
+        consumed(m);
+        for (const r of requests) infer(r);
         return;
       }
       if (m.type === 'results') return;

@@ -12,7 +12,7 @@ import type { BatcherOptions } from './batcher.js';
 import type { FromWorker, Many, ToWorker } from './inference-worker.js';
 import type { TensorInfo, TensorValue } from './model.js';
 import type { ModelSource } from './registry.js';
-import { packRequests, unpackResults, type Pack, type WireRequest, type WireTensor } from './wire-tensors.js';
+import { consumed, PackArena, packRequests, unpackResults, type Pack, type WireRequest, type WireTensor } from './wire-tensors.js';
 
 export interface ModelMetadata {
   name: string;
@@ -64,6 +64,8 @@ class Link {
   private requests: WireRequest[] = [];
   private scheduled = false;
   private port: InferencePort | null = null;
+  /** Where this side writes its packs (a new one per port: a dead worker consumes nothing more). */
+  private arena: PackArena | null = null;
 
   /** Takes a port (a new worker): what waited on the old one fails. */
   attach(port: InferencePort | null, why = 'the inference worker exited while the request was in it'): void {
@@ -74,6 +76,7 @@ class Link {
       old.close();
     }
     if (port === null) return;
+    this.arena = new PackArena();
     port.on('message', (m) => this.receive(m));
     port.on('close', () => {
       if (this.port !== port) return;
@@ -106,7 +109,9 @@ class Link {
 
   /** A turn's infer results: each request's outputs are views of the pack's memory. */
   private results(m: Pack): void {
-    for (const r of unpackResults(m)) {
+    const results = unpackResults(m);
+    consumed(m);
+    for (const r of results) {
       const p = this.waiting.get(r.id);
       if (p === undefined) continue;
       this.waiting.delete(r.id);
@@ -160,7 +165,7 @@ class Link {
       this.requests = [];
       this.outbox = [];
       if (this.port === null) return;
-      if (requests.length > 0) this.port.postMessage(packRequests(requests));
+      if (requests.length > 0) this.port.postMessage(packRequests(requests, this.arena ?? undefined));
       if (all.length > 0) this.port.postMessage(all.length === 1 ? all[0] : { type: 'many', messages: all } satisfies Many<ToWorker>);
     });
   }
@@ -284,7 +289,7 @@ export class InferenceClient {
 
   /**
    * Runs a request through the model's batcher in the worker. An aborted signal cancels
-   * it (dropped from the queue if it has not run). The outputs' data are views of shared memory.
+   * it (dropped from the queue if it has not run).
    */
   async infer(model: string, inputs: Record<string, TensorValue>, options: { version?: string; outputs?: string[]; signal?: AbortSignal } = {}): Promise<Record<string, TensorValue>> {
     const wire: WireTensor[] = [];
