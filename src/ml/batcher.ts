@@ -138,14 +138,9 @@ export class DynamicBatcher {
   }
 
   private kick(): void {
-    if (this.running || this.queue.length === 0) return;
-    let rows = 0;
-    for (const p of this.queue) rows += p.rows;
-    if (rows >= this.maxBatchSize) {
-      this.flush();
-      return;
-    }
-    if (this.scheduled) return;
+    if (this.running || this.queue.length === 0 || this.scheduled) return;
+    // (even a full batch waits for the end of the turn: cancellations that came with it
+    // are in by then)
     this.scheduled = true;
     this.lastSeen = this.queue.length;
     setImmediate(() => this.turnEnded());
@@ -156,7 +151,9 @@ export class DynamicBatcher {
     this.scheduled = false;
     if (this.running || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0].at;
-    if (this.maxQueueDelayMs > 0 && waited < this.maxQueueDelayMs) {
+    let rows = 0;
+    for (const p of this.queue) rows += p.rows;
+    if (this.maxQueueDelayMs > 0 && waited < this.maxQueueDelayMs && rows < this.maxBatchSize) {
       // Growing still: look again next turn; at the deadline at the latest.
       if (this.queue.length > this.lastSeen) {
         this.lastSeen = this.queue.length;
@@ -225,9 +222,9 @@ export class DynamicBatcher {
       for (const p of batch) p.reject(e);
     } finally {
       this.running = false;
-      // The next batch after the event loop had a turn: messages that waited while run()
+        // The next batch after the event loop had a turn: messages that waited while run()
       // held the thread (new requests, cancellations) are in before it is cut.
-      setImmediate(() => this.kick());
+      this.kick();
     }
   }
 }

@@ -97,12 +97,10 @@ export function serveKserve(app: RouteTarget, client: InferenceClient, options: 
     const parsed = parseInferRequest(body, hl === undefined ? body.length : Number(hl.trim()));
     const inputs: Record<string, TensorValue> = {};
     for (const x of parsed.inputs) inputs[x.name] = x.tensor;
-    // The client going away cancels the request if it has not run.
-    const ac = new AbortController();
-    res.onAborted(() => ac.abort());
     const model = req.params.model as string;
     const version = req.params.version as string | undefined;
-    const out = await client.infer(model, inputs, { version, outputs: parsed.outputs?.map((o) => o.name), signal: ac.signal });
+    // The client going away cancels the request if it has not run.
+    const out = await client.infer(model, inputs, { version, outputs: parsed.outputs?.map((o) => o.name), onCancel: (cancel) => res.onAborted(cancel) });
     const reply: Record<string, unknown> = { model_name: model };
     if (version !== undefined) reply.model_version = version;
     if (parsed.id !== undefined) reply.id = parsed.id;

@@ -261,6 +261,17 @@ export class InferenceService implements InferenceConnector {
   }
 }
 
+export interface InferOptions {
+  /** Default: the highest. */
+  version?: string;
+  /** Outputs to return (default all). */
+  outputs?: string[];
+  /** Aborting cancels the request: dropped from its queue if it has not run. */
+  signal?: AbortSignal;
+  /** Gets a function that cancels the request (a cheaper way than a signal, for servers). */
+  onCancel?: (cancel: () => void) => void;
+}
+
 /**
  * The requests side: infer, metadata, stats, repository control, over a port to the
  * inference worker. `new InferenceClient()` starts a service of its own; in the workers of
@@ -291,21 +302,22 @@ export class InferenceClient {
    * Runs a request through the model's batcher in the worker. An aborted signal cancels
    * it (dropped from the queue if it has not run).
    */
-  async infer(model: string, inputs: Record<string, TensorValue>, options: { version?: string; outputs?: string[]; signal?: AbortSignal } = {}): Promise<Record<string, TensorValue>> {
+  async infer(model: string, inputs: Record<string, TensorValue>, options: InferOptions = {}): Promise<Record<string, TensorValue>> {
     const wire: WireTensor[] = [];
     for (const name of Object.keys(inputs)) wire.push({ name, ...inputs[name] });
     let id = 0;
     const p = this.link.infer({ model, version: options.version, inputs: wire, outputs: options.outputs }, (n) => (id = n));
+    const cancel = () => this.link.post({ type: 'cancel', id });
     const signal = options.signal;
-    const onAbort = () => this.link.post({ type: 'cancel', id });
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', cancel, { once: true });
+    options.onCancel?.(cancel);
     try {
       const outputs = await p;
       const out: Record<string, TensorValue> = {};
       for (const t of outputs) out[t.name] = { type: t.type, dims: t.dims, data: t.data };
       return out;
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', cancel);
     }
   }
 
