@@ -17,6 +17,7 @@ import { serveKserve } from '../ml/http.js';
 import type { Device } from '../ml/model.js';
 import { seededMlp, writeMlp } from '../ml/onnx-writer.js';
 import { modelsAsTools } from './model-tools.js';
+import { DynamicBatcher } from '../ml/batcher.js';
 
 /** What the demo app serves, for the listen banner. */
 export const DEMO_ROUTES = '/health, /echo, /events; MCP at /mcp and /sse (tools echo, add, slow_progress); model demo at /v2/models/demo/infer';
@@ -104,6 +105,41 @@ export function demoModelBytes(): Uint8Array {
   return writeMlp(seededMlp(DEMO_MODEL_SPEC.widths, DEMO_MODEL_SPEC.seed));
 }
 
+const BATCHING = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'maxQueue'];
+const SESSION = ['device', 'intraOpThreads', 'graphOptimization'];
+
+/**
+ * A model's options (a model's config.json, or app.model()'s): batching and session
+ * options, checked. An error message naming the problem (`where` first) when they are
+ * not valid. `extra` keys are allowed and left out (app.model()'s version).
+ */
+export function modelOptions(c: Record<string, unknown>, where: string, extra: string[] = []): { batching: Record<string, unknown>; options: Record<string, unknown> } | string {
+  const unknown = Object.keys(c).filter((k) => !BATCHING.includes(k) && !SESSION.includes(k) && !extra.includes(k));
+  if (unknown.length > 0) return `${where}: unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...BATCHING, ...SESSION, ...extra].join(', ')})`;
+  const pick = (keys: string[]) => Object.fromEntries(Object.entries(c).filter(([k]) => keys.includes(k)));
+  const batching = pick(BATCHING);
+  try {
+    new DynamicBatcher(async () => ({}), batching); // (checks the values)
+  } catch (e) {
+    return `${where}: ${(e as Error).message}`;
+  }
+  if (c.device !== undefined && !['auto', 'cuda', 'webgpu', 'cpu'].includes(c.device as string)) return `${where}: device must be auto, cuda, webgpu or cpu`;
+  if (c.intraOpThreads !== undefined && (!Number.isSafeInteger(c.intraOpThreads) || (c.intraOpThreads as number) < 0)) return `${where}: intraOpThreads must be a non-negative integer`;
+  if (c.graphOptimization !== undefined && !['disabled', 'basic', 'extended', 'all'].includes(c.graphOptimization as string)) return `${where}: graphOptimization must be disabled, basic, extended or all`;
+  return { batching, options: pick(SESSION) };
+}
+
+/** The models an app declared (app.model()), as MlOptions models; throws naming a bad one. */
+export function declaredModels(app: App): MlOptions['models'] {
+  return app.models.map((m) => {
+    const where = `app.model('${m.name}')`;
+    const o = modelOptions(m.options, where, ['version']);
+    if (typeof o === 'string') throw configError(o);
+    if (m.options.version !== undefined && typeof m.options.version !== 'string') throw configError(`${where}: version must be a string`);
+    return { name: m.name, version: m.options.version as string | undefined, path: m.path, ...o };
+  });
+}
+
 /** The names of the models `ml` serves. */
 export function modelNames(ml: MlOptions): string[] {
   return [...(ml.demo === true ? ['demo'] : []), ...new Set(ml.models.map((m) => m.name))];
@@ -113,8 +149,8 @@ export function modelNames(ml: MlOptions): string[] {
  * Starts the inference service for `ml` (its worker, with every model registered; loaded
  * now with `preload`), or null when there are no models.
  */
-export async function startInference(ml: MlOptions, log: (line: string) => void): Promise<InferenceService | null> {
-  if (ml.models.length === 0 && ml.demo !== true) return null;
+export async function startInference(ml: MlOptions, log: (line: string) => void, always = false): Promise<InferenceService | null> {
+  if (ml.models.length === 0 && ml.demo !== true && !always) return null;
   const service = new InferenceService({ memoryBudget: ml.memoryBudget, log });
   try {
     const options = { device: ml.device ?? 'auto' } as const;
@@ -157,10 +193,28 @@ export interface LoadedConfig {
  * served at /mcp and /sse, or the demo app and demo MCP server (config undefined).
  */
 export async function loadApp(config: string | undefined, mcpOptions: ServeMcpOptions = {},
-  onMcp?: (endpoints: McpEndpoints) => void, models?: { ml: MlOptions; log: (line: string) => void; inference?: InferenceConnector }): Promise<App> {
+  onMcp?: (endpoints: McpEndpoints) => void, models?: {
+    ml: MlOptions; log: (line: string) => void;
+    /** The server's inference service (workers): models run there, not in a service of this app's own. */
+    inference?: InferenceConnector;
+    /** With `inference`: adds the models the config declares to that service. */
+    register?: (models: MlOptions['models']) => Promise<void>;
+  }): Promise<App> {
   const { app, mcp, mcpOptions: own } = await loadConfig(config);
-  // (models first: their tools are part of the MCP server's registry from the start)
-  if (models !== undefined) await serveModels(app, models.ml, models.log, mcp, models.inference);
+  // (models first: their tools are part of the MCP server's registry from the start).
+  // The app's own models (app.model()) with the CLI's; in the server's inference service
+  // when there is one (workers), registered there first.
+  const declared = declaredModels(app);
+  if (models !== undefined || declared.length > 0) {
+    const m = models ?? { ml: { models: [] }, log: () => {} };
+    if (declared.length > 0 && m.inference !== undefined) {
+      if (m.register === undefined) throw configError('the app declares models (app.model()), but this server has no way to add them to its inference service');
+      await m.register(declared);
+    }
+    const ml = { ...m.ml, models: [...m.ml.models, ...declared] };
+    if (ml.models.length > 0) ml.demo = false;
+    await serveModels(app, ml, m.log, mcp, m.inference);
+  }
   if (mcp !== null) {
     // The config's options win, except the routing between workers, which is the CLI's.
     const options: ServeMcpOptions = { ...mcpOptions, ...own };

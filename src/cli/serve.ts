@@ -4,10 +4,10 @@
 import { availableParallelism } from 'node:os';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, startInference, type MlOptions } from '../app/load.js';
-import type { InferenceService } from '../ml/inference.js';
+import { declaredModels, DEMO_ROUTES, loadApp, loadConfig, mcpOptionsFor, modelNames, modelOptions, startInference, type MlOptions } from '../app/load.js';
+import { modelsAsTools } from '../app/model-tools.js';
+import { InferenceClient, type InferenceService } from '../ml/inference.js';
 import { serveStdio } from '../mcp/transports/stdio.js';
-import { DynamicBatcher } from '../ml/batcher.js';
 import type { App } from '../http/app.js';
 import { nativeTransport } from '../net/native.js';
 import { startWorkers } from '../workers/supervisor.js';
@@ -56,9 +56,6 @@ function parseSize(v: string): number {
   return Math.floor(Number(m[1]) * mult[unit]);
 }
 
-const BATCHING = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'maxQueue'];
-const SESSION = ['device', 'intraOpThreads', 'graphOptimization'];
-
 /**
  * A model's config.json (Triton-style, optional): batching (maxBatchSize, maxQueueDelayMs,
  * preferredBatchSizes, maxQueue) and session options (device, intraOpThreads,
@@ -73,17 +70,7 @@ function modelConfig(file: string): { batching?: Record<string, unknown>; option
     return `--models: ${file} is not valid JSON: ${(e as Error).message}`;
   }
   if (c === null || typeof c !== 'object' || Array.isArray(c)) return `--models: ${file} must hold an object`;
-  const unknown = Object.keys(c).filter((k) => !BATCHING.includes(k) && !SESSION.includes(k));
-  if (unknown.length > 0) return `--models: ${file}: unknown key ${unknown.map((k) => `'${k}'`).join(', ')} (known: ${[...BATCHING, ...SESSION].join(', ')})`;
-  const pick = (keys: string[]) => Object.fromEntries(Object.entries(c).filter(([k]) => keys.includes(k)));
-  const batching = pick(BATCHING);
-  try {
-    new DynamicBatcher(async () => ({}), batching); // (checks the values)
-  } catch (e) {
-    return `--models: ${file}: ${(e as Error).message}`;
-  }
-  if (c.device !== undefined && !['auto', 'cuda', 'webgpu', 'cpu'].includes(c.device as string)) return `--models: ${file}: device must be auto, cuda, webgpu or cpu`;
-  return { batching, options: pick(SESSION) };
+  return modelOptions(c, `--models: ${file}`);
 }
 
 /** The models of a directory: DIR/*.onnx, and DIR/NAME/VERSION/model.onnx. */
@@ -224,15 +211,23 @@ export async function serve(args: string[]): Promise<number> {
 
 /** `--stdio`: stdout carries JSON-RPC only; everything else goes to stderr. */
 async function serveOnStdio(o: Options): Promise<number> {
+  const log = (line: string) => process.stderr.write(`conduit serve: ${line}\n`);
   let mcp;
+  let inference: InferenceService | null = null;
   try {
-    mcp = (await loadConfig(o.config)).mcp;
+    const loaded = await loadConfig(o.config);
+    mcp = loaded.mcp;
+    if (mcp === null) {
+      process.stderr.write(`conduit serve: --stdio needs an MCP server: config ${o.config} has no 'mcp' export (export const mcp = createMcpServer(...))\n`);
+      return 1;
+    }
+    // The models (--model, --models, app.model(), the demo) are tools here too (infer_<name>).
+    const ml = { ...o.ml, models: [...o.ml.models, ...declaredModels(loaded.app)] };
+    inference = await startInference(ml, log);
+    if (inference !== null) modelsAsTools(mcp, new InferenceClient(inference), modelNames(ml));
   } catch (e) {
+    await inference?.close();
     process.stderr.write(`conduit serve: ${(e as Error).message}\n`);
-    return 1;
-  }
-  if (mcp === null) {
-    process.stderr.write(`conduit serve: --stdio needs an MCP server: config ${o.config} has no 'mcp' export (export const mcp = createMcpServer(...))\n`);
     return 1;
   }
   mcp.onError = (err) => process.stderr.write(`conduit serve: handler error: ${(err as Error)?.stack ?? err}\n`);
@@ -240,6 +235,7 @@ async function serveOnStdio(o: Options): Promise<number> {
   const served = serveStdio(mcp);
   onSignals(() => served.close(), process.stderr);
   await served.closed;
+  await inference?.close();
   return 0;
 }
 
@@ -262,12 +258,24 @@ async function serveWorkers(o: Options): Promise<number> {
   // requests batch together.
   let inference: InferenceService | null = null;
   try {
-    inference = await startInference(o.ml, log);
+    // (with a config, always: its app.model()s are added when the first worker declares them)
+    inference = await startInference(o.ml, log, o.config !== undefined);
     // Threads sharing the port (SO_REUSEPORT) need the native transport; on node:net the
     // workers are processes behind one acceptor.
     const mode = nativeTransport().module !== null ? 'threads' : 'processes';
+    const service = inference;
+    const added = new Set<string>();
     running = await startWorkers({
-      ...o, mode, log, inference: inference ?? undefined,
+      ...o, mode, log, inference: service ?? undefined,
+      // (every worker declares the same models: the first adds them)
+      addModels: async (models) => {
+        for (const m of models) {
+          const key = `${m.name}\0${m.version ?? '1'}`;
+          if (added.has(key)) continue;
+          added.add(key);
+          await service!.add({ name: m.name, version: m.version, path: m.path, options: { device: o.ml.device ?? 'auto', ...m.options } }, m.batching);
+        }
+      },
       onFailed: (why) => failed(why),
     });
   } catch (e) {

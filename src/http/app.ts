@@ -15,8 +15,18 @@ import { CONNECTION_CALLBACKS, Connection, type ConnectionHost } from './connect
 import type { HttpParserOptions } from './parser.js';
 import { Router } from './router.js';
 
+/** A model an app declares (app.model()): conduit serve runs it (KServe routes, an MCP tool). */
+export interface ModelDeclaration {
+  name: string;
+  path: string;
+  /** version, and batching (maxBatchSize, ...) and session (device, ...) options. */
+  options: Record<string, unknown>;
+}
+
 export class App implements ConnectionHost {
   readonly router = new Router<Handler>();
+  /** The models declared with model(), for conduit serve. */
+  readonly models: ModelDeclaration[] = [];
   /** What every connection's parser is made with (one object for all of them). */
   readonly parserOptions: HttpParserOptions;
   readonly keepAliveTimeout: number;
@@ -89,6 +99,21 @@ export class App implements ConnectionHost {
       this.streamHandlers.add(h);
     }
     this.router.add(method, pattern, h);
+    return this;
+  }
+
+  /**
+   * Declares an ONNX model for `conduit serve` to serve from this app's config module
+   * (as --model NAME=PATH does): the KServe v2 routes under /v2/models/NAME and, with an
+   * MCP server, the tool infer_NAME. `options`: version, batching (maxBatchSize,
+   * maxQueueDelayMs, preferredBatchSizes, maxQueue) and session options (device,
+   * intraOpThreads, graphOptimization); checked when the server starts.
+   */
+  model(name: string, path: string, options: Record<string, unknown> = {}): this {
+    if (typeof name !== 'string' || typeof path !== 'string' || options === null || typeof options !== 'object') {
+      throw new ConduitError(ErrorCodes.INVALID_OPTION, 'app.model(name, path, options?): name and path must be strings, options an object');
+    }
+    this.models.push({ name, path, options: { ...options } });
     return this;
   }
 

@@ -24,7 +24,19 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   const relay = new McpRelayNode(data.index, (m) => send(m));
   // Models run in the server's one inference worker (the supervisor's).
   const inference = data.inference === undefined ? undefined : new InstanceInference(data.inference, send);
+  // The models the config declares go to the supervisor's inference service (the first
+  // worker adds them; the others find them there).
+  let modelsAdded: ((error?: string) => void) | null = null;
+  const register = (models: NonNullable<InstanceData['ml']>['models']) => new Promise<void>((resolve, reject) => {
+    modelsAdded = (error) => (error === undefined ? resolve() : reject(new Error(error)));
+    send({ type: 'models', index: data.index, models });
+  });
   const unsubscribe = onMessage((m) => {
+    if (m.type === 'models-added') {
+      modelsAdded?.(m.error);
+      modelsAdded = null;
+      return;
+    }
     if (m.type === 'mcp') {
       relay.receive(m);
       return;
@@ -45,7 +57,7 @@ export async function runInstance(data: InstanceData, send: (m: FromInstance) =>
   let loaded: App;
   try {
     loaded = await loadApp(data.config, { ...mcpOptionsFor(data.host), sessionIdPrefix: relay.prefix, router: relay }, (e) => (relay.endpoints = e),
-      data.ml === undefined ? undefined : { ml: data.ml, log: (line) => send({ type: 'log', index: data.index, line }), inference });
+      data.ml === undefined ? undefined : { ml: data.ml, log: (line) => send({ type: 'log', index: data.index, line }), inference, register });
     loaded.onError = (err) => send({ type: 'handler-error', index: data.index, message: (err as Error)?.stack ?? String(err) });
     const bound = await loaded.listen({ host: data.host, port: data.port, reusePort: data.reusePort });
     send({ type: 'listening', index: data.index, port: bound.port });

@@ -64,6 +64,8 @@ export interface McpRelay {
 
 /** Supervisor → instance. */
 export type ToInstance = { type: 'stop' } | McpRelay
+  /** The models it declared (app.model()) are in the inference service, or why not. */
+  | { type: 'models-added'; error?: string }
   /** The inference worker was started again: a port to it (threads), or reconnect the relay (processes). */
   | { type: 'inference-port'; port?: MessagePort }
   | MlRelay;
@@ -78,5 +80,7 @@ export type FromInstance =
   | { type: 'handler-error'; index: number; message: string }
   /** A line for the server's log (a model loaded, ...). */
   | { type: 'log'; index: number; line: string }
+  /** Models its config declares (app.model()), for the inference service; answered 'models-added'. */
+  | { type: 'models'; index: number; models: NonNullable<InstanceData['ml']>['models'] }
   | McpRelay
   | MlRelay;

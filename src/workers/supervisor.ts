@@ -22,6 +22,8 @@ export interface WorkersOptions {
   ml?: InstanceData['ml'];
   /** The server's inference service: every worker's model requests go to its one worker. */
   inference?: InferenceConnector;
+  /** Adds the models a worker's config declares (app.model()) to that service. */
+  addModels?: (models: NonNullable<InstanceData['ml']>['models']) => Promise<void>;
   /** One line per event (start, crash, restart). */
   log: (line: string) => void;
   /**
@@ -173,6 +175,9 @@ export async function startWorkers(o: WorkersOptions): Promise<RunningWorkers> {
         o.log(`worker ${index}: handler error: ${m.message}`);
       } else if (m.type === 'log') {
         o.log(`worker ${index}: ${m.line}`);
+      } else if (m.type === 'models') {
+        const added = o.addModels?.(m.models) ?? Promise.reject(new Error('this server runs no inference service'));
+        added.then(() => w!.post({ type: 'models-added' }), (e: Error) => w!.post({ type: 'models-added', error: e.message }));
       } else if (m.type === 'ml') {
         if (relayTo !== null) relayTo.postMessage(m.m);
         else w!.post({ type: 'ml', m: { type: 'many', messages: refusals(m.m) } });

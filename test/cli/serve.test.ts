@@ -149,6 +149,31 @@ describe('conduit serve', () => {
     expect(size.stderr).toMatch(/--model-memory must be a size such as 512MiB or 2GiB, got 'lots'/);
   });
 
+  it('a config declares models with app.model(): served by one worker, or by two (threads, processes) through the one inference service; bad options are refused at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conduit-appmodel-'));
+    const { writeMlp, seededMlp } = await import(new URL('../../dist/ml/onnx-writer.js', import.meta.url).href) as typeof import('../../src/ml/onnx-writer.js');
+    writeFileSync(join(dir, 'm.onnx'), writeMlp(seededMlp([3, 2], 9)));
+    const config = join(dir, 'app.mjs');
+    writeFileSync(config, `export default (app) => { app.model('clf', ${JSON.stringify(join(dir, 'm.onnx'))}, { version: '7', maxBatchSize: 8, device: 'cpu' }); app.get('/x', () => 'x'); };\n`);
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] });
+    for (const [workers, env] of [['1', {}], ['2', {}], ['2', { CONDUIT_TRANSPORT: 'net' }]] as const) {
+      const s = await start(['--port', '0', '--workers', workers, '--config', config], env);
+      const meta = await (await fetch(`${s.url}v2/models/clf`)).json();
+      expect(meta.versions, `workers ${workers}`).toEqual(['7']);
+      const r = await fetch(`${s.url}v2/models/clf/versions/7/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      expect((await r.json()).outputs[0].shape).toEqual([1, 2]);
+      expect((await fetch(`${s.url}v2/models/demo`)).status).toBe(404);
+      s.child.kill('SIGTERM');
+      await s.exit;
+    }
+    writeFileSync(config, `export default (app) => { app.model('clf', ${JSON.stringify(join(dir, 'm.onnx'))}, { maxBatch: 8 }); };\n`);
+    for (const workers of ['1', '2']) {
+      const bad = spawnSync(process.execPath, [BIN, 'serve', '--port', '0', '--workers', workers, '--config', config], { encoding: 'utf8', timeout: 20_000 });
+      expect(bad.status, `workers ${workers}: ${bad.stderr}`).toBe(1);
+      expect(bad.stderr).toMatch(/app\.model\('clf'\): unknown key 'maxBatch'/);
+    }
+  });
+
   it('loads a TypeScript config (transpiled, types not checked) and leaves no temporary file behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-serve-'));
     const file = join(dir, 'app.ts');

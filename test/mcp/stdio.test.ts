@@ -44,6 +44,24 @@ describe('conduit serve --stdio', () => {
     expect(err).toMatch(/^conduit serve: MCP server conduit-demo 0\.1\.0 on stdio\n$/);
   });
 
+  it('serves the models as tools over stdio too (infer_demo), logging to stderr only', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--stdio', '--device', 'cpu'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exit = new Promise<number | null>((r) => child.on('exit', r));
+    child.stdin.write(`${INIT}\n{"jsonrpc":"2.0","method":"notifications/initialized"}\n{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n`);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'infer_demo', arguments: { data: Array.from({ length: 16 }, (_, i) => i / 16) } } })}\n`);
+    for (let i = 0; i < 500 && !out.includes('"id":3'); i++) await new Promise((r) => setTimeout(r, 10));
+    child.stdin.end();
+    expect(await exit).toBe(0);
+    const msgs = out.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+    expect(msgs.find((m) => m.id === 2).result.tools.map((t: { name: string }) => t.name)).toContain('infer_demo');
+    expect(msgs.find((m) => m.id === 3).result.structuredContent.outputs).toEqual([expect.objectContaining({ name: 'output', shape: [1, 4] })]);
+    expect(err).toMatch(/model demo: .* on cpu/);
+  });
+
   it('--stdio with a config that has no MCP server says so and exits 1', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conduit-stdio-'));
     const file = join(dir, 'routes-only.mjs');
