@@ -21,6 +21,7 @@ export { SseStatus } from './wasm/abi.generated.js';
 export { Router } from './http/router.js';
 export type { RouteParams, RouteMatch, RouteResult } from './http/router.js';
 export { createServer, App } from './http/app.js';
+export type { ModelDeclaration } from './http/app.js';
 export type {
   ServerOptions, ListenOptions, Request, Response, Handler, SseStream, BodyStream, Hooks, HookName, RouteOptions,
 } from './http/api.js';
@@ -53,3 +54,17 @@ export { MemoryNotificationBus } from './mcp/stores/notifications.js';
 export type { NotificationBus, BusMessage } from './mcp/stores/notifications.js';
 export { serveSdkServer } from './mcp/sdk-adapter.js';
 export type { SdkServerLike, SdkTransport } from './mcp/sdk-adapter.js';
+export { OnnxModel, TYPED_ARRAYS, typedArrayOf } from './ml/model.js';
+export type { Device, ModelOptions, TensorInfo, TensorType, TensorValue, TypedData } from './ml/model.js';
+export { DynamicBatcher } from './ml/batcher.js';
+export type { BatcherOptions, BatcherStats, CancelToken, RunBatch } from './ml/batcher.js';
+export { ModelRegistry } from './ml/registry.js';
+export type { ModelSource, ModelEntry, ModelState, RegistryOptions, LoadedModel } from './ml/registry.js';
+export { InferenceService, InferenceClient } from './ml/inference.js';
+export type { InferenceServiceOptions, InferenceConnector, InferencePort, InferOptions, ModelMetadata } from './ml/inference.js';
+export { serveKserve } from './ml/http.js';
+export type { KserveOptions } from './ml/http.js';
+export { parseInferRequest, TensorRequestError, toHalf, fromHalf } from './ml/tensor-json.js';
+export type { ParsedInferRequest, ParsedInput } from './ml/tensor-json.js';
+export { writeMlp, seededMlp, mlpReference } from './ml/onnx-writer.js';
+export type { MlpSpec } from './ml/onnx-writer.js';
