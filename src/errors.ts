@@ -71,6 +71,8 @@ export const ErrorCodes = {
   INFERENCE_FAILED: 'CONDUIT_ERR_INFERENCE_FAILED',
   /** A model's request queue is full (answered 503 with Retry-After). */
   QUEUE_FULL: 'CONDUIT_ERR_QUEUE_FULL',
+  /** A request waited in a model's queue longer than its queueTimeoutMs (a 503). */
+  QUEUE_TIMEOUT: 'CONDUIT_ERR_QUEUE_TIMEOUT',
   /** Inference input that does not fit the model (unknown name, wrong type, shape or size). */
   INVALID_TENSOR: 'CONDUIT_ERR_INVALID_TENSOR',
   // The SSE framer (SseFramer), also listed as SseErrorCodes:

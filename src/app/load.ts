@@ -105,7 +105,7 @@ export function demoModelBytes(): Uint8Array {
   return writeMlp(seededMlp(DEMO_MODEL_SPEC.widths, DEMO_MODEL_SPEC.seed));
 }
 
-const BATCHING = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'maxQueue'];
+const BATCHING = ['maxBatchSize', 'maxQueueDelayMs', 'preferredBatchSizes', 'maxQueue', 'queueTimeoutMs'];
 const SESSION = ['device', 'intraOpThreads', 'graphOptimization'];
 
 /**

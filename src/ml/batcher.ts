@@ -19,6 +19,12 @@ export interface BatcherOptions {
   preferredBatchSizes?: number[];
   /** Most requests waiting (default 1,024); more are refused (CONDUIT_ERR_QUEUE_FULL, a 503). */
   maxQueue?: number;
+  /**
+   * Longest a request may wait in the queue before it runs (ms; default 30,000; 0: no limit):
+   * then it fails with CONDUIT_ERR_QUEUE_TIMEOUT (a 503) — a model that stalls does not
+   * hold its callers forever.
+   */
+  queueTimeoutMs?: number;
 }
 
 export type RunBatch = (inputs: Record<string, TensorValue>) => Promise<Record<string, TensorValue>>;
@@ -55,6 +61,8 @@ export interface BatcherStats {
   dropped: number;
   /** Requests refused because the queue was full. */
   refused: number;
+  /** Requests that waited past queueTimeoutMs. */
+  timedOut: number;
 }
 
 export class DynamicBatcher {
@@ -67,7 +75,10 @@ export class DynamicBatcher {
   readonly maxQueueDelayMs: number;
   readonly preferred: number[];
   readonly maxQueue: number;
-  readonly stats: BatcherStats = { requests: 0, batches: 0, batchSizes: {}, queueMs: 0, computeMs: 0, dropped: 0, refused: 0 };
+  readonly queueTimeoutMs: number;
+  readonly stats: BatcherStats = { requests: 0, batches: 0, batchSizes: {}, queueMs: 0, computeMs: 0, dropped: 0, refused: 0, timedOut: 0 };
+  /** Sweeps the queue for requests past queueTimeoutMs while it holds any. */
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly run: RunBatch, options: BatcherOptions = {}) {
     const int = (name: string, v: number, min: number) => {
@@ -77,6 +88,7 @@ export class DynamicBatcher {
     this.maxBatchSize = int('maxBatchSize', options.maxBatchSize ?? 32, 1);
     this.maxQueueDelayMs = int('maxQueueDelayMs', options.maxQueueDelayMs ?? 0, 0);
     this.maxQueue = int('maxQueue', options.maxQueue ?? 1024, 1);
+    this.queueTimeoutMs = int('queueTimeoutMs', options.queueTimeoutMs ?? 30_000, 0);
     this.preferred = [...(options.preferredBatchSizes ?? [])].map((n) => int('preferredBatchSizes[]', n, 1)).sort((a, b) => b - a);
   }
 
@@ -134,7 +146,30 @@ export class DynamicBatcher {
       this.queue.push(p);
       this.stats.requests++;
       this.kick();
+      if (this.queueTimeoutMs > 0 && this.sweeper === null) {
+        this.sweeper = setInterval(() => this.sweep(), Math.max(10, Math.min(1000, this.queueTimeoutMs / 4)));
+        this.sweeper.unref();
+      }
     });
+  }
+
+  /** Fails the requests that waited past queueTimeoutMs; stops when the queue is empty. */
+  private sweep(): void {
+    const now = performance.now();
+    for (let i = 0; i < this.queue.length;) {
+      const p = this.queue[i];
+      if (now - p.at < this.queueTimeoutMs) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.stats.timedOut++;
+      p.reject(new ConduitError(ErrorCodes.QUEUE_TIMEOUT, `the request waited ${Math.round(now - p.at)} ms in the model's queue (queueTimeoutMs ${this.queueTimeoutMs})`));
+    }
+    if (this.queue.length === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   }
 
   private kick(): void {

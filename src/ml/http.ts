@@ -39,7 +39,7 @@ function statusOf(e: unknown): number {
   if (code === ErrorCodes.MODEL_BUSY) return 409;
   return UNAVAILABLE.has(code as string) ? 503 : 500;
 }
-const UNAVAILABLE = new Set<string>([ErrorCodes.QUEUE_FULL, ErrorCodes.MODEL_MEMORY, ErrorCodes.WORKER_EXITED, ErrorCodes.DEVICE_UNAVAILABLE, ErrorCodes.MODEL_LOAD]);
+const UNAVAILABLE = new Set<string>([ErrorCodes.QUEUE_FULL, ErrorCodes.QUEUE_TIMEOUT, ErrorCodes.MODEL_MEMORY, ErrorCodes.WORKER_EXITED, ErrorCodes.DEVICE_UNAVAILABLE, ErrorCodes.MODEL_LOAD]);
 function fail(res: Response, e: unknown): void {
   const status = statusOf(e);
   if (status === 503) res.header('Retry-After', '1');

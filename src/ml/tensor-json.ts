@@ -465,6 +465,11 @@ class Reader {
     const type = KSERVE_TO_ORT[datatype];
     const n = count(shape, where);
     where = `${where}: shape [${shape.join(', ')}]`;
+    // (a shape the rest of the body cannot hold is not allocated: each value takes 2 bytes at least)
+    if (n > (this.end - this.p + 1) / 2) {
+      const got = this.numbersAny(where).values.length;
+      throw bad(`${where}: ${got} values (${n} expected)`);
+    }
     if (type === 'float32') {
       const out = new Float32Array(n);
       const { count: got, kinds } = this.scan(where, true, n, (v, at) => {

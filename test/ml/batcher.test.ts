@@ -102,4 +102,27 @@ describe('DynamicBatcher', () => {
     expect(seen).toEqual([[1], [3]]);
     expect(b.stats).toMatchObject({ dropped: 1, refused: 1, batches: 2 });
   });
+
+  it('a model that stalls: requests waiting past queueTimeoutMs fail (QUEUE_TIMEOUT), the one running is left alone; a CancelToken drops a queued one', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const b = new DynamicBatcher(async (x) => {
+      await gate;
+      return { output: x.input };
+    }, { maxBatchSize: 1, queueTimeoutMs: 40 });
+    const first = b.infer(f32(new Float32Array([1]), 1, 1));
+    await new Promise((r) => setImmediate(r));
+    const token: { cancel?: (reason: unknown) => void } = {};
+    const cancelled = b.infer(f32(new Float32Array([2]), 1, 1), token);
+    const waiting = b.infer(f32(new Float32Array([3]), 1, 1));
+    token.cancel!(new Error('gone'));
+    await expect(cancelled).rejects.toThrow('gone');
+    const t0 = performance.now();
+    await expect(waiting).rejects.toMatchObject({ code: ErrorCodes.QUEUE_TIMEOUT, message: /waited \d+ ms in the model's queue/ });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    release();
+    await first;
+    expect(b.stats).toMatchObject({ timedOut: 1, dropped: 1, batches: 1 });
+    expect(() => new DynamicBatcher(async (x) => x, { queueTimeoutMs: -1 })).toThrow(/queueTimeoutMs must be an integer/);
+  });
 });

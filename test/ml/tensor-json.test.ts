@@ -169,6 +169,9 @@ describe('parseInferRequest: the request', () => {
       ['{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"outputs":[{"nam":"y"}]}', /"outputs" must be an array of/],
       ['{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}],"parameters":[]}', /"parameters" must be an object/],
       ['{"inputs":[{"name":"x","datatype":"FP32","shape":[4294967296,4294967296],"data":[1]}]}', /too large/],
+      // (a shape the body cannot hold: refused before anything that size is allocated)
+      ['{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2000000000],"data":[1]}]}', /1 values \(2000000000 expected\)/],
+      ['{"inputs":[{"name":"x","datatype":"INT64","shape":[2000000000],"data":[1,2]}]}', /2 values \(2000000000 expected\)/],
     ];
     for (const [text, re] of cases) {
       let err: unknown;
