@@ -10,6 +10,7 @@ import {
 import { compileSchema, type CompiledSchema, type JsonSchema } from './schema.js';
 import { MemoryNotificationBus, type NotificationBus } from './stores/notifications.js';
 import { UriTemplate } from './uri-template.js';
+import { answersOf, INPUT_METHODS, InputRounds, META, StateSeal, STATELESS_VERSION, StatelessErrorCode, type SealOptions } from './mrtr.js';
 
 /** Protocol revisions this server speaks, newest first. */
 export const SUPPORTED_PROTOCOL_VERSIONS = ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05'] as const;
@@ -35,6 +36,27 @@ export interface McpServerOptions {
   clientRequestTimeout?: number;
   /** Where cross-session notifications go (default: in memory, this process). */
   notifications?: NotificationBus;
+  /** 2026-07-28: how requestStates are sealed (key, lifetime). Default: a random key, 10 minutes. */
+  requestState?: SealOptions;
+  /**
+   * 2026-07-28 caching hints (ttlMs, cacheScope) per method: server/discover, tools/list,
+   * prompts/list, resources/list, resources/templates/list, resources/read (a resource's
+   * own `ttlMs` / `cacheScope` win). Default 0 / 'private'.
+   */
+  caching?: Partial<Record<CachedMethod, CacheHint>>;
+}
+
+export interface CacheHint {
+  ttlMs?: number;
+  cacheScope?: 'public' | 'private';
+}
+export type CachedMethod = 'server/discover' | 'tools/list' | 'prompts/list' | 'resources/list' | 'resources/templates/list' | 'resources/read';
+const CACHED = new Set<string>(['server/discover', 'tools/list', 'prompts/list', 'resources/list', 'resources/templates/list', 'resources/read']);
+
+/** Asks the client for input (elicitation, sampling, roots): `key` names it in a 2026 input_required round. */
+export interface AskOptions {
+  /** The inputRequests key on 2026-07-28 (default: the kind and its place among the handler's asks). */
+  key?: string;
 }
 
 type Awaitable<T> = T | Promise<T>;
@@ -53,12 +75,19 @@ export interface RequestContext {
   progress(progress: number, total?: number, message?: string): void;
   /** Sends notifications/message at `level` when the session's logging/setLevel lets it through. */
   log(level: LogLevel, data: unknown, logger?: string): void;
-  /** sampling/createMessage to the client. */
-  sample(params: Record<string, unknown>): Promise<Record<string, unknown>>;
-  /** elicitation/create to the client (form mode, or `mode: 'url'`). */
-  elicit(params: Record<string, unknown>): Promise<Record<string, unknown>>;
-  /** roots/list to the client. */
-  listRoots(): Promise<Record<string, unknown>>;
+  /**
+   * sampling/createMessage to the client. On a 2025 session a request to the client; on a
+   * 2026-07-28 request an input_required round (the handler runs again with the answer).
+   */
+  sample(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>;
+  /** elicitation/create to the client (form mode, or `mode: 'url'`); 2026: an input_required round. */
+  elicit(params: Record<string, unknown>, options?: AskOptions): Promise<Record<string, unknown>>;
+  /** roots/list to the client; 2026: an input_required round. */
+  listRoots(options?: AskOptions): Promise<Record<string, unknown>>;
+  /** The client's capabilities (initialize's, or the 2026 request's envelope). */
+  readonly clientCapabilities: Record<string, unknown>;
+  /** The protocol revision of the session or request ('2026-07-28' for stateless requests). */
+  readonly protocolVersion: string;
   /** Sends any notification related to this request. */
   notify(method: string, params?: Record<string, unknown>): void;
   /**
@@ -83,6 +112,9 @@ export type ToolHandler = (args: Record<string, unknown>, ctx: RequestContext) =
 
 export interface ResourceMeta {
   name: string;
+  /** 2026-07-28 caching hints of resources/read of this resource (not listed). */
+  ttlMs?: number;
+  cacheScope?: 'public' | 'private';
   title?: string;
   description?: string;
   mimeType?: string;
@@ -133,6 +165,7 @@ interface Resource {
   uri: string;
   listing: Record<string, unknown>;
   read: ResourceReader;
+  cache: CacheHint | undefined;
 }
 interface Template {
   template: UriTemplate;
@@ -179,6 +212,10 @@ export class McpServer implements Dispatcher {
   onError: (err: unknown) => void = () => {};
   private cached: Record<string, unknown> | null = null;
   private started = false;
+  /** 2026-07-28: requestState sealing, caching hints, each request's input rounds. */
+  private readonly seal: StateSeal;
+  private readonly caching: Partial<Record<CachedMethod, CacheHint>>;
+  private readonly rounds = new WeakMap<IncomingRequest, InputRounds>();
 
   constructor(options: McpServerOptions) {
     if (options === null || typeof options !== 'object') throw invalidOption('createMcpServer needs { name, version }');
@@ -195,6 +232,9 @@ export class McpServer implements Dispatcher {
     this.extraCapabilities = options.capabilities ?? {};
     this.bus = options.notifications ?? new MemoryNotificationBus();
     this.bus.subscribe((n) => this.deliver(n.method, n.params, n.uri));
+    this.seal = new StateSeal(options.requestState);
+    this.caching = options.caching ?? {};
+    for (const [m, h] of Object.entries(this.caching)) checkHint(h, `caching['${m}']`);
   }
 
   // ── registration ──────────────────────────────────────────────────────────────────
@@ -220,7 +260,9 @@ export class McpServer implements Dispatcher {
     if (typeof meta?.name !== 'string') throw invalidOption(`resource '${uri}': meta.name must be a string`);
     if (typeof read !== 'function') throw invalidOption(`resource '${uri}': read must be a function`);
     if (this.resources.has(uri)) throw invalidOption(`resource '${uri}' is already registered`);
-    this.resources.set(uri, { uri, listing: { uri, ...meta }, read });
+    const { ttlMs, cacheScope, ...listed } = meta;
+    checkHint({ ttlMs, cacheScope }, `resource '${uri}'`);
+    this.resources.set(uri, { uri, listing: { uri, ...listed }, read, cache: ttlMs === undefined && cacheScope === undefined ? undefined : { ttlMs, cacheScope } });
     this.changed('notifications/resources/list_changed');
     return this;
   }
@@ -367,6 +409,67 @@ export class McpServer implements Dispatcher {
   }
 
   request(req: IncomingRequest): unknown {
+    if (req.session.protocolVersion === STATELESS_VERSION) return this.stateless(req);
+    return this.dispatch(req);
+  }
+
+  /** [argument, header name] of each inputSchema property of a tool with "x-mcp-header" (2026-07-28 Mcp-Param-*). */
+  headerParams(tool: string): Array<[string, string]> {
+    const props = ((this.tools.get(tool)?.listing.inputSchema as JsonSchema | undefined)?.properties ?? {}) as Record<string, JsonSchema>;
+    const out: Array<[string, string]> = [];
+    for (const [k, v] of Object.entries(props)) if (typeof v?.['x-mcp-header'] === 'string') out.push([k, v['x-mcp-header'] as string]);
+    return out;
+  }
+
+  /** The capabilities of the stateless revision: what it serves (no subscriptions, no list_changed yet). */
+  get statelessCapabilities(): Record<string, unknown> {
+    const caps: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.capabilities)) {
+      if (k === 'tools' || k === 'prompts' || k === 'resources') caps[k] = {};
+      else caps[k] = v;
+    }
+    return caps;
+  }
+
+  /** A 2026-07-28 request: discover, removed methods, input rounds, and every result decorated. */
+  private stateless(req: IncomingRequest): unknown {
+    const method = req.method;
+    if (method === 'server/discover') return this.decorate(method, this.discover(), undefined);
+    if (REMOVED.has(method)) throw new McpError(McpErrorCode.MethodNotFound, `Method not found: ${method} is not part of ${STATELESS_VERSION}`);
+    let out: unknown;
+    if (INPUT_METHODS.has(method)) {
+      const p = req.params;
+      const target = String(method === 'resources/read' ? p.uri : p.name);
+      const rounds = new InputRounds(method, target, answersOf(p, method, target, this.seal), this.seal);
+      this.rounds.set(req, rounds);
+      out = rounds.race(this.dispatch(req));
+    } else out = this.dispatch(req);
+    const hint = method === 'resources/read' ? this.resources.get(req.params.uri as string)?.cache : undefined;
+    if (out instanceof Promise) return out.then((v) => this.decorate(method, v, hint));
+    return this.decorate(method, out, hint);
+  }
+
+  private discover(): Record<string, unknown> {
+    const r: Record<string, unknown> = { supportedVersions: [STATELESS_VERSION, ...SUPPORTED_PROTOCOL_VERSIONS], capabilities: this.statelessCapabilities };
+    if (this.instructions !== undefined) r.instructions = this.instructions;
+    return r;
+  }
+
+  /** resultType, serverInfo in _meta, and the caching hints where the revision has them. */
+  private decorate(method: string, v: unknown, hint: CacheHint | undefined): unknown {
+    const r = (v ?? {}) as Record<string, unknown>;
+    const meta = { ...(r._meta as Record<string, unknown> | undefined), [META.serverInfo]: this.info };
+    if (r.resultType === 'input_required') return { ...r, _meta: meta };
+    const out: Record<string, unknown> = { ...r, resultType: 'complete', _meta: meta };
+    if (CACHED.has(method)) {
+      const h = { ...this.caching[method as CachedMethod], ...hint };
+      out.ttlMs = h.ttlMs ?? 0;
+      out.cacheScope = h.cacheScope ?? 'private';
+    }
+    return out;
+  }
+
+  private dispatch(req: IncomingRequest): unknown {
     const p = req.params;
     switch (req.method) {
       case 'initialize': return this.initialize(req.session, p);
@@ -458,7 +561,7 @@ export class McpServer implements Dispatcher {
   }
 
   context(req: IncomingRequest): RequestContext {
-    return new Context(req, this.clientRequestTimeout);
+    return new Context(req, this.clientRequestTimeout, this.rounds.get(req) ?? null);
   }
 
   /** tools/call: synchronous when the handler is (no promise, no microtask on the hot path). */
@@ -494,7 +597,9 @@ export class McpServer implements Dispatcher {
       const vars = t.template.match(uri);
       if (vars !== null) return resourceResult(uri, t.listing.mimeType as string | undefined, await t.read(uri, vars, ctx));
     }
-    throw new McpError(McpErrorCode.ResourceNotFound, `Resource not found: ${uri}`, { uri });
+    // (2026-07-28: an unknown URI is invalid params, SEP-2164; before, -32002)
+    const code = req.session.protocolVersion === STATELESS_VERSION ? McpErrorCode.InvalidParams : McpErrorCode.ResourceNotFound;
+    throw new McpError(code, `Resource not found: ${uri}`, { uri });
   }
 
   private async getPrompt(req: IncomingRequest): Promise<unknown> {
@@ -546,7 +651,14 @@ export class McpServer implements Dispatcher {
  * each function when it is read (so `const { progress, signal } = ctx` works too).
  */
 class Context implements RequestContext {
-  constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number) {}
+  constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number, private readonly rounds: InputRounds | null) {}
+
+  get clientCapabilities(): Record<string, unknown> {
+    return this.req.session.clientCapabilities;
+  }
+  get protocolVersion(): string {
+    return this.req.session.protocolVersion;
+  }
 
   get signal(): AbortSignal {
     return this.req.signal;
@@ -590,31 +702,43 @@ class Context implements RequestContext {
     };
   }
 
-  private ask(method: string, params: unknown, capability: string | null): Promise<Record<string, unknown>> {
+  private ask(method: string, params: unknown, capability: string | null, options: AskOptions | undefined): Promise<Record<string, unknown>> {
     const session = this.req.session;
+    const stateless = session.protocolVersion === STATELESS_VERSION;
     if (capability !== null && session.clientCapabilities[capability] === undefined) {
-      // (a plain Error: in a tool, an isError result; the client's request was valid)
+      // 2026: the request needed a capability its client did not declare (-32021, an HTTP
+      // 400). 2025: a plain Error (in a tool, an isError result; the client's request was valid).
+      if (stateless) {
+        return Promise.reject(new McpError(StatelessErrorCode.MissingCapability, `Missing capability: this request needs the client's '${capability}' capability (${method})`, { requiredCapabilities: [capability] }));
+      }
       return Promise.reject(new Error(`the client does not support ${method} (no '${capability}' capability)`));
+    }
+    if (stateless) {
+      if (this.rounds === null) {
+        return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `${this.req.method} cannot ask the client for input on ${STATELESS_VERSION} (only tools/call, prompts/get and resources/read can)`));
+      }
+      const key = options?.key ?? this.rounds.nextKey(capability ?? 'input');
+      return this.rounds.ask(key, method, (params ?? {}) as Record<string, unknown>);
     }
     return session.request(method, params, { related: this.req.id, signal: this.req.signal, timeoutMs: this.timeoutMs }) as Promise<Record<string, unknown>>;
   }
 
   get sample(): RequestContext['sample'] {
-    return (params) => this.ask('sampling/createMessage', params, 'sampling');
+    return (params, options) => this.ask('sampling/createMessage', params, 'sampling', options);
   }
 
   get elicit(): RequestContext['elicit'] {
-    return (params) => {
+    return (params, options) => {
       if (params?.mode === 'url') {
         const el = this.req.session.clientCapabilities.elicitation as Record<string, unknown> | undefined;
         if (el?.url === undefined) return Promise.reject(new Error('the client does not support URL-mode elicitation'));
       }
-      return this.ask('elicitation/create', params, 'elicitation');
+      return this.ask('elicitation/create', params, 'elicitation', options);
     };
   }
 
   get listRoots(): RequestContext['listRoots'] {
-    return () => this.ask('roots/list', {}, 'roots');
+    return (options) => this.ask('roots/list', {}, 'roots', options);
   }
 
   get notify(): RequestContext['notify'] {
@@ -624,6 +748,15 @@ class Context implements RequestContext {
   get closeStream(): RequestContext['closeStream'] {
     return () => (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
   }
+}
+
+/** Methods 2026-07-28 removed. */
+const REMOVED = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+
+function checkHint(h: CacheHint | undefined, where: string): void {
+  if (h === undefined) return;
+  if (h.ttlMs !== undefined && (!Number.isSafeInteger(h.ttlMs) || h.ttlMs < 0)) throw invalidOption(`${where}.ttlMs must be a non-negative integer`);
+  if (h.cacheScope !== undefined && h.cacheScope !== 'public' && h.cacheScope !== 'private') throw invalidOption(`${where}.cacheScope must be 'public' or 'private'`);
 }
 
 /** A tool handler threw: a tool error result (what the spec asks), except McpError and cancellation. */

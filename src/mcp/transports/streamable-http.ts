@@ -10,7 +10,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Request, Response, SseStream } from '../../http/api.js';
 import type { Envelope } from '../../jsonrpc/parse.js';
-import { badId, errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { badId, errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type ProtocolSession, type Session, type SessionFactory, type RequestId } from '../protocol.js';
+import { STATELESS_VERSION, StatelessErrorCode } from '../mrtr.js';
+import { checkHeaders, classify, envelopeOf, STATELESS_METHODS, type HeaderParams, type Refusal } from './stateless.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { Keyed } from '../keyed.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
@@ -75,6 +77,9 @@ class Exchange {
   onEnd: (() => void) | null = null;
   /** Runs once when the response started (JSON sent, SSE begun, or an error answer). */
   onAnswered: (() => void) | null = null;
+  /** The HTTP status of a JSON answer that is an error (2026-07-28: -32601 is a 404...); default 200. */
+  statusFor: ((code: number) => number) | null = null;
+  private errorCode = 0;
 
   constructor(private readonly hs: HttpSession, private res: Response | null, private readonly batch: boolean, count: number) {
     this.pending = count;
@@ -84,6 +89,7 @@ class Exchange {
   /** A message for one of this exchange's requests; `final` when it is that request's response. */
   deliver(msg: OutgoingMessage, final: RequestId | undefined): void {
     const data = serialise(msg);
+    if (final !== undefined && 'error' in msg) this.errorCode = msg.error.code;
     if (final !== undefined) this.settled(final);
     if (this.mode === 0) {
       if (final !== undefined) {
@@ -151,6 +157,7 @@ class Exchange {
     const body = this.batch ? `[${this.parts.join(',')}]` : this.parts[0];
     this.parts = [];
     this.announce(res);
+    if (this.statusFor !== null && this.errorCode !== 0 && !this.batch) res.status(this.statusFor(this.errorCode));
     res.header('Content-Type', 'application/json').send(body);
   }
 
@@ -448,6 +455,8 @@ export class StreamableHttp {
     const parsed = parseBody(body, res);
     if (parsed === null) return;
     const messages = parsed.messages;
+    // The 2026-07-28 revision (stateless) and the session-era ones share the endpoint.
+    if (classify(req.header('mcp-protocol-version'), messages) === 'stateless') return this.statelessPost(req, res, parsed.batch, messages, auth.info);
     let init = -1;
     for (let i = 0; i < messages.length; i++) if (messages[i].method === 'initialize' && messages[i].kind === 'request') init = i;
     if (init >= 0) {
@@ -464,6 +473,38 @@ export class StreamableHttp {
     const hs = this.session(req, res);
     if (hs === undefined) return;
     return this.dispatch(hs, messages, parsed.batch, res, auth.info, false);
+  }
+
+  /** A 2026-07-28 POST: one request (or notification) that stands alone, checked before it runs. */
+  private statelessPost(req: Request, res: Response, batch: boolean, messages: Envelope[], authInfo: unknown): Promise<void> | undefined {
+    const m = messages[0];
+    const id = m.kind === 'request' || m.kind === 'invalid' ? (m.id ?? null) : null;
+    if (batch) return refuse(res, null, { status: 400, code: McpErrorCode.InvalidRequest, message: 'Invalid Request: 2026-07-28 requests are not sent in batches' });
+    if (m.kind === 'notification') {
+      res.status(202).send();
+      return undefined;
+    }
+    if (m.kind !== 'request') {
+      return refuse(res, id, { status: 400, code: McpErrorCode.InvalidRequest, message: m.kind === 'invalid' ? (m.error as { message: string }).message : 'Invalid Request: a 2026-07-28 POST carries a request or a notification' });
+    }
+    const server = this.server as SessionFactory & Partial<HeaderParams> & { statelessCapabilities?: unknown };
+    // (a server that does not speak 2026-07-28 — an SDK 1.x one — supports none of it)
+    const supported = server.statelessCapabilities !== undefined ? [STATELESS_VERSION] : [];
+    const env = envelopeOf(m.params as Record<string, unknown> | undefined, supported);
+    if ('status' in env) return refuse(res, id, env);
+    const headers = checkHeaders((n) => req.header(n), m, env.protocolVersion, typeof server.headerParams === 'function' ? server as HeaderParams : null);
+    if (headers !== null) return refuse(res, id, headers);
+    if (!STATELESS_METHODS.has(m.method as string)) {
+      return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
+    }
+    const hs = this.transient();
+    const proto = hs.proto as ProtocolSession;
+    proto.protocolVersion = env.protocolVersion;
+    proto.clientCapabilities = env.clientCapabilities;
+    proto.clientInfo = env.clientInfo as ProtocolSession['clientInfo'];
+    proto.logLevel = env.logLevel;
+    proto.initialized = true;
+    return this.dispatch(hs, [m], false, res, authInfo, true, statelessStatus);
   }
 
   private initialize(m: Envelope, batch: boolean, res: Response, authInfo: unknown): Promise<void> | undefined {
@@ -503,7 +544,8 @@ export class StreamableHttp {
    * Hands the messages to the session. Returns, when the answer is not ready yet, a
    * promise of its start (a route handler that resolves before answering gets a 204).
    */
-  private dispatch(hs: HttpSession, messages: Envelope[], batch: boolean, res: Response, authInfo: unknown, transient: boolean): Promise<void> | undefined {
+  private dispatch(hs: HttpSession, messages: Envelope[], batch: boolean, res: Response, authInfo: unknown, transient: boolean,
+    statusFor: ((code: number) => number) | null = null): Promise<void> | undefined {
     const proto = hs.proto;
     let requests = 0;
     for (const m of messages) if (m.kind === 'request' || m.kind === 'invalid') requests++;
@@ -514,6 +556,7 @@ export class StreamableHttp {
       return undefined;
     }
     const ex = hs.exchange(res, batch, requests);
+    ex.statusFor = statusFor;
     if (transient) ex.onEnd = () => proto.close();
     // Ids must be unique among the session's requests in flight: a duplicate is answered
     // here, and not run.
@@ -617,4 +660,19 @@ function statelessRefusal(res: Response, what: string): void {
  */
 export function serveStreamableHttp(app: RouteTarget, server: SessionFactory, options?: StreamableHttpOptions): StreamableHttp {
   return new StreamableHttp(server, options).mount(app);
+}
+
+/** Methods 2026-07-28 removed (a 404 that says so). */
+const REMOVED_2026 = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
+
+/** 2026-07-28: the HTTP status of an error answer (the rest of the ladder is refused before it runs). */
+function statelessStatus(code: number): number {
+  if (code === McpErrorCode.MethodNotFound) return 404;
+  if (code === StatelessErrorCode.MissingCapability || code === StatelessErrorCode.HeaderMismatch || code === StatelessErrorCode.UnsupportedVersion) return 400;
+  return 200;
+}
+
+function refuse(res: Response, id: unknown, r: Refusal): undefined {
+  rpcError(res, r.status, id, r.code, r.message, r.data);
+  return undefined;
 }
