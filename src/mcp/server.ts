@@ -709,7 +709,7 @@ class Context implements RequestContext {
       // 2026: the request needed a capability its client did not declare (-32021, an HTTP
       // 400). 2025: a plain Error (in a tool, an isError result; the client's request was valid).
       if (stateless) {
-        return Promise.reject(new McpError(StatelessErrorCode.MissingCapability, `Missing capability: this request needs the client's '${capability}' capability (${method})`, { requiredCapabilities: [capability] }));
+        return Promise.reject(new McpError(StatelessErrorCode.MissingCapability, `Missing capability: this request needs the client's '${capability}' capability (${method})`, { requiredCapabilities: { [capability]: {} } }));
       }
       return Promise.reject(new Error(`the client does not support ${method} (no '${capability}' capability)`));
     }

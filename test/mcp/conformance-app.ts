@@ -197,3 +197,77 @@ mcp.prompt('test_prompt_with_image', { description: 'A prompt with an image' }, 
     { role: 'user', content: { type: 'text', text: 'Please analyze the image above.' } },
   ],
 }));
+
+// ── 2026-07-28 (stateless): input_required rounds, written once for both eras ─────────
+// On a 2025 session, ctx.elicit / ctx.sample / ctx.listRoots are requests to the client; on
+// a 2026 request, input_required rounds under the given keys (the handler runs again with
+// the answers).
+const nameSchema = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] };
+const text = (t: string) => ({ content: [{ type: 'text', text: t }] });
+
+mcp.tool('test_input_required_result_elicitation', { description: 'Asks for a name (elicitation), then greets', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({ message: 'What is your name?', requestedSchema: nameSchema }, { key: 'user_name' });
+  return text(`Hello, ${String((r.content as { name?: string } | undefined)?.name ?? 'stranger')}!`);
+});
+mcp.tool('test_input_required_result_sampling', { description: 'Asks the client to sample an answer', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'What is the capital of France?' } }], maxTokens: 100 }, { key: 'capital_question' });
+  return text(String((r.content as { text?: string } | undefined)?.text ?? ''));
+});
+mcp.tool('test_input_required_result_list_roots', { description: "Asks for the client's roots", inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.listRoots({ key: 'client_roots' });
+  return text(`Roots: ${(r.roots as Array<{ uri: string }>).map((x) => x.uri).join(', ')}`);
+});
+mcp.tool('test_input_required_result_request_state', { description: 'One round; the sealed requestState is checked', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  await ctx.elicit({ message: 'Please confirm', requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } }, { key: 'confirm' });
+  return text('state-ok: the requestState was validated');
+});
+mcp.tool('test_input_required_result_multiple_inputs', { description: 'Elicitation, sampling and roots in one round', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const [who, greeting, roots] = await Promise.all([
+    ctx.elicit({ message: 'What is your name?', requestedSchema: nameSchema }, { key: 'user_name' }),
+    ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'Generate a greeting' } }], maxTokens: 50 }, { key: 'greeting' }),
+    ctx.listRoots({ key: 'client_roots' }),
+  ]);
+  return text(`${JSON.stringify(who.content)} ${JSON.stringify(greeting.content)} ${(roots.roots as unknown[]).length} roots`);
+});
+mcp.tool('test_input_required_result_multi_round', { description: 'Two rounds, one after the other', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const a = await ctx.elicit({ message: 'Step 1: What is your name?', requestedSchema: nameSchema }, { key: 'step1' });
+  const b = await ctx.elicit({ message: 'Step 2: What is your favorite color?', requestedSchema: { type: 'object', properties: { color: { type: 'string' } }, required: ['color'] } }, { key: 'step2' });
+  return text(`${JSON.stringify(a.content)} likes ${JSON.stringify(b.content)}`);
+});
+mcp.tool('test_input_required_result_tampered_state', { description: 'One round (the suite tampers with the state)', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  await ctx.elicit({ message: 'Please confirm', requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } } }, { key: 'confirm' });
+  return text('done');
+});
+mcp.tool('test_input_required_result_capabilities', { description: 'Asks only for what the client declared', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  const caps = ctx.clientCapabilities;
+  const asks: Array<Promise<unknown>> = [];
+  if (caps.sampling !== undefined) asks.push(ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 20 }, { key: 'sampled' }));
+  if (caps.elicitation !== undefined) asks.push(ctx.elicit({ message: 'Your name?', requestedSchema: nameSchema }, { key: 'elicited' }));
+  await Promise.all(asks);
+  return text(`asked ${asks.length}`);
+});
+mcp.prompt('test_input_required_result_prompt', { description: 'A prompt that asks for context first' }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({ message: 'What context should the prompt use?', requestedSchema: { type: 'object', properties: { context: { type: 'string' } }, required: ['context'] } }, { key: 'user_context' });
+  return `Use this context: ${String((r.content as { context?: string } | undefined)?.context ?? '')}`;
+});
+// SEP-2575 diagnostics: a capability the client may not have declared; a stream that must
+// not carry requests; logs that must not flow without logLevel.
+mcp.tool('test_missing_capability', { description: 'Needs sampling: -32021 when the client did not declare it', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  await ctx.sample({ messages: [{ role: 'user', content: { type: 'text', text: 'Needs sampling' } }], maxTokens: 10 }, { key: 'needed' });
+  return text('had it');
+});
+mcp.tool('test_streaming_elicitation', { description: 'Logs, then asks for input: the stream carries no request', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  ctx.log('info', 'about to ask');
+  await ctx.elicit({ message: 'Continue?', requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } } } }, { key: 'continue' });
+  return text('continued');
+});
+mcp.tool('test_logging_tool', { description: 'Logs three lines (only when the request set logLevel)', inputSchema: none }, async (_a, ctx: RequestContext) => {
+  for (const line of ['one', 'two', 'three']) ctx.log('info', line);
+  await sleep(20);
+  return text('logged');
+});
+// SEP-2243: an argument mirrored into a header (Mcp-Param-Region).
+mcp.tool('test_x_mcp_header', {
+  description: 'Echoes its region, which also travels in the Mcp-Param-Region header',
+  inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } }, required: ['region'] },
+}, (a) => text(`region ${String(a.region)}`));

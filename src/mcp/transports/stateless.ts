@@ -63,9 +63,6 @@ export function envelopeOf(params: Record<string, unknown> | undefined, supporte
   if (!isObject(meta)) return envelopeError(META.protocolVersion, 'is missing (a 2026-07-28 request carries its envelope in params._meta)');
   const version = meta[META.protocolVersion];
   if (typeof version !== 'string' || version === '') return envelopeError(META.protocolVersion, 'is missing or not a string');
-  if (!supported.includes(version)) {
-    return { status: 400, code: StatelessErrorCode.UnsupportedVersion, message: `Unsupported protocol version: ${version}`, data: { supported: [...supported], requested: version } };
-  }
   const caps = meta[META.clientCapabilities];
   if (!isObject(caps)) return envelopeError(META.clientCapabilities, caps === undefined ? 'is missing' : 'must be an object');
   const info = meta[META.clientInfo];
@@ -79,15 +76,26 @@ export function envelopeOf(params: Record<string, unknown> | undefined, supporte
   return { protocolVersion: version, clientCapabilities: caps, clientInfo: info as Record<string, unknown> | undefined, logLevel };
 }
 
+/** The envelope's version, once the headers agree with it: -32022 when this server does not speak it. */
+export function checkVersion(version: string, supported: readonly string[]): Refusal | null {
+  if (supported.includes(version)) return null;
+  return { status: 400, code: StatelessErrorCode.UnsupportedVersion, message: `Unsupported protocol version: ${version}`, data: { supported: [...supported], requested: version } };
+}
+
 /** A header's value with optional whitespace trimmed (RFC 9110 OWS). */
 const ows = (v: string | undefined) => v?.replace(/^[ \t]+|[ \t]+$/g, '');
 
-/** The value an Mcp-Param-* header stands for: literal, or `=?base64?...?=`. */
+/** Strict base64 (RFC 4648 §4: the standard alphabet, padded to a multiple of 4). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The value an Mcp-Param-* header stands for: literal, or `=?base64?...?=` (null: not valid base64 / UTF-8). */
 function headerValue(v: string): string | null {
-  const m = /^=\?base64\?([A-Za-z0-9+/=_-]*)\?=$/.exec(v);
+  const m = /^=\?base64\?(.*)\?=$/.exec(v);
   if (m === null) return v;
+  if (!BASE64.test(m[1])) return null;
   try {
-    return Buffer.from(m[1], m[1].includes('-') || m[1].includes('_') ? 'base64url' : 'base64').toString('utf8');
+    return utf8.decode(Buffer.from(m[1], 'base64'));
   } catch {
     return null;
   }

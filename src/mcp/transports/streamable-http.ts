@@ -12,7 +12,7 @@ import type { Request, Response, SseStream } from '../../http/api.js';
 import type { Envelope } from '../../jsonrpc/parse.js';
 import { badId, errorMessage, McpErrorCode, serialise, type OutgoingMessage, type Outbound, type ProtocolSession, type Session, type SessionFactory, type RequestId } from '../protocol.js';
 import { STATELESS_VERSION, StatelessErrorCode } from '../mrtr.js';
-import { checkHeaders, classify, envelopeOf, STATELESS_METHODS, type HeaderParams, type Refusal } from './stateless.js';
+import { checkHeaders, checkVersion, classify, envelopeOf, STATELESS_METHODS, type HeaderParams, type Refusal } from './stateless.js';
 import { SUPPORTED_PROTOCOL_VERSIONS } from '../server.js';
 import { Keyed } from '../keyed.js';
 import { MemoryEventStore, type EventStore } from '../stores/events.js';
@@ -494,6 +494,8 @@ export class StreamableHttp {
     if ('status' in env) return refuse(res, id, env);
     const headers = checkHeaders((n) => req.header(n), m, env.protocolVersion, typeof server.headerParams === 'function' ? server as HeaderParams : null);
     if (headers !== null) return refuse(res, id, headers);
+    const version = checkVersion(env.protocolVersion, supported);
+    if (version !== null) return refuse(res, id, version);
     if (!STATELESS_METHODS.has(m.method as string)) {
       return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
     }
