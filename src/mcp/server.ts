@@ -421,14 +421,51 @@ export class McpServer implements Dispatcher {
     return out;
   }
 
-  /** The capabilities of the stateless revision: what it serves (no subscriptions, no list_changed yet). */
+  /** The capabilities of the stateless revision: what it serves (list_changed and updates through subscriptions/listen). */
   get statelessCapabilities(): Record<string, unknown> {
-    const caps: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.capabilities)) {
-      if (k === 'tools' || k === 'prompts' || k === 'resources') caps[k] = {};
-      else caps[k] = v;
-    }
-    return caps;
+    return this.capabilities;
+  }
+
+  /** Live subscriptions/listen streams (2026-07-28), and their cap. */
+  private listeners = 0;
+  maxSubscriptions = 1000;
+
+  /**
+   * A subscriptions/listen stream (2026-07-28): `send` gets each notification the filter
+   * asks for (tools / prompts / resources list_changed, updates of the listed resource
+   * URIs), tagged with the subscription id. Returns the accepted filter and how to stop,
+   * or null at the cap of live subscriptions.
+   */
+  subscribe(filter: Record<string, unknown>, id: string, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null {
+    if (this.listeners >= this.maxSubscriptions) return null;
+    this.started = true;
+    const caps = this.capabilities as Record<string, Record<string, unknown> | undefined>;
+    const accepted: Record<string, unknown> = {};
+    if (filter.toolsListChanged === true && caps.tools !== undefined) accepted.toolsListChanged = true;
+    if (filter.promptsListChanged === true && caps.prompts !== undefined) accepted.promptsListChanged = true;
+    if (filter.resourcesListChanged === true && caps.resources !== undefined) accepted.resourcesListChanged = true;
+    const uris = Array.isArray(filter.resourceSubscriptions) ? (filter.resourceSubscriptions as unknown[]).filter((u): u is string => typeof u === 'string' && this.hasResource(u)).slice(0, MAX_SUBSCRIPTIONS) : [];
+    if (uris.length > 0) accepted.resourceSubscriptions = uris;
+    const wanted = new Set(uris);
+    const tag = (params: Record<string, unknown> | undefined) => ({ ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), [META.subscriptionId]: id } });
+    const off = this.bus.subscribe((n) => {
+      const ok = (n.method === 'notifications/tools/list_changed' && accepted.toolsListChanged === true)
+        || (n.method === 'notifications/prompts/list_changed' && accepted.promptsListChanged === true)
+        || (n.method === 'notifications/resources/list_changed' && accepted.resourcesListChanged === true)
+        || (n.method === 'notifications/resources/updated' && n.uri !== undefined && wanted.has(n.uri));
+      if (ok) send(n.method, tag(n.params));
+    });
+    this.listeners++;
+    let stopped = false;
+    return {
+      accepted,
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        this.listeners--;
+        off();
+      },
+    };
   }
 
   /** A 2026-07-28 request: discover, removed methods, input rounds, and every result decorated. */

@@ -271,3 +271,18 @@ mcp.tool('test_x_mcp_header', {
   description: 'Echoes its region, which also travels in the Mcp-Param-Region header',
   inputSchema: { type: 'object', properties: { region: { type: 'string', 'x-mcp-header': 'Region' } }, required: ['region'] },
 }, (a) => text(`region ${String(a.region)}`));
+// subscriptions/listen diagnostics: each call adds or removes a tool / prompt (list_changed).
+let toggled = false;
+mcp.tool('test_trigger_tool_change', { description: 'Adds or removes a tool (tools/list_changed)', inputSchema: none }, () => {
+  toggled = !toggled;
+  if (toggled) mcp.tool('test_dynamic_tool', { description: 'Comes and goes', inputSchema: none }, () => text('dynamic'));
+  else mcp.removeTool('test_dynamic_tool');
+  return text(toggled ? 'added test_dynamic_tool' : 'removed test_dynamic_tool');
+});
+let promptToggled = false;
+mcp.tool('test_trigger_prompt_change', { description: 'Adds or removes a prompt (prompts/list_changed)', inputSchema: none }, () => {
+  promptToggled = !promptToggled;
+  if (promptToggled) mcp.prompt('test_dynamic_prompt', { description: 'Comes and goes' }, () => 'dynamic');
+  else mcp.removePrompt('test_dynamic_prompt');
+  return text(promptToggled ? 'added test_dynamic_prompt' : 'removed test_dynamic_prompt');
+});

@@ -499,6 +499,7 @@ export class StreamableHttp {
     if (!STATELESS_METHODS.has(m.method as string)) {
       return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
     }
+    if (m.method === 'subscriptions/listen') return this.listen(res, m, server as unknown as Listenable);
     const hs = this.transient();
     const proto = hs.proto as ProtocolSession;
     proto.protocolVersion = env.protocolVersion;
@@ -507,6 +508,33 @@ export class StreamableHttp {
     proto.logLevel = env.logLevel;
     proto.initialized = true;
     return this.dispatch(hs, [m], false, res, authInfo, true, statelessStatus);
+  }
+
+  /**
+   * subscriptions/listen (2026-07-28): a long-lived SSE answer. Its first event acknowledges
+   * the accepted filter with the subscription id; then the notifications it asked for,
+   * each tagged with that id, until the client goes away.
+   */
+  private listen(res: Response, m: Envelope, server: Listenable): undefined {
+    const p = (m.params ?? {}) as Record<string, unknown>;
+    const filter = p.notifications ?? {};
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+      return refuse(res, m.id, { status: 200, code: McpErrorCode.InvalidParams, message: 'Invalid params: notifications must be an object' });
+    }
+    const id = randomBytes(12).toString('base64url');
+    let sse: SseStream | null = null;
+    const send = (method: string, params: Record<string, unknown>) => {
+      if (sse !== null && !sse.closed) sse.send({ data: JSON.stringify({ jsonrpc: '2.0', method, params }) });
+    };
+    const sub = server.subscribe(filter as Record<string, unknown>, id, send);
+    if (sub === null) {
+      res.header('Retry-After', '5');
+      return refuse(res, m.id, { status: 503, code: McpErrorCode.ConnectionClosed, message: 'Service Unavailable: too many live subscriptions' });
+    }
+    sse = res.sse({ heartbeatMs: this.heartbeatMs });
+    sse.onClose(() => sub.stop());
+    send('notifications/subscriptions/acknowledged', { notifications: sub.accepted, _meta: { 'io.modelcontextprotocol/subscriptionId': id } });
+    return undefined;
   }
 
   private initialize(m: Envelope, batch: boolean, res: Response, authInfo: unknown): Promise<void> | undefined {
@@ -662,6 +690,11 @@ function statelessRefusal(res: Response, what: string): void {
  */
 export function serveStreamableHttp(app: RouteTarget, server: SessionFactory, options?: StreamableHttpOptions): StreamableHttp {
   return new StreamableHttp(server, options).mount(app);
+}
+
+/** A server that serves subscriptions/listen (McpServer). */
+interface Listenable {
+  subscribe(filter: Record<string, unknown>, id: string, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null;
 }
 
 /** Methods 2026-07-28 removed (a 404 that says so). */
