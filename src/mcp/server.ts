@@ -436,7 +436,7 @@ export class McpServer implements Dispatcher {
    * URIs), tagged with the subscription id. Returns the accepted filter and how to stop,
    * or null at the cap of live subscriptions.
    */
-  subscribe(filter: Record<string, unknown>, id: string, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null {
+  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null {
     if (this.listeners >= this.maxSubscriptions) return null;
     this.started = true;
     const caps = this.capabilities as Record<string, Record<string, unknown> | undefined>;

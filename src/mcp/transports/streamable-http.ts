@@ -521,7 +521,8 @@ export class StreamableHttp {
     if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
       return refuse(res, m.id, { status: 200, code: McpErrorCode.InvalidParams, message: 'Invalid params: notifications must be an object' });
     }
-    const id = randomBytes(12).toString('base64url');
+    // (the subscription id is the listen request's id: clients match the acknowledgement by it)
+    const id = m.id as RequestId;
     let sse: SseStream | null = null;
     const send = (method: string, params: Record<string, unknown>) => {
       if (sse !== null && !sse.closed) sse.send({ data: JSON.stringify({ jsonrpc: '2.0', method, params }) });
@@ -694,7 +695,7 @@ export function serveStreamableHttp(app: RouteTarget, server: SessionFactory, op
 
 /** A server that serves subscriptions/listen (McpServer). */
 interface Listenable {
-  subscribe(filter: Record<string, unknown>, id: string, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null;
+  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null;
 }
 
 /** Methods 2026-07-28 removed (a 404 that says so). */
