@@ -145,6 +145,7 @@ export async function stopChild(child) {
 /** The Streamable HTTP targets: node arguments for a server on 127.0.0.1:port. */
 const HTTP_TARGETS = {
   sdk: (port) => [path.join(HERE, 'sdk-peer.mjs'), `--port=${port}`, ...envArgs('SDK_ARGS')],
+  'sdk-v2': (port) => [path.join(HERE, 'sdk-v2-peer.mjs'), `--port=${port}`],
   conduit: (port) => [CONDUIT_MAIN, 'serve', '--port', String(port), '--workers', '1', ...envArgs('CONDUIT_ARGS')],
 };
 

@@ -369,7 +369,8 @@ export class ProtocolSession implements Session {
   close(reason = 'the session ended'): void {
     if (this.closed) return;
     this.closed = true;
-    const err = new McpError(McpErrorCode.ConnectionClosed, reason);
+    // (an Error only when something is left to fail: a stateless request's session closes after every answer)
+    const err = this.inflight.size > 0 || this.pending.size > 0 ? new McpError(McpErrorCode.ConnectionClosed, reason) : null;
     for (const ac of this.inflight.values()) ac.abort(err);
     this.inflight.clear();
     for (const p of this.pending.values()) {
