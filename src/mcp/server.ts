@@ -389,6 +389,15 @@ export class McpServer implements Dispatcher {
     return s;
   }
 
+  /**
+   * A session for one 2026-07-28 request: not tracked among the live sessions (a stateless
+   * request gets no broadcasts; subscriptions/listen streams do, through subscribe()).
+   */
+  statelessSession(out: ProtocolSession['out']): ProtocolSession {
+    this.started = true;
+    return new ProtocolSession(undefined, out, this);
+  }
+
   get sessionCount(): number {
     return this.live.size;
   }

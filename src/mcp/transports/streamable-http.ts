@@ -500,14 +500,20 @@ export class StreamableHttp {
       return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
     }
     if (m.method === 'subscriptions/listen') return this.listen(res, m, server as unknown as Listenable);
-    const hs = this.transient();
-    const proto = hs.proto as ProtocolSession;
+    // One request, one answer: no session store, no event store (nothing to resume).
+    const answer = new StatelessAnswer(res, this.heartbeatMs);
+    const proto = (server as unknown as { statelessSession(out: Outbound): ProtocolSession }).statelessSession(answer);
     proto.protocolVersion = env.protocolVersion;
     proto.clientCapabilities = env.clientCapabilities;
     proto.clientInfo = env.clientInfo as ProtocolSession['clientInfo'];
     proto.logLevel = env.logLevel;
     proto.initialized = true;
-    return this.dispatch(hs, [m], false, res, authInfo, true, statelessStatus);
+    answer.proto = proto;
+    answer.id = m.id as RequestId;
+    res.onAborted(() => answer.clientGone());
+    proto.receive(m, authInfo);
+    if (res.sent) return undefined;
+    return new Promise((resolve) => (answer.onAnswered = resolve));
   }
 
   /**
@@ -691,6 +697,71 @@ function statelessRefusal(res: Response, what: string): void {
  */
 export function serveStreamableHttp(app: RouteTarget, server: SessionFactory, options?: StreamableHttpOptions): StreamableHttp {
   return new StreamableHttp(server, options).mount(app);
+}
+
+/**
+ * The answer to one 2026-07-28 request: JSON, or SSE from the moment the handler sends a
+ * notification before its result (then the result ends the stream). Its session closes
+ * with it.
+ */
+class StatelessAnswer implements Outbound {
+  proto: ProtocolSession | null = null;
+  id: RequestId = 0;
+  onAnswered: (() => void) | null = null;
+  private sse: SseStream | null = null;
+  private done = false;
+
+  constructor(private readonly res: Response, private readonly heartbeatMs: number) {}
+
+  send(msg: OutgoingMessage, related: RequestId | undefined): void {
+    if (this.done || related !== this.id) return; // (nothing else belongs to a stateless request)
+    const data = serialise(msg);
+    const final = !('method' in msg);
+    if (this.sse === null && final) {
+      if ('error' in msg) this.res.status(statelessStatus(msg.error.code));
+      this.res.header('Content-Type', 'application/json').send(data);
+      this.finish();
+      return;
+    }
+    if (this.sse === null) {
+      this.sse = this.res.sse({ heartbeatMs: this.heartbeatMs });
+      this.sse.onClose(() => this.clientGone());
+      this.answered();
+    }
+    this.sse.send({ data });
+    if (final) {
+      this.finish();
+      this.sse.close();
+    }
+  }
+
+  abandoned(): void {
+    // Cancelled: no response; whatever was started ends.
+    this.finish();
+    if (this.sse !== null) this.sse.close();
+    else if (!this.res.sent) this.res.status(202).send();
+  }
+
+  clientGone(): void {
+    if (this.done) return;
+    this.proto?.abort(this.id, 'the client went away');
+    this.finish();
+  }
+
+  private answered(): void {
+    const cb = this.onAnswered;
+    this.onAnswered = null;
+    cb?.();
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.answered();
+    const p = this.proto;
+    this.proto = null;
+    if (p !== null) queueMicrotask(() => p.close());
+  }
 }
 
 /** A server that serves subscriptions/listen (McpServer). */
