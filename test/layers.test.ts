@@ -30,7 +30,7 @@ const LAYERS: string[][] = [
   ['ml/inference.ts'],
   ['ml/http.ts'],
   ['mcp/keyed.ts'],
-  ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts'],
+  ['mcp/protocol.ts', 'mcp/schema.ts', 'mcp/uri-template.ts', 'mcp/stores/notifications.ts', 'mcp/stores/sessions.ts', 'mcp/stores/events.ts', 'mcp/stores/tasks.ts'],
   ['mcp/mrtr.ts'],
   ['mcp/server.ts', 'mcp/sdk-adapter.ts'],
   ['mcp/transports/http-common.ts', 'mcp/transports/stdio.ts', 'mcp/transports/stateless.ts'],

@@ -126,6 +126,11 @@ export class InputRounds {
 
   constructor(readonly method: string, readonly target: string, private readonly answers: Record<string, unknown>, private readonly seal: StateSeal) {}
 
+  /** Whether this run asked for input that is not answered yet. */
+  get waiting(): boolean {
+    return this.count > 0;
+  }
+
   /** A key for a call that gave none: the kind and its place among this run's calls. */
   nextKey(kind: string): string {
     return `${kind}_${this.counter++}`;
@@ -167,7 +172,7 @@ export class InputRounds {
     });
   }
 
-  private inputRequired(): Record<string, unknown> {
+  inputRequired(): Record<string, unknown> {
     const keys = Object.keys(this.asked);
     return {
       resultType: 'input_required',

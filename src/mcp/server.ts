@@ -2,6 +2,7 @@
 // every session on every transport. It answers the protocol's methods for a
 // ProtocolSession (protocol.ts); transports (transports/) carry the messages.
 
+import { randomUUID } from 'node:crypto';
 import { ConduitError, ErrorCodes } from '../errors.js';
 import {
   LOG_LEVELS, McpError, McpErrorCode, ProtocolSession, shared,
@@ -10,6 +11,7 @@ import {
 import { compileSchema, type CompiledSchema, type JsonSchema } from './schema.js';
 import { MemoryNotificationBus, type NotificationBus } from './stores/notifications.js';
 import { UriTemplate } from './uri-template.js';
+import { MemoryTaskStore, type TaskRecord, type TaskStore } from './stores/tasks.js';
 import { answersOf, INPUT_METHODS, InputRounds, META, StateSeal, STATELESS_VERSION, StatelessErrorCode, type SealOptions } from './mrtr.js';
 
 /** Protocol revisions this server speaks, newest first. */
@@ -44,7 +46,15 @@ export interface McpServerOptions {
    * own `ttlMs` / `cacheScope` win). Default 0 / 'private'.
    */
   caching?: Partial<Record<CachedMethod, CacheHint>>;
+  /** Where tasks live (default: in memory, 10,000 tasks / 64 MiB of results). */
+  taskStore?: TaskStore;
+  /** How long a task is kept after its last update (ms; default 5 minutes), and the poll interval suggested. */
+  taskTtlMs?: number;
+  taskPollIntervalMs?: number;
 }
+
+/** The tasks extension's id (capabilities.extensions, clientCapabilities.extensions). */
+export const TASKS_EXTENSION = 'io.modelcontextprotocol/tasks';
 
 export interface CacheHint {
   ttlMs?: number;
@@ -106,6 +116,13 @@ export interface ToolDefinition {
   annotations?: Record<string, unknown>;
   icons?: unknown[];
   _meta?: Record<string, unknown>;
+  /**
+   * The tasks extension (2026-07-28): 'optional' — a call from a client that declared the
+   * extension runs as a task (polled with tasks/get) unless it finishes in its first
+   * event-loop turn; 'required' — only as a task (others get -32021), after any input it
+   * asks for in its first turn was gathered by input_required rounds. Default 'forbidden'.
+   */
+  execution?: { taskSupport?: 'forbidden' | 'optional' | 'required' };
 }
 export type ToolResult = Record<string, unknown>;
 export type ToolHandler = (args: Record<string, unknown>, ctx: RequestContext) => Awaitable<unknown>;
@@ -156,6 +173,7 @@ export type PromptGetter = (args: Record<string, string>, ctx: RequestContext) =
 
 interface Tool {
   name: string;
+  taskSupport: 'forbidden' | 'optional' | 'required';
   listing: Record<string, unknown>;
   input: CompiledSchema | null;
   output: CompiledSchema | null;
@@ -216,6 +234,12 @@ export class McpServer implements Dispatcher {
   private readonly seal: StateSeal;
   private readonly caching: Partial<Record<CachedMethod, CacheHint>>;
   private readonly rounds = new WeakMap<IncomingRequest, InputRounds>();
+  /** The tasks extension: the store, and what runs in this process (asks waiting, cancellation). */
+  readonly taskStore: TaskStore;
+  private readonly taskTtlMs: number;
+  private readonly taskPollMs: number;
+  private readonly gates = new WeakMap<IncomingRequest, TaskGate>();
+  private readonly running = new Map<string, TaskGate>();
 
   constructor(options: McpServerOptions) {
     if (options === null || typeof options !== 'object') throw invalidOption('createMcpServer needs { name, version }');
@@ -233,6 +257,9 @@ export class McpServer implements Dispatcher {
     this.bus = options.notifications ?? new MemoryNotificationBus();
     this.bus.subscribe((n) => this.deliver(n.method, n.params, n.uri));
     this.seal = new StateSeal(options.requestState);
+    this.taskStore = options.taskStore ?? new MemoryTaskStore();
+    this.taskTtlMs = options.taskTtlMs ?? 300_000;
+    this.taskPollMs = options.taskPollIntervalMs ?? 500;
     this.caching = options.caching ?? {};
     for (const [m, h] of Object.entries(this.caching)) checkHint(h, `caching['${m}']`);
   }
@@ -249,8 +276,10 @@ export class McpServer implements Dispatcher {
     const listing: Record<string, unknown> = { name, ...pick(def, ['title', 'description']) };
     listing.inputSchema = input?.json ?? { type: 'object' };
     if (output !== null) listing.outputSchema = output.json;
-    Object.assign(listing, pick(def, ['annotations', 'icons', '_meta']));
-    this.tools.set(name, { name, listing, input, output, handler });
+    Object.assign(listing, pick(def, ['annotations', 'icons', '_meta', 'execution']));
+    const taskSupport = def.execution?.taskSupport ?? 'forbidden';
+    if (!['forbidden', 'optional', 'required'].includes(taskSupport)) throw invalidOption(`tool '${name}': execution.taskSupport must be forbidden, optional or required`);
+    this.tools.set(name, { name, taskSupport, listing, input, output, handler });
     this.changed('notifications/tools/list_changed');
     return this;
   }
@@ -432,6 +461,12 @@ export class McpServer implements Dispatcher {
 
   /** The capabilities of the stateless revision: what it serves (list_changed and updates through subscriptions/listen). */
   get statelessCapabilities(): Record<string, unknown> {
+    for (const t of this.tools.values()) {
+      if (t.taskSupport !== 'forbidden') {
+        const ext = (this.capabilities.extensions ?? {}) as Record<string, unknown>;
+        return { ...this.capabilities, extensions: { ...ext, [TASKS_EXTENSION]: {} } };
+      }
+    }
     return this.capabilities;
   }
 
@@ -482,17 +517,80 @@ export class McpServer implements Dispatcher {
     const method = req.method;
     if (method === 'server/discover') return this.decorate(method, this.discover(), undefined);
     if (REMOVED.has(method)) throw new McpError(McpErrorCode.MethodNotFound, `Method not found: ${method} is not part of ${STATELESS_VERSION}`);
+    if (method === 'tasks/get' || method === 'tasks/update' || method === 'tasks/cancel') return this.decorate(method, this.taskMethod(req), undefined);
     let out: unknown;
     if (INPUT_METHODS.has(method)) {
       const p = req.params;
       const target = String(method === 'resources/read' ? p.uri : p.name);
       const rounds = new InputRounds(method, target, answersOf(p, method, target, this.seal), this.seal);
       this.rounds.set(req, rounds);
-      out = rounds.race(this.dispatch(req));
+      const tool = method === 'tools/call' ? this.tools.get(target) : undefined;
+      if (tool !== undefined && tool.taskSupport !== 'forbidden') {
+        const ext = (req.session.clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION];
+        if (ext === undefined && tool.taskSupport === 'required') {
+          throw new McpError(StatelessErrorCode.MissingCapability, `Missing capability: tool ${target} runs only as a task (the ${TASKS_EXTENSION} extension)`,
+            { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
+        }
+        if (ext !== undefined) {
+          const gate = new TaskGate(this, tool.taskSupport === 'required', rounds);
+          this.gates.set(req, gate);
+          out = gate.run(this.dispatch(req));
+        } else out = rounds.race(this.dispatch(req));
+      } else out = rounds.race(this.dispatch(req));
     } else out = this.dispatch(req);
     const hint = method === 'resources/read' ? this.resources.get(req.params.uri as string)?.cache : undefined;
     if (out instanceof Promise) return out.then((v) => this.decorate(method, v, hint));
     return this.decorate(method, out, hint);
+  }
+
+  // ── tasks (the extension) ───────────────────────────────────────────────────────────
+
+  /** A new task in the store (working), for a gate; throws 503-worthy when the store is full. */
+  createTask(gate: TaskGate): TaskRecord {
+    const now = new Date().toISOString();
+    const task: TaskRecord = { taskId: randomUUID(), status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: this.taskTtlMs, pollIntervalMs: this.taskPollMs };
+    if (!this.taskStore.create(task)) throw new McpError(McpErrorCode.InternalError, 'too many tasks: try again later');
+    this.running.set(task.taskId, gate);
+    return task;
+  }
+
+  /** Updates a task's data (status, input requests, result...). */
+  updateTask(taskId: string, patch: Partial<TaskRecord>): void {
+    const t = this.taskStore.get(taskId);
+    if (t === undefined) return;
+    const next: TaskRecord = { ...t, ...patch, lastUpdatedAt: new Date().toISOString() };
+    for (const k of Object.keys(patch) as Array<keyof TaskRecord>) if (patch[k] === undefined) delete next[k];
+    this.taskStore.put(next);
+    const done = next.status === 'completed' || next.status === 'failed' || next.status === 'cancelled';
+    if (done) this.running.delete(taskId);
+  }
+
+  private taskMethod(req: IncomingRequest): Record<string, unknown> {
+    const ext = (req.session.clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION];
+    if (ext === undefined) {
+      throw new McpError(StatelessErrorCode.MissingCapability, `Missing capability: ${req.method} needs the ${TASKS_EXTENSION} extension`,
+        { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } });
+    }
+    const id = req.params.taskId;
+    if (typeof id !== 'string') throw bad('Invalid params: taskId must be a string');
+    const task = this.taskStore.get(id);
+    if (task === undefined) throw bad(`Invalid params: unknown task ${id}`);
+    const gate = this.running.get(id);
+    if (req.method === 'tasks/get') {
+      const out: Record<string, unknown> = { ...task };
+      if (task.status !== 'input_required') delete out.inputRequests;
+      return out;
+    }
+    if (req.method === 'tasks/cancel') {
+      gate?.cancel();
+      return {};
+    }
+    // tasks/update: answers to the task's pending input requests (acked; the task's state
+    // shows on the next tasks/get)
+    const responses = req.params.inputResponses;
+    if (responses === null || typeof responses !== 'object' || Array.isArray(responses)) throw bad('Invalid params: inputResponses must be an object');
+    gate?.answer(responses as Record<string, unknown>);
+    return {};
   }
 
   private discover(): Record<string, unknown> {
@@ -505,7 +603,7 @@ export class McpServer implements Dispatcher {
   private decorate(method: string, v: unknown, hint: CacheHint | undefined): unknown {
     const r = (v ?? {}) as Record<string, unknown>;
     const meta = { ...(r._meta as Record<string, unknown> | undefined), [META.serverInfo]: this.info };
-    if (r.resultType === 'input_required') return { ...r, _meta: meta };
+    if (r.resultType === 'input_required' || r.resultType === 'task') return { ...r, _meta: meta };
     const out: Record<string, unknown> = { ...r, resultType: 'complete', _meta: meta };
     if (CACHED.has(method)) {
       const h = { ...this.caching[method as CachedMethod], ...hint };
@@ -607,7 +705,7 @@ export class McpServer implements Dispatcher {
   }
 
   context(req: IncomingRequest): RequestContext {
-    return new Context(req, this.clientRequestTimeout, this.rounds.get(req) ?? null);
+    return new Context(req, this.clientRequestTimeout, this.rounds.get(req) ?? null, this.gates.get(req) ?? null);
   }
 
   /** tools/call: synchronous when the handler is (no promise, no microtask on the hot path). */
@@ -697,7 +795,8 @@ export class McpServer implements Dispatcher {
  * each function when it is read (so `const { progress, signal } = ctx` works too).
  */
 class Context implements RequestContext {
-  constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number, private readonly rounds: InputRounds | null) {}
+  constructor(private readonly req: IncomingRequest, private readonly timeoutMs: number, private readonly rounds: InputRounds | null,
+    private readonly gate: TaskGate | null) {}
 
   get clientCapabilities(): Record<string, unknown> {
     return this.req.session.clientCapabilities;
@@ -707,7 +806,7 @@ class Context implements RequestContext {
   }
 
   get signal(): AbortSignal {
-    return this.req.signal;
+    return this.gate?.signal ?? this.req.signal;
   }
   get requestId(): RequestId {
     return this.req.id;
@@ -759,6 +858,10 @@ class Context implements RequestContext {
       }
       return Promise.reject(new Error(`the client does not support ${method} (no '${capability}' capability)`));
     }
+    if (stateless && this.gate !== null && this.gate.takesAsk()) {
+      const key = options?.key ?? this.rounds!.nextKey(capability ?? 'input');
+      return this.gate.ask(key, method, (params ?? {}) as Record<string, unknown>);
+    }
     if (stateless) {
       if (this.rounds === null) {
         return Promise.reject(new McpError(McpErrorCode.InvalidRequest, `${this.req.method} cannot ask the client for input on ${STATELESS_VERSION} (only tools/call, prompts/get and resources/read can)`));
@@ -793,6 +896,128 @@ class Context implements RequestContext {
 
   get closeStream(): RequestContext['closeStream'] {
     return () => (this.req.session.out as { closeStream?(id: RequestId): void }).closeStream?.(this.req.id);
+  }
+}
+
+/**
+ * One task-eligible tools/call (the tasks extension): the handler runs; if it finishes in
+ * its first turn its result is answered at once; if a 'required' tool asks for input in
+ * its first turn, input_required rounds gather it first; otherwise a task is created and
+ * answered (CreateTaskResult), and the handler goes on in it: its asks park the task in
+ * input_required until tasks/update answers them, its end completes (or fails) it, and
+ * tasks/cancel aborts its signal and cancels it.
+ */
+class TaskGate {
+  private task: TaskRecord | null = null;
+  private readonly ac = new AbortController();
+  private readonly pending = new Map<string, { method: string; params: Record<string, unknown>; resolve(v: Record<string, unknown>): void }>();
+  private settled = false;
+
+  constructor(private readonly server: McpServer, private readonly mrtrFirst: boolean, private readonly rounds: InputRounds) {}
+
+  get signal(): AbortSignal {
+    return this.ac.signal;
+  }
+
+  /** Whether an ask goes to the task (made now if needed), rather than to input_required rounds. */
+  takesAsk(): boolean {
+    return this.task !== null || !this.mrtrFirst;
+  }
+
+  run(out: unknown): unknown {
+    const p = out instanceof Promise ? out : Promise.resolve(out);
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      const answer = (v: unknown) => {
+        if (!answered) {
+          answered = true;
+          resolve(v);
+        }
+      };
+      p.then((v) => {
+        if (this.task === null) answer(v);
+        else this.finish('completed', v as Record<string, unknown>, undefined);
+      }, (e: unknown) => {
+        if (this.task === null) {
+          answered = true;
+          reject(e);
+        } else this.finish('failed', undefined, e);
+      });
+      // After the first turn: input rounds first (a required tool's asks), else a task.
+      setImmediate(() => {
+        if (answered) return;
+        if (this.rounds.waiting) {
+          answer(this.rounds.inputRequired());
+          return;
+        }
+        try {
+          const t = this.ensure();
+          const { inputRequests, ...now } = this.server.taskStore.get(t.taskId) ?? t;
+          void inputRequests;
+          answer({ resultType: 'task', ...now });
+        } catch (e) {
+          answered = true;
+          reject(e);
+        }
+      });
+    });
+  }
+
+  private ensure(): TaskRecord {
+    if (this.task === null) this.task = this.server.createTask(this);
+    return this.task;
+  }
+
+  ask(key: string, method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const t = this.ensure();
+    return new Promise((resolve) => {
+      this.pending.set(key, { method, params, resolve });
+      this.server.updateTask(t.taskId, { status: 'input_required', inputRequests: this.requests() });
+    });
+  }
+
+  private requests(): Record<string, { method: string; params: Record<string, unknown> }> {
+    const out: Record<string, { method: string; params: Record<string, unknown> }> = {};
+    for (const [k, v] of this.pending) out[k] = { method: v.method, params: v.params };
+    return out;
+  }
+
+  /** tasks/update: the answered asks resume; the task stays input_required while any is pending. */
+  answer(responses: Record<string, unknown>): void {
+    if (this.task === null || this.settled) return;
+    for (const [k, v] of Object.entries(responses)) {
+      const p = this.pending.get(k);
+      if (p === undefined || v === null || typeof v !== 'object') continue;
+      this.pending.delete(k);
+      p.resolve(v as Record<string, unknown>);
+    }
+    this.server.updateTask(this.task.taskId, this.pending.size > 0
+      ? { status: 'input_required', inputRequests: this.requests() }
+      : { status: 'working', inputRequests: undefined });
+  }
+
+  cancel(): void {
+    if (this.task === null || this.settled) return;
+    this.settled = true;
+    this.ac.abort(new McpError(McpErrorCode.RequestTimeout, 'the task was cancelled'));
+    this.server.updateTask(this.task.taskId, { status: 'cancelled', inputRequests: undefined });
+  }
+
+  private finish(status: 'completed' | 'failed', result: Record<string, unknown> | undefined, e: unknown): void {
+    if (this.settled || this.task === null) return;
+    this.settled = true;
+    if (status === 'completed') {
+      const { _meta, resultType, ...rest } = result ?? {};
+      void resultType;
+      const meta = { ...(_meta as Record<string, unknown> | undefined) };
+      delete meta['io.modelcontextprotocol/related-task'];
+      this.server.updateTask(this.task.taskId, { status, result: Object.keys(meta).length > 0 ? { ...rest, _meta: meta } : rest, inputRequests: undefined });
+      return;
+    }
+    const err = e instanceof McpError ? { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) }
+      : { code: McpErrorCode.InternalError, message: e instanceof Error ? e.message : 'internal error' };
+    this.server.reportError(e);
+    this.server.updateTask(this.task.taskId, { status: 'failed', error: err, inputRequests: undefined });
   }
 }
 

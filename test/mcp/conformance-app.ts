@@ -3,7 +3,7 @@
 // written against Conduit's MCP API. Run it as a user would:
 //   conduit serve --config test/mcp/conformance-app.ts --port 3000
 // (It imports the built package, dist/: a config is loaded by the CLI, not by vitest.)
-import { createMcpServer, type RequestContext } from '../../dist/index.js';
+import { createMcpServer, McpError, type RequestContext } from '../../dist/index.js';
 
 // A 1×1 PNG, and a WAV of 8 silent samples (44-byte RIFF header + data), both base64.
 const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
@@ -285,4 +285,45 @@ mcp.tool('test_trigger_prompt_change', { description: 'Adds or removes a prompt 
   if (promptToggled) mcp.prompt('test_dynamic_prompt', { description: 'Comes and goes' }, () => 'dynamic');
   else mcp.removePrompt('test_dynamic_prompt');
   return text(promptToggled ? 'added test_dynamic_prompt' : 'removed test_dynamic_prompt');
+});
+
+// ── the tasks extension (SEP-2663) fixtures ───────────────────────────────────────────
+const seconds = { type: 'object', properties: { seconds: { type: 'number' } } };
+mcp.tool('greet', { description: 'Sync only', inputSchema: { type: 'object', properties: { name: { type: 'string' } } } },
+  (a) => text(`Hello, ${String(a.name ?? 'world')}!`));
+mcp.tool('slow_compute', { description: 'Sleeps `seconds`, then answers (a task when the client takes them)', inputSchema: seconds, execution: { taskSupport: 'optional' } },
+  async (a, ctx: RequestContext) => {
+    const ms = Number(a.seconds ?? 1) * 1000;
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(ctx.signal.reason);
+      }, { once: true });
+    });
+    return text(`computed after ${ms} ms`);
+  });
+mcp.tool('failing_job', { description: 'A tool error after ~1 s (task required)', inputSchema: none, execution: { taskSupport: 'required' } }, async () => {
+  await sleep(1000);
+  throw new Error('the job failed');
+});
+mcp.tool('protocol_error_job', { description: 'Fails with a protocol error', inputSchema: none, execution: { taskSupport: 'optional' } }, async () => {
+  await sleep(50);
+  throw new McpError(-32603, 'internal failure in the job');
+});
+mcp.tool('confirm_delete', { description: 'Asks for confirmation inside its task', inputSchema: none, execution: { taskSupport: 'optional' } }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({ message: 'Delete it?', requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean' } }, required: ['confirm'] } }, { key: 'confirm' });
+  return text(`deleted: ${JSON.stringify(r.content)}`);
+});
+mcp.tool('multi_input', { description: 'Two asks at once inside its task', inputSchema: none, execution: { taskSupport: 'optional' } }, async (_a, ctx: RequestContext) => {
+  const [a, b] = await Promise.all([
+    ctx.elicit({ message: 'First?', requestedSchema: { type: 'object', properties: { v: { type: 'string' } } } }, { key: 'first' }),
+    ctx.elicit({ message: 'Second?', requestedSchema: { type: 'object', properties: { v: { type: 'string' } } } }, { key: 'second' }),
+  ]);
+  return text(`${JSON.stringify(a.content)} ${JSON.stringify(b.content)}`);
+});
+mcp.tool('test_tool_with_task', { description: 'Input rounds first, then a task', inputSchema: none, execution: { taskSupport: 'required' } }, async (_a, ctx: RequestContext) => {
+  const r = await ctx.elicit({ message: 'What is your name?', requestedSchema: nameSchema }, { key: 'user_name' });
+  await sleep(200);
+  return text(`Hello, ${String((r.content as { name?: string } | undefined)?.name)}! (from the task)`);
 });

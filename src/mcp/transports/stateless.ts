@@ -27,7 +27,7 @@ export interface StatelessEnvelope {
 
 /** Methods of the stateless revision this server knows (others, and removed ones: 404). */
 export const STATELESS_METHODS = new Set(['server/discover', 'tools/list', 'tools/call', 'resources/list', 'resources/templates/list',
-  'resources/read', 'prompts/list', 'prompts/get', 'completion/complete', 'subscriptions/listen']);
+  'resources/read', 'prompts/list', 'prompts/get', 'completion/complete', 'subscriptions/listen', 'tasks/get', 'tasks/update', 'tasks/cancel']);
 
 /** A server that can tell which tool arguments travel in Mcp-Param-* headers too. */
 export interface HeaderParams {

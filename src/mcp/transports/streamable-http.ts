@@ -487,6 +487,10 @@ export class StreamableHttp {
     if (m.kind !== 'request') {
       return refuse(res, id, { status: 400, code: McpErrorCode.InvalidRequest, message: m.kind === 'invalid' ? (m.error as { message: string }).message : 'Invalid Request: a 2026-07-28 POST carries a request or a notification' });
     }
+    // A method the revision does not have (removed, unknown): 404 before anything else is checked.
+    if (!STATELESS_METHODS.has(m.method as string)) {
+      return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
+    }
     const server = this.server as SessionFactory & Partial<HeaderParams> & { statelessCapabilities?: unknown };
     // (a server that does not speak 2026-07-28 — an SDK 1.x one — supports none of it)
     const supported = server.statelessCapabilities !== undefined ? [STATELESS_VERSION] : [];
@@ -496,9 +500,6 @@ export class StreamableHttp {
     if (headers !== null) return refuse(res, id, headers);
     const version = checkVersion(env.protocolVersion, supported);
     if (version !== null) return refuse(res, id, version);
-    if (!STATELESS_METHODS.has(m.method as string)) {
-      return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
-    }
     if (m.method === 'subscriptions/listen') return this.listen(res, m, server as unknown as Listenable);
     // One request, one answer: no session store, no event store (nothing to resume).
     const answer = new StatelessAnswer(res, this.heartbeatMs);
