@@ -34,6 +34,8 @@ export interface McpEndpoints {
 /** Serves `server` on an App (createServer()): see ServeMcpOptions. */
 export function serveMcp(app: RouteTarget, server: SessionFactory, options: ServeMcpOptions = {}): McpEndpoints {
   const { legacySse = true, oauth, ...rest } = options;
+  // (tasks made here carry the prefix too: tasks/* for another process's task are forwarded to it)
+  if (rest.sessionIdPrefix !== undefined && 'taskIdPrefix' in server) (server as { taskIdPrefix: string }).taskIdPrefix = rest.sessionIdPrefix;
   const streamable = new StreamableHttp(server, rest).mount(app);
   let legacy: LegacySse | null = null;
   if (legacySse !== false) {

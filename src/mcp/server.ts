@@ -240,6 +240,8 @@ export class McpServer implements Dispatcher {
   private readonly taskPollMs: number;
   private readonly gates = new WeakMap<IncomingRequest, TaskGate>();
   private readonly running = new Map<string, TaskGate>();
+  /** Starts every task id this process makes (conduit serve --workers: the worker's, so tasks/* reach it). */
+  taskIdPrefix = '';
 
   constructor(options: McpServerOptions) {
     if (options === null || typeof options !== 'object') throw invalidOption('createMcpServer needs { name, version }');
@@ -548,7 +550,7 @@ export class McpServer implements Dispatcher {
   /** A new task in the store (working), for a gate; throws 503-worthy when the store is full. */
   createTask(gate: TaskGate): TaskRecord {
     const now = new Date().toISOString();
-    const task: TaskRecord = { taskId: randomUUID(), status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: this.taskTtlMs, pollIntervalMs: this.taskPollMs };
+    const task: TaskRecord = { taskId: this.taskIdPrefix + randomUUID(), status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: this.taskTtlMs, pollIntervalMs: this.taskPollMs };
     if (!this.taskStore.create(task)) throw new McpError(McpErrorCode.InternalError, 'too many tasks: try again later');
     this.running.set(task.taskId, gate);
     return task;

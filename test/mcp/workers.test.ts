@@ -12,8 +12,8 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
-function start(env: Record<string, string>): Promise<number> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+function start(env: Record<string, string>, extra: string[] = []): Promise<number> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--workers', '2', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -81,5 +81,43 @@ describe.each(modes)('MCP sessions across 2 workers: %s', (_name, env) => {
     const after = await Promise.all(Array.from({ length: 8 }, (_, i) =>
       request(port, 'POST', { jsonrpc: '2.0', id: 200 + i, method: 'ping' }, h)));
     expect(after.map((a) => a.status)).toEqual(Array(8).fill(404));
+  }, 30_000);
+});
+
+describe.each(modes)('2026-07-28 tasks across 2 workers: %s', (_name, env) => {
+  it('tasks/get and tasks/cancel reach the worker that made the task, whichever worker their connection reaches', async () => {
+    const port = await start(env, ['--config', new URL('./conformance-app.ts', import.meta.url).pathname]);
+    const V = '2026-07-28';
+    const caps = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+    const call = (method: string, params: Record<string, unknown>, name: string) => new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const r = http.request({
+        host: '127.0.0.1', port, path: '/mcp', method: 'POST', agent: false,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': method, 'mcp-name': name },
+      }, (res) => {
+        let b = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => (b += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(b) }));
+      });
+      r.on('error', reject);
+      r.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: { ...params, _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': caps } } }));
+    });
+    const tasks: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await call('tools/call', { name: 'slow_compute', arguments: { seconds: 5 } }, 'slow_compute');
+      expect(r.body.result.resultType).toBe('task');
+      expect(r.body.result.taskId).toMatch(/^[01]\./);
+      tasks.push(r.body.result.taskId);
+    }
+    expect(new Set(tasks.map((t) => t[0])).size).toBe(2); // (both workers made tasks)
+    for (const t of tasks) {
+      for (let k = 0; k < 3; k++) {
+        const g = await call('tasks/get', { taskId: t }, t);
+        expect(g.status).toBe(200);
+        expect(g.body.result).toMatchObject({ taskId: t, status: 'working' });
+      }
+      expect((await call('tasks/cancel', { taskId: t }, t)).status).toBe(200);
+      expect((await call('tasks/get', { taskId: t }, t)).body.result.status).toBe('cancelled');
+    }
   }, 30_000);
 });

@@ -456,7 +456,7 @@ export class StreamableHttp {
     if (parsed === null) return;
     const messages = parsed.messages;
     // The 2026-07-28 revision (stateless) and the session-era ones share the endpoint.
-    if (classify(req.header('mcp-protocol-version'), messages) === 'stateless') return this.statelessPost(req, res, parsed.batch, messages, auth.info);
+    if (classify(req.header('mcp-protocol-version'), messages) === 'stateless') return this.statelessPost(req, res, parsed.batch, messages, auth.info, body);
     let init = -1;
     for (let i = 0; i < messages.length; i++) if (messages[i].method === 'initialize' && messages[i].kind === 'request') init = i;
     if (init >= 0) {
@@ -476,7 +476,7 @@ export class StreamableHttp {
   }
 
   /** A 2026-07-28 POST: one request (or notification) that stands alone, checked before it runs. */
-  private statelessPost(req: Request, res: Response, batch: boolean, messages: Envelope[], authInfo: unknown): Promise<void> | undefined {
+  private statelessPost(req: Request, res: Response, batch: boolean, messages: Envelope[], authInfo: unknown, body: Uint8Array): Promise<void> | undefined {
     const m = messages[0];
     const id = m.kind === 'request' || m.kind === 'invalid' ? (m.id ?? null) : null;
     if (batch) return refuse(res, null, { status: 400, code: McpErrorCode.InvalidRequest, message: 'Invalid Request: 2026-07-28 requests are not sent in batches' });
@@ -501,6 +501,12 @@ export class StreamableHttp {
     const version = checkVersion(env.protocolVersion, supported);
     if (version !== null) return refuse(res, id, version);
     if (m.method === 'subscriptions/listen') return this.listen(res, m, server as unknown as Listenable);
+    // A task another process made (its id starts with that process's prefix): answered there.
+    const taskId = (m.params as Record<string, unknown> | undefined)?.taskId;
+    if (this.router !== undefined && (m.method as string).startsWith('tasks/') && typeof taskId === 'string' && !taskId.startsWith(this.prefix)) {
+      const away = this.router.forward(taskId, req, res, body);
+      if (away !== null) return away;
+    }
     // One request, one answer: no session store, no event store (nothing to resume).
     const answer = new StatelessAnswer(res, this.heartbeatMs);
     const proto = (server as unknown as { statelessSession(out: Outbound): ProtocolSession }).statelessSession(answer);
