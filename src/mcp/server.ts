@@ -242,6 +242,7 @@ export class McpServer implements Dispatcher {
   private readonly running = new Map<string, TaskGate>();
   /** Starts every task id this process makes (conduit serve --workers: the worker's, so tasks/* reach it). */
   taskIdPrefix = '';
+  private created = 0;
 
   constructor(options: McpServerOptions) {
     if (options === null || typeof options !== 'object') throw invalidOption('createMcpServer needs { name, version }');
@@ -552,8 +553,18 @@ export class McpServer implements Dispatcher {
     const now = new Date().toISOString();
     const task: TaskRecord = { taskId: this.taskIdPrefix + randomUUID(), status: 'working', createdAt: now, lastUpdatedAt: now, ttlMs: this.taskTtlMs, pollIntervalMs: this.taskPollMs };
     if (!this.taskStore.create(task)) throw new McpError(McpErrorCode.InternalError, 'too many tasks: try again later');
+    // (a running task the store no longer keeps — expired after ttlMs — is cancelled: its
+    // handler is not held forever)
+    if (++this.created % 64 === 0) {
+      for (const [id, g] of this.running) if (this.taskStore.get(id) === undefined) g.cancel(true);
+    }
     this.running.set(task.taskId, gate);
     return task;
+  }
+
+  /** A task this process no longer runs. */
+  forgetTask(taskId: string): void {
+    this.running.delete(taskId);
   }
 
   /** Updates a task's data (status, input requests, result...). */
@@ -998,11 +1009,13 @@ class TaskGate {
       : { status: 'working', inputRequests: undefined });
   }
 
-  cancel(): void {
+  /** tasks/cancel (or `expired`: the store dropped the task): the handler's signal aborts. */
+  cancel(expired = false): void {
     if (this.task === null || this.settled) return;
     this.settled = true;
-    this.ac.abort(new McpError(McpErrorCode.RequestTimeout, 'the task was cancelled'));
-    this.server.updateTask(this.task.taskId, { status: 'cancelled', inputRequests: undefined });
+    this.ac.abort(new McpError(McpErrorCode.RequestTimeout, expired ? 'the task expired' : 'the task was cancelled'));
+    if (expired) this.server.forgetTask(this.task.taskId);
+    else this.server.updateTask(this.task.taskId, { status: 'cancelled', inputRequests: undefined });
   }
 
   private finish(status: 'completed' | 'failed', result: Record<string, unknown> | undefined, e: unknown): void {

@@ -145,6 +145,9 @@ describe('the 2026-07-28 wire', () => {
     const batch = await fetch(url, { method: 'POST', headers: h, body: JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META() } }, { jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: META() } }]) });
     expect(batch.status).toBe(400);
     expect((await batch.json()).error.code).toBe(-32600);
+    const nullId = await fetch(url, { method: 'POST', headers: { ...h, 'mcp-method': 'tools/list' }, body: JSON.stringify({ jsonrpc: '2.0', id: null, method: 'tools/list', params: { _meta: META() } }) });
+    expect(nullId.status).toBe(400);
+    expect((await nullId.json()).error.code).toBe(-32600);
     const note = await fetch(url, { method: 'POST', headers: h, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/whatever', params: { _meta: META() } }) });
     expect(note.status).toBe(202);
     const text = await fetch(url, { method: 'POST', headers: { ...h, 'content-type': 'text/plain' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: META() } }) });

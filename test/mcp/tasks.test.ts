@@ -159,4 +159,19 @@ describe('tasks extension', () => {
     expect(store.get('d')).toBeUndefined(); // (expired)
     store.close();
   });
+
+  it('a running task the store dropped (expired) is cancelled: its handler is not held forever', async () => {
+    let aborts = 0;
+    const call = await start((s) => s.tool('hang', { execution: { taskSupport: 'optional' } }, (_a, ctx: RequestContext) => new Promise((_r, reject) => {
+      ctx.signal.addEventListener('abort', () => {
+        aborts++;
+        reject(ctx.signal.reason);
+      });
+    })), { taskTtlMs: 1 });
+    const first = (await call('tools/call', { name: 'hang', arguments: {} })).body.result!;
+    await wait(20);
+    expect((await call('tasks/get', { taskId: first.taskId })).body.error!.code).toBe(-32602); // (expired)
+    for (let i = 0; i < 64; i++) await call('tools/call', { name: 'hang', arguments: {} });
+    expect(aborts).toBeGreaterThanOrEqual(1);
+  });
 });

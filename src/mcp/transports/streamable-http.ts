@@ -487,6 +487,8 @@ export class StreamableHttp {
     if (m.kind !== 'request') {
       return refuse(res, id, { status: 400, code: McpErrorCode.InvalidRequest, message: m.kind === 'invalid' ? (m.error as { message: string }).message : 'Invalid Request: a 2026-07-28 POST carries a request or a notification' });
     }
+    const idProblem = badId(m.id);
+    if (idProblem !== null) return refuse(res, null, { status: 400, code: McpErrorCode.InvalidRequest, message: idProblem });
     // A method the revision does not have (removed, unknown): 404 before anything else is checked.
     if (!STATELESS_METHODS.has(m.method as string)) {
       return refuse(res, id, { status: 404, code: McpErrorCode.MethodNotFound, message: `Method not found: ${m.method as string}${REMOVED_2026.has(m.method as string) ? ` is not part of ${STATELESS_VERSION}` : ''}` });
@@ -721,7 +723,9 @@ class StatelessAnswer implements Outbound {
   constructor(private readonly res: Response, private readonly heartbeatMs: number) {}
 
   send(msg: OutgoingMessage, related: RequestId | undefined): void {
-    if (this.done || related !== this.id) return; // (nothing else belongs to a stateless request)
+    // (nothing else belongs to a stateless request; an error about the request itself —
+    // its id or params — comes unrelated, and answers it)
+    if (this.done || (related !== this.id && !(related === undefined && 'error' in msg))) return;
     const data = serialise(msg);
     const final = !('method' in msg);
     if (this.sse === null && final) {
