@@ -5,6 +5,7 @@
 // notifications; input_required rounds with a sealed requestState (tampered, expired,
 // foreign, another server's: refused), capabilities (-32021); subscriptions/listen; and
 // Host/Origin checks on this path too.
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type App } from '../../src/http/app.js';
 import type { Envelope } from '../../src/jsonrpc/parse.js';
@@ -156,6 +157,17 @@ describe('the 2026-07-28 wire', () => {
     expect(evil.status).toBe(403);
     const local = await call(url, 'tools/list', {}, { origin: 'http://localhost:1234' });
     expect(local.status).toBe(200);
+    // A Host that is not this server's (DNS rebinding): 403
+    const { port } = new URL(url);
+    const badHost = await new Promise<number>((resolve, reject) => {
+      const r = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { ...h, 'mcp-method': 'tools/list', host: 'evil.example' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      r.on('error', reject);
+      r.end(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list', params: { _meta: META() } }));
+    });
+    expect(badHost).toBe(403);
   });
 
   it('logs only with logLevel, progress only with a progressToken; either turns the answer into SSE, result last', async () => {
