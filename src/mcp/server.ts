@@ -234,6 +234,7 @@ export class McpServer implements Dispatcher {
   private readonly seal: StateSeal;
   private readonly caching: Partial<Record<CachedMethod, CacheHint>>;
   private readonly rounds = new WeakMap<IncomingRequest, InputRounds>();
+  private serverMeta: Readonly<Record<string, unknown>> | null = null;
   /** The tasks extension: the store, and what runs in this process (asks waiting, cancellation). */
   readonly taskStore: TaskStore;
   private readonly taskTtlMs: number;
@@ -615,7 +616,8 @@ export class McpServer implements Dispatcher {
   /** resultType, serverInfo in _meta, and the caching hints where the revision has them. */
   private decorate(method: string, v: unknown, hint: CacheHint | undefined): unknown {
     const r = (v ?? {}) as Record<string, unknown>;
-    const meta = { ...(r._meta as Record<string, unknown> | undefined), [META.serverInfo]: this.info };
+    // (the usual result has no _meta of its own: one shared object then)
+    const meta = r._meta === undefined ? (this.serverMeta ??= Object.freeze({ [META.serverInfo]: this.info })) : { ...(r._meta as Record<string, unknown>), [META.serverInfo]: this.info };
     if (r.resultType === 'input_required' || r.resultType === 'task') return { ...r, _meta: meta };
     const out: Record<string, unknown> = { ...r, resultType: 'complete', _meta: meta };
     if (CACHED.has(method)) {
