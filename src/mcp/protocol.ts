@@ -86,6 +86,8 @@ export interface IncomingRequest {
   readonly done: boolean;
   /** Whether it was cancelled (signal.aborted, without making the signal). */
   readonly aborted: boolean;
+  /** What the dispatcher keeps with the request while it runs. */
+  extra: unknown;
 }
 
 /** Answers client requests and notifications (the MCP server). */
@@ -124,6 +126,8 @@ class Running implements IncomingRequest {
   private reason: unknown = undefined;
   aborted = false;
   done = false;
+  /** What the dispatcher keeps with the request while it runs (the MCP server: 2026 input rounds, a task gate). */
+  extra: unknown = undefined;
 
   constructor(readonly id: RequestId, readonly method: string, readonly params: Record<string, unknown>,
     readonly session: ProtocolSession, readonly authInfo: unknown) {}

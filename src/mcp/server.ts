@@ -233,13 +233,11 @@ export class McpServer implements Dispatcher {
   /** 2026-07-28: requestState sealing, caching hints, each request's input rounds. */
   private readonly seal: StateSeal;
   private readonly caching: Partial<Record<CachedMethod, CacheHint>>;
-  private readonly rounds = new WeakMap<IncomingRequest, InputRounds>();
   private serverMeta: Readonly<Record<string, unknown>> | null = null;
   /** The tasks extension: the store, and what runs in this process (asks waiting, cancellation). */
   readonly taskStore: TaskStore;
   private readonly taskTtlMs: number;
   private readonly taskPollMs: number;
-  private readonly gates = new WeakMap<IncomingRequest, TaskGate>();
   private readonly running = new Map<string, TaskGate>();
   /** Starts every task id this process makes (conduit serve --workers: the worker's, so tasks/* reach it). */
   taskIdPrefix = '';
@@ -527,7 +525,8 @@ export class McpServer implements Dispatcher {
       const p = req.params;
       const target = String(method === 'resources/read' ? p.uri : p.name);
       const rounds = new InputRounds(method, target, answersOf(p, method, target, this.seal), this.seal);
-      this.rounds.set(req, rounds);
+      const extra: RequestExtra = { rounds, gate: null };
+      req.extra = extra;
       const tool = method === 'tools/call' ? this.tools.get(target) : undefined;
       if (tool !== undefined && tool.taskSupport !== 'forbidden') {
         const ext = (req.session.clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION];
@@ -537,7 +536,7 @@ export class McpServer implements Dispatcher {
         }
         if (ext !== undefined) {
           const gate = new TaskGate(this, tool.taskSupport === 'required', rounds);
-          this.gates.set(req, gate);
+          extra.gate = gate;
           out = gate.run(this.dispatch(req));
         } else out = rounds.race(this.dispatch(req));
       } else out = rounds.race(this.dispatch(req));
@@ -720,7 +719,8 @@ export class McpServer implements Dispatcher {
   }
 
   context(req: IncomingRequest): RequestContext {
-    return new Context(req, this.clientRequestTimeout, this.rounds.get(req) ?? null, this.gates.get(req) ?? null);
+    const extra = req.extra as RequestExtra | undefined;
+    return new Context(req, this.clientRequestTimeout, extra?.rounds ?? null, extra?.gate ?? null);
   }
 
   /** tools/call: synchronous when the handler is (no promise, no microtask on the hot path). */
@@ -1036,6 +1036,12 @@ class TaskGate {
     this.server.reportError(e);
     this.server.updateTask(this.task.taskId, { status: 'failed', error: err, inputRequests: undefined });
   }
+}
+
+/** What a 2026 request carries while it runs (IncomingRequest.extra). */
+interface RequestExtra {
+  rounds: InputRounds;
+  gate: TaskGate | null;
 }
 
 /** Methods 2026-07-28 removed. */
