@@ -257,7 +257,10 @@ export class McpServer implements Dispatcher {
     this.clientRequestTimeout = timeout;
     this.extraCapabilities = options.capabilities ?? {};
     this.bus = options.notifications ?? new MemoryNotificationBus();
-    this.bus.subscribe((n) => this.deliver(n.method, n.params, n.uri));
+    // (task status is for subscriptions/listen streams only, not the 2025 sessions)
+    this.bus.subscribe((n) => {
+      if (n.method !== 'notifications/tasks/status') this.deliver(n.method, n.params, n.uri);
+    });
     this.seal = new StateSeal(options.requestState);
     this.taskStore = options.taskStore ?? new MemoryTaskStore();
     this.taskTtlMs = options.taskTtlMs ?? 300_000;
@@ -482,7 +485,8 @@ export class McpServer implements Dispatcher {
    * URIs), tagged with the subscription id. Returns the accepted filter and how to stop,
    * or null at the cap of live subscriptions.
    */
-  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null {
+  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void,
+    clientCapabilities: Record<string, unknown> = {}): { accepted: Record<string, unknown>; stop: () => void } | null {
     if (this.listeners >= this.maxSubscriptions) return null;
     this.started = true;
     const caps = this.capabilities as Record<string, Record<string, unknown> | undefined>;
@@ -493,12 +497,15 @@ export class McpServer implements Dispatcher {
     const uris = Array.isArray(filter.resourceSubscriptions) ? (filter.resourceSubscriptions as unknown[]).filter((u): u is string => typeof u === 'string' && this.hasResource(u)).slice(0, MAX_SUBSCRIPTIONS) : [];
     if (uris.length > 0) accepted.resourceSubscriptions = uris;
     const wanted = new Set(uris);
+    // Task status changes go to the streams of clients that declared the tasks extension.
+    const tasks = (clientCapabilities.extensions as Record<string, unknown> | undefined)?.[TASKS_EXTENSION] !== undefined;
     const tag = (params: Record<string, unknown> | undefined) => ({ ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), [META.subscriptionId]: id } });
     const off = this.bus.subscribe((n) => {
       const ok = (n.method === 'notifications/tools/list_changed' && accepted.toolsListChanged === true)
         || (n.method === 'notifications/prompts/list_changed' && accepted.promptsListChanged === true)
         || (n.method === 'notifications/resources/list_changed' && accepted.resourcesListChanged === true)
-        || (n.method === 'notifications/resources/updated' && n.uri !== undefined && wanted.has(n.uri));
+        || (n.method === 'notifications/resources/updated' && n.uri !== undefined && wanted.has(n.uri))
+        || (n.method === 'notifications/tasks/status' && tasks);
       if (ok) send(n.method, tag(n.params));
     });
     this.listeners++;
@@ -576,6 +583,14 @@ export class McpServer implements Dispatcher {
     this.taskStore.put(next);
     const done = next.status === 'completed' || next.status === 'failed' || next.status === 'cancelled';
     if (done) this.running.delete(taskId);
+    // (notifications/tasks/status on subscriptions/listen streams: the new status, the result or error when terminal)
+    if (patch.status !== undefined && patch.status !== t.status || patch.inputRequests !== undefined) {
+      const params: Record<string, unknown> = { taskId, status: next.status, lastUpdatedAt: next.lastUpdatedAt };
+      if (next.result !== undefined) params.result = next.result;
+      if (next.error !== undefined) params.error = next.error;
+      if (next.status === 'input_required') params.inputRequests = next.inputRequests;
+      this.bus.publish({ method: 'notifications/tasks/status', params });
+    }
   }
 
   private taskMethod(req: IncomingRequest): Record<string, unknown> {

@@ -29,6 +29,7 @@ async function start(configure: (s: McpServer) => void, options: Record<string, 
   apps.push({ app, mcp });
   const url = `http://127.0.0.1:${port}/mcp`;
   let id = 1;
+  lastUrl = url;
   return async (method: string, params: Record<string, unknown> = {}, caps: Record<string, unknown> = TASKS) => {
     const name = method === 'tools/call' ? params.name : method.startsWith('tasks/') ? params.taskId : undefined;
     const h: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': method };
@@ -38,6 +39,8 @@ async function start(configure: (s: McpServer) => void, options: Record<string, 
   };
 }
 
+/** The endpoint of the server start() made last. */
+let lastUrl = '';
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('tasks extension', () => {
@@ -173,5 +176,28 @@ describe('tasks extension', () => {
     expect((await call('tasks/get', { taskId: first.taskId })).body.error!.code).toBe(-32602); // (expired)
     for (let i = 0; i < 64; i++) await call('tools/call', { name: 'hang', arguments: {} });
     expect(aborts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('status changes reach subscriptions/listen streams of clients that declared the extension (notifications/tasks/status)', async () => {
+    const call = await start((s) => s.tool('job', { execution: { taskSupport: 'optional' } }, async () => {
+      await wait(50);
+      return 'done';
+    }));
+    const endpoint = lastUrl;
+    const ac = new AbortController();
+    const res = await fetch(endpoint, {
+      method: 'POST', signal: ac.signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': V, 'mcp-method': 'subscriptions/listen' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'L', method: 'subscriptions/listen', params: { notifications: {}, _meta: { 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': TASKS } } }),
+    });
+    const reader = res.body!.getReader();
+    let text = '';
+    const t = (await call('tools/call', { name: 'job', arguments: {} })).body.result!;
+    const until = Date.now() + 2000;
+    while (!text.includes('"completed"') && Date.now() < until) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    const frames = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+    const statuses = frames.filter((f) => f.method === 'notifications/tasks/status').map((f) => f.params);
+    expect(statuses.at(-1)).toMatchObject({ taskId: t.taskId, status: 'completed', result: { content: [{ text: 'done' }] }, _meta: { 'io.modelcontextprotocol/subscriptionId': 'L' } });
   });
 });

@@ -542,7 +542,8 @@ export class StreamableHttp {
     const send = (method: string, params: Record<string, unknown>) => {
       if (sse !== null && !sse.closed) sse.send({ data: JSON.stringify({ jsonrpc: '2.0', method, params }) });
     };
-    const sub = server.subscribe(filter as Record<string, unknown>, id, send);
+    const caps = ((p._meta as Record<string, unknown> | undefined)?.['io.modelcontextprotocol/clientCapabilities'] ?? {}) as Record<string, unknown>;
+    const sub = server.subscribe(filter as Record<string, unknown>, id, send, caps);
     if (sub === null) {
       res.header('Retry-After', '5');
       return refuse(res, m.id, { status: 503, code: McpErrorCode.ConnectionClosed, message: 'Service Unavailable: too many live subscriptions' });
@@ -777,7 +778,8 @@ class StatelessAnswer implements Outbound {
 
 /** A server that serves subscriptions/listen (McpServer). */
 interface Listenable {
-  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void): { accepted: Record<string, unknown>; stop: () => void } | null;
+  subscribe(filter: Record<string, unknown>, id: RequestId, send: (method: string, params: Record<string, unknown>) => void,
+    clientCapabilities?: Record<string, unknown>): { accepted: Record<string, unknown>; stop: () => void } | null;
 }
 
 /** Methods 2026-07-28 removed (a 404 that says so). */
