@@ -1,6 +1,6 @@
 // parseHttpRequest: a one-shot convenience over HttpParser for embedders.
 
-import { HttpParser, type HeaderList, type HttpLimits } from './parser.js';
+import { HttpParser, type HeaderList, type HttpLimits, type RequestHead } from './parser.js';
 import { HttpParseError } from '../errors.js';
 import { MessageFlags } from '../wasm/abi.generated.js';
 import type { WasmCore } from '../wasm/loader.js';
@@ -30,57 +30,89 @@ export interface ParsedRequest {
  * a server would answer and the byte offset where the problem is.
  */
 export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core?: WasmCore } = {}): ParsedRequest | HttpParseError {
-  let result: ParsedRequest | null = null;
-  const chunks: Uint8Array[] = [];
-  let bodyLen = 0;
-  let headSeen = false;
-  let framed = false;
-  const parser = new HttpParser({
-    ...options,
-    onHead(head) {
-      headSeen = true;
-      framed = (head.flags & (MessageFlags.CHUNKED | MessageFlags.CONTENT_LENGTH)) !== 0;
-      result = {
-        method: head.method,
-        target: head.target,
-        version: head.version,
-        headers: head.headers,
-        body: null,
-        trailers: [],
-        keepAlive: head.keepAlive,
-        upgrade: head.upgrade || head.connect,
-        expectContinue: head.expectContinue,
-        consumed: 0,
-      };
-    },
-    onBody(chunk) {
-      chunks.push(chunk.slice());
-      bodyLen += chunk.length;
-    },
-    onMessageComplete(trailers) {
-      const r = result!;
-      if (framed) {
-        const body = new Uint8Array(bodyLen);
+  // With the default limits, one parser per core serves every call (reset, not made and
+  // destroyed: no slot lease, no closures); with limits of its own, a parser for the call.
+  const own = options.maxRequestLine !== undefined || options.maxHeaderBytes !== undefined || options.maxHeaders !== undefined
+    || options.maxChunkExtensions !== undefined || options.maxBodySize !== undefined;
+  if (own) {
+    const parser = new HttpParser({ ...options, ...CALLBACKS });
+    try {
+      return parseWith(parser, bytes);
+    } finally {
+      parser.destroy();
+    }
+  }
+  const key = options.core ?? SHARED;
+  let parser = reused.get(key);
+  if (parser === undefined) {
+    parser = new HttpParser({ core: options.core, ...CALLBACKS });
+    reused.set(key, parser);
+  } else parser.reset();
+  try {
+    return parseWith(parser, bytes);
+  } finally {
+    one.result = null;
+    one.chunks.length = 0;
+  }
+}
+
+/** The one parse in progress (parseHttpRequest is synchronous, and its callbacks call nothing back). */
+const one = { result: null as ParsedRequest | null, chunks: [] as Uint8Array[], bodyLen: 0, headSeen: false, framed: false };
+const SHARED = {};
+const reused = new WeakMap<object, HttpParser>();
+
+const CALLBACKS = {
+  onHead(head: RequestHead): void {
+    one.headSeen = true;
+    one.framed = (head.flags & (MessageFlags.CHUNKED | MessageFlags.CONTENT_LENGTH)) !== 0;
+    one.result = {
+      method: head.method,
+      target: head.target,
+      version: head.version,
+      headers: head.headers,
+      body: null,
+      trailers: [],
+      keepAlive: head.keepAlive,
+      upgrade: head.upgrade || head.connect,
+      expectContinue: head.expectContinue,
+      consumed: 0,
+    };
+  },
+  onBody(chunk: Uint8Array): void {
+    one.chunks.push(chunk.slice());
+    one.bodyLen += chunk.length;
+  },
+  onMessageComplete(trailers: HeaderList | null, parser: HttpParser): void {
+    const r = one.result!;
+    if (one.framed) {
+      if (one.chunks.length === 1) r.body = one.chunks[0];
+      else {
+        const body = new Uint8Array(one.bodyLen);
         let o = 0;
-        for (const c of chunks) {
+        for (const c of one.chunks) {
           body.set(c, o);
           o += c.length;
         }
         r.body = body;
       }
-      if (trailers !== null) r.trailers = trailers;
-      parser.pause();
-    },
-  });
-  try {
-    const err = parser.execute(bytes);
-    if (err !== null) return err;
-    if (result === null || parser.messages === 0) {
-      return new HttpParseError(1 /* NEED_MORE */, headSeen ? bytes.length : parser.bytesConsumed + parser.pendingBytes);
     }
-    (result as ParsedRequest).consumed = parser.bytesConsumed;
-    return result;
-  } finally {
-    parser.destroy();
+    if (trailers !== null) r.trailers = trailers;
+    parser.pause();
+  },
+};
+
+function parseWith(parser: HttpParser, bytes: Uint8Array): ParsedRequest | HttpParseError {
+  one.result = null;
+  one.chunks.length = 0;
+  one.bodyLen = 0;
+  one.headSeen = false;
+  one.framed = false;
+  const err = parser.execute(bytes);
+  if (err !== null) return err;
+  const result = one.result as ParsedRequest | null;
+  if (result === null || parser.messages === 0) {
+    return new HttpParseError(1 /* NEED_MORE */, one.headSeen ? bytes.length : parser.bytesConsumed + parser.pendingBytes);
   }
+  result.consumed = parser.bytesConsumed;
+  return result;
 }

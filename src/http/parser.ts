@@ -493,6 +493,24 @@ export class HttpParser {
     return null;
   }
 
+  /**
+   * Starts over on a new stream with the same slot and limits (no lease, no allocation):
+   * the parser state is reset; pending, paused and upgraded input and any error dropped.
+   */
+  reset(): void {
+    const slot = this.live();
+    this.core.exports.http_init(slot.state, ...this.limits);
+    this.pending = 0;
+    this.head = 0;
+    this.consumedTotal = 0;
+    this.failure = null;
+    this.upgradeRest = null;
+    this.paused = false;
+    this.inMessage = false;
+    this.stashed = null;
+    this.messagesBefore = 0;
+  }
+
   /** Releases the parser's slot. */
   destroy(): void {
     this.idle = false;

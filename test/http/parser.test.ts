@@ -330,3 +330,25 @@ describe('HttpParser (streaming)', () => {
     for (const p of parsers) p.destroy();
   });
 });
+
+describe('parseHttpRequest: the reused parser', () => {
+  it('gives what a fresh parser gives, call after call, whatever the previous call left (every smuggling case and llhttp request fixture, twice, interleaved)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const cases = JSON.parse(readFileSync(new URL('../fixtures/http/smuggling/cases.json', import.meta.url), 'utf8')) as Array<{ name: string; raw: string }>;
+    const inputs = cases.map((c) => Buffer.from(c.raw, 'latin1'));
+    const index = JSON.parse(readFileSync(new URL('../fixtures/http/llhttp/request-index.json', import.meta.url), 'utf8')) as unknown;
+    const rawOf = (x: unknown): string | undefined => (typeof (x as { raw?: unknown })?.raw === 'string' ? (x as { raw: string }).raw : undefined);
+    for (const e of (Array.isArray(index) ? index : Object.values(index as object)) as unknown[]) {
+      const raw = rawOf(e);
+      if (raw !== undefined) inputs.push(Buffer.from(raw, 'latin1'));
+    }
+    // (plus halves: incomplete input between complete ones)
+    for (const b of inputs.slice(0, 40)) inputs.push(b.subarray(0, Math.floor(b.length / 2)));
+    expect(inputs.length).toBeGreaterThan(60);
+    const fresh = (b: Uint8Array) => parseHttpRequest(b, { maxHeaders: 100 }); // (limits of its own: a new parser each call)
+    const plain = (r: unknown) => JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v instanceof Error ? { ...v, message: v.message, name: v.name } : v)));
+    for (let round = 0; round < 2; round++) {
+      for (const b of inputs) expect(plain(parseHttpRequest(b))).toEqual(plain(fresh(b)));
+    }
+  });
+});
