@@ -1,6 +1,6 @@
 // parseHttpRequest: a one-shot convenience over HttpParser for embedders.
 
-import { HttpParser, type HeaderList, type HttpLimits, type RequestHead } from './parser.js';
+import { HttpParser, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
 import { HttpParseError } from '../errors.js';
 import { MessageFlags } from '../wasm/abi.generated.js';
 import type { WasmCore } from '../wasm/loader.js';
@@ -62,9 +62,11 @@ const SHARED = {};
 const reused = new WeakMap<object, HttpParser>();
 
 const CALLBACKS = {
-  onHead(head: RequestHead): void {
+  // (the head's strings straight from WASM memory: no RequestHead, no copy of the head)
+  onHeadValues(head: HeadValues): void {
+    const f = head.flags;
     one.headSeen = true;
-    one.framed = (head.flags & (MessageFlags.CHUNKED | MessageFlags.CONTENT_LENGTH)) !== 0;
+    one.framed = (f & (MessageFlags.CHUNKED | MessageFlags.CONTENT_LENGTH)) !== 0;
     one.result = {
       method: head.method,
       target: head.target,
@@ -72,9 +74,9 @@ const CALLBACKS = {
       headers: head.headers,
       body: null,
       trailers: [],
-      keepAlive: head.keepAlive,
-      upgrade: head.upgrade || head.connect,
-      expectContinue: head.expectContinue,
+      keepAlive: (f & MessageFlags.KEEP_ALIVE) !== 0,
+      upgrade: (f & (MessageFlags.UPGRADE | MessageFlags.CONNECT)) !== 0,
+      expectContinue: (f & MessageFlags.EXPECT_CONTINUE) !== 0,
       consumed: 0,
     };
   },

@@ -44,6 +44,22 @@ export interface HttpParserOptions extends HttpLimits {
   onBody?: (chunk: Uint8Array, parser: HttpParser) => void;
   /** A message completed; `trailers` holds a chunked body's trailer fields, if any. */
   onMessageComplete?: (trailers: HeaderList | null, parser: HttpParser) => void;
+  /**
+   * Instead of onHead: the head as plain decoded values, read straight from WASM memory
+   * (no RequestHead, no copy of the head's bytes). For callers that want every string at
+   * once (parseHttpRequest).
+   */
+  onHeadValues?: (head: HeadValues, parser: HttpParser) => void;
+}
+
+/** A head as plain values (onHeadValues). */
+export interface HeadValues {
+  method: string;
+  target: string;
+  version: '1.1' | '1.0';
+  /** MessageFlags bits. */
+  flags: number;
+  headers: HeaderList;
 }
 
 const latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
@@ -238,6 +254,7 @@ export class HttpParser {
   /** Messages counted in slots given back. */
   private messagesBefore = 0;
   onHead: HttpParserOptions['onHead'];
+  onHeadValues: HttpParserOptions['onHeadValues'];
   onBody: HttpParserOptions['onBody'];
   onMessageComplete: HttpParserOptions['onMessageComplete'];
 
@@ -276,6 +293,7 @@ export class HttpParser {
     this.paused = false;
     this.inMessage = false;
     this.onHead = options.onHead;
+    this.onHeadValues = options.onHeadValues;
     this.onBody = options.onBody;
     this.onMessageComplete = options.onMessageComplete;
   }
@@ -549,8 +567,8 @@ export class HttpParser {
       const events = u32[w + ABI.RESULT_EVENTS / 4];
       if ((events & Events.HEAD) !== 0) {
         this.inMessage = true;
-        const head = new RequestHead(core, input, u32[w + ABI.RESULT_HEAD_LEN / 4]);
-        this.onHead?.(head, this);
+        if (this.onHeadValues !== undefined) this.onHeadValues(headValues(core, input), this);
+        else this.onHead?.(new RequestHead(core, input, u32[w + ABI.RESULT_HEAD_LEN / 4]), this);
         if (this.slot !== slot) return -1;
       }
       if ((events & Events.BODY) !== 0 && this.onBody !== undefined) {
@@ -585,12 +603,38 @@ export class HttpParser {
 const EMPTY = new Uint8Array(0);
 
 
+/** A Buffer over a core's whole memory, to decode strings in place (one per core). */
+const memoryViews = new WeakMap<WasmCore, Buffer>();
+function memoryView(core: WasmCore): Buffer {
+  let b = memoryViews.get(core);
+  if (b === undefined) {
+    b = Buffer.from(core.memory.buffer);
+    memoryViews.set(core, b);
+  }
+  return b;
+}
+
+/** The head of the last HEAD event, decoded straight from WASM memory. */
+function headValues(core: WasmCore, input: number): HeadValues {
+  const u32 = core.u32;
+  const w = core.scratch >>> 2;
+  const b = memoryView(core);
+  const t = input + u32[w + ABI.RESULT_TARGET_OFF / 4];
+  return {
+    method: core.methods[u32[w + ABI.RESULT_METHOD / 4]],
+    target: latin1(b, t, t + u32[w + ABI.RESULT_TARGET_LEN / 4]),
+    version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
+    flags: u32[w + ABI.RESULT_FLAGS / 4],
+    headers: readFields(core, input),
+  };
+}
+
 function readFields(core: WasmCore, input: number): HeaderList {
   const u32 = core.u32;
   const w = core.scratch >>> 2;
   const n = u32[w + ABI.RESULT_FIELD_COUNT / 4];
   const f = (core.scratch + ABI.FIELDS_OFFSET) >>> 2;
-  const b = Buffer.from(core.memory.buffer);
+  const b = memoryView(core);
   const list: HeaderList = [];
   for (let i = 0; i < n; i++) {
     const no = input + u32[f + i * 4];

@@ -350,5 +350,22 @@ describe('parseHttpRequest: the reused parser', () => {
     for (let round = 0; round < 2; round++) {
       for (const b of inputs) expect(plain(parseHttpRequest(b))).toEqual(plain(fresh(b)));
     }
+    // And the head it decodes straight from WASM memory is what a RequestHead says
+    let checked = 0;
+    for (const b of inputs) {
+      const r = parseHttpRequest(b);
+      if (r instanceof HttpParseError) continue;
+      let seen: Record<string, unknown> | null = null;
+      const p = new HttpParser({
+        onHead(h) {
+          seen ??= { method: h.method, target: h.target, version: h.version, headers: h.headers, keepAlive: h.keepAlive, upgrade: h.upgrade || h.connect, expectContinue: h.expectContinue };
+        },
+      });
+      p.execute(b);
+      p.destroy();
+      expect({ method: r.method, target: r.target, version: r.version, headers: r.headers, keepAlive: r.keepAlive, upgrade: r.upgrade, expectContinue: r.expectContinue }).toEqual(seen);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(25);
   });
 });
