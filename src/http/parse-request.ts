@@ -52,12 +52,12 @@ export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core
     return parseWith(parser, bytes);
   } finally {
     one.result = null;
-    one.chunks.length = 0;
+    one.body = null;
   }
 }
 
 /** The one parse in progress (parseHttpRequest is synchronous, and its callbacks call nothing back). */
-const one = { result: null as ParsedRequest | null, chunks: [] as Uint8Array[], bodyLen: 0, headSeen: false, framed: false };
+const one = { result: null as ParsedRequest | null, body: null as Uint8Array | null, bodyLen: 0, inputLength: 0, headSeen: false, framed: false };
 const SHARED = {};
 const reused = new WeakMap<object, HttpParser>();
 
@@ -80,24 +80,19 @@ const CALLBACKS = {
       consumed: 0,
     };
   },
+  // (the body can be no longer than the input: one buffer of that size, filled in place)
   onBody(chunk: Uint8Array): void {
-    one.chunks.push(chunk.slice());
+    if (one.body === null || one.bodyLen + chunk.length > one.body.length) {
+      const bigger = new Uint8Array(Math.max(one.inputLength, one.bodyLen + chunk.length));
+      if (one.body !== null) bigger.set(one.body.subarray(0, one.bodyLen));
+      one.body = bigger;
+    }
+    one.body.set(chunk, one.bodyLen);
     one.bodyLen += chunk.length;
   },
   onMessageComplete(trailers: HeaderList | null, parser: HttpParser): void {
     const r = one.result!;
-    if (one.framed) {
-      if (one.chunks.length === 1) r.body = one.chunks[0];
-      else {
-        const body = new Uint8Array(one.bodyLen);
-        let o = 0;
-        for (const c of one.chunks) {
-          body.set(c, o);
-          o += c.length;
-        }
-        r.body = body;
-      }
-    }
+    if (one.framed) r.body = one.body === null ? new Uint8Array(0) : one.body.subarray(0, one.bodyLen);
     if (trailers !== null) r.trailers = trailers;
     parser.pause();
   },
@@ -105,8 +100,9 @@ const CALLBACKS = {
 
 function parseWith(parser: HttpParser, bytes: Uint8Array): ParsedRequest | HttpParseError {
   one.result = null;
-  one.chunks.length = 0;
+  one.body = null;
   one.bodyLen = 0;
+  one.inputLength = bytes.length;
   one.headSeen = false;
   one.framed = false;
   const err = parser.execute(bytes);

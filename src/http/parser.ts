@@ -62,7 +62,8 @@ export interface HeadValues {
   headers: HeaderList;
 }
 
-const latin1 = (b: Buffer, start: number, end: number): string => b.toString('latin1', start, end);
+// (Buffer's latin1Slice: what toString('latin1', s, e) ends in, without its argument checks)
+const latin1 = (b: Buffer, start: number, end: number): string => (b as Buffer & { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
 
 /** A parsed request head. Its bytes are its own copy: it stays valid after the parser moves on. */
 export class RequestHead {
