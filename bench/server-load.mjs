@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Load benchmark of the HTTP server on 127.0.0.1: Conduit (native transport, node:net
-// transport) against node:http and fastify, "hello world", with wrk. Run: `node bench/server-load.mjs`
+// transport) against node:http and fastify, and a C floor (bench/floor/floor-server.c: the
+// least a keep-alive server does per request, built with the system compiler when there is
+// one), "hello world", with wrk. Run: `node bench/server-load.mjs`
 // (needs wrk: `apt-get install wrk`; taskset pins the server to core 0 and wrk to core 1
 // when it is there). Bounded: a few 5-second runs against local ports only.
 //
@@ -122,6 +124,34 @@ function loadRuns(name, url, run, ticks) {
   };
 }
 
+/**
+ * The C floor (bench/floor/floor-server.c, built here with the system compiler): what a
+ * keep-alive server must do per request on this kernel at the least. Null, with a message,
+ * when there is no compiler.
+ */
+async function measureFloor() {
+  if (!has('cc')) {
+    console.error('server-load: no C compiler (cc): the C floor is not measured');
+    return null;
+  }
+  const bin = path.join(tmp, 'floor-server');
+  const cc = spawnSync('cc', ['-O2', '-o', bin, fileURLToPath(new URL('./floor/floor-server.c', import.meta.url))], { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    console.error(`server-load: the C floor did not build: ${cc.stderr.trim()}`);
+    return null;
+  }
+  const child = spawn(pin ? 'taskset' : bin, pin ? ['-c', '0', bin] : [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('exit', (c) => reject(new Error(`the C floor exited (${c})`)));
+  });
+  try {
+    return loadRuns('C floor (epoll, one write per read)', `http://127.0.0.1:${port}/`, wrk, () => cpuTicks(child.pid));
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
 /** The table, with ratios to node:http (and to fastify when it ran). */
 function report(rows) {
   const base = rows.find((r) => r.name.startsWith('node:http'));
@@ -133,6 +163,14 @@ function report(rows) {
     console.log(`| ${r.name} | ${fmt(r.keepAlive, 0)} ${x(r.keepAlive, base.keepAlive)} | ${fmt(r.cpuUsPerReq, 1)} ${x(r.cpuUsPerReq, base.cpuUsPerReq)} | ` +
       `${fmt(r.userUsPerReq, 2)} ${x(r.userUsPerReq, base.userUsPerReq)} | ${fmt(r.kernelUsPerReq, 2)} ${x(r.kernelUsPerReq, base.kernelUsPerReq)} | ` +
       `${fmt(r.wrkCores, 2)} | ${r.p99} | ${fmt(r.pipelined, 0)} ${x(r.pipelined, base.pipelined)} | ${fmt(r.cpuUsPerReqPipelined, 1)} |`);
+  }
+  const floor = rows.find((r) => r.name.startsWith('C floor'));
+  if (floor !== undefined) {
+    console.log('\nratios to the C floor (same run): CPU per request (lower is better), pipelined req/s (higher is better):');
+    for (const r of rows) {
+      if (r === floor) continue;
+      console.log(`  ${r.name}: CPU/req ${(r.cpuUsPerReq / floor.cpuUsPerReq).toFixed(2)}x the floor's, pipelined ${(r.pipelined / floor.pipelined).toFixed(2)}x its req/s`);
+    }
   }
   if (fast !== undefined) {
     console.log('\nratios to fastify (same run):');
@@ -280,5 +318,7 @@ if (baselineArg !== undefined) {
 
 const rows = [];
 for (const [name, source] of Object.entries(SERVERS)) rows.push(await measure(name, source));
+const floor = await measureFloor();
+if (floor !== null) rows.push(floor);
 report(rows);
 saveResult(RESULTS_FILE, benchResult('server-load', { seconds: SECONDS, pinned: pin }, { rows }), {}, console.log);
