@@ -241,13 +241,14 @@ export class HttpParser {
   private slot: Slot | null;
   /** The core was given (not the shared ones): its slots may be given back while idle. */
   private readonly ownCore: boolean;
-  private pending: number;
-  private head: number;
-  private consumedTotal: number;
-  private failure: HttpParseError | null;
-  private upgradeRest: Uint8Array | null;
-  private paused: boolean;
-  private inMessage: boolean;
+  // Stream state: these initial values are what reset() restores.
+  private pending = 0;
+  private head = 0;
+  private consumedTotal = 0;
+  private failure: HttpParseError | null = null;
+  private upgradeRest: Uint8Array | null = null;
+  private paused = false;
+  private inMessage = false;
   /** The limits given to http_init (again when an idle parser leases a slot anew). */
   private readonly limits: Limits;
   /** releaseIfIdle() gave the slot back; the next input leases one. */
@@ -286,13 +287,6 @@ export class HttpParser {
       throw err;
     }
     if (options.core === undefined) finalizer.register(this, { core, slot }, this);
-    this.pending = 0;
-    this.head = 0;
-    this.consumedTotal = 0;
-    this.failure = null;
-    this.upgradeRest = null;
-    this.paused = false;
-    this.inMessage = false;
     this.onHead = options.onHead;
     this.onHeadValues = options.onHeadValues;
     this.onBody = options.onBody;
