@@ -151,38 +151,18 @@ export function scanNumbers(p: usize, end: usize, out: usize, cap: u32, f32: u32
         status = NumbersStatus.INVALID;
         break;
       }
-      while (p < end && isDigit(d)) {
-        // (eight at a time once there are significant digits and room for eight more; the
-        // input is followed by zero bytes, which are not digits)
-        if (w != 0 && digits <= 11 && eightDigits(load<u64>(p))) {
-          w = w * 100000000 + eightDigitsValue(load<u64>(p));
-          digits += 8;
-          p += 8;
-          d = <u32>load<u8>(p);
-          continue;
-        }
-        if (digits < 19) {
-          w = w * 10 + <u64>(d - 48);
-          if (w != 0) digits++;
-        } else {
-          exp10++;
-          if (d != 48) truncated = true;
-        }
-        p++;
-        d = <u32>load<u8>(p);
-      }
-      if (p < end && d == 0x2E) { // .
-        p++;
-        d = <u32>load<u8>(p);
-        if (p >= end || !isDigit(d)) {
-          status = NumbersStatus.INVALID;
-          break;
-        }
+      // The integer part, then (frac = 1) the fraction: a digit past the 19 kept moves the
+      // exponent up in the integer part; a kept digit moves it down in the fraction.
+      let frac: i32 = 0;
+      let bad = false;
+      while (true) {
         while (p < end && isDigit(d)) {
+          // (eight at a time once there are significant digits and room for eight more; the
+          // input is followed by zero bytes, which are not digits)
           if (w != 0 && digits <= 11 && eightDigits(load<u64>(p))) {
             w = w * 100000000 + eightDigitsValue(load<u64>(p));
             digits += 8;
-            exp10 -= 8;
+            exp10 -= frac << 3;
             p += 8;
             d = <u32>load<u8>(p);
             continue;
@@ -190,11 +170,24 @@ export function scanNumbers(p: usize, end: usize, out: usize, cap: u32, f32: u32
           if (digits < 19) {
             w = w * 10 + <u64>(d - 48);
             if (w != 0) digits++;
-            exp10--;
-          } else if (d != 48) truncated = true;
+            exp10 -= frac;
+          } else {
+            exp10 += 1 - frac;
+            if (d != 48) truncated = true;
+          }
           p++;
           d = <u32>load<u8>(p);
         }
+        if (frac != 0 || p >= end || d != 0x2E) break; // .
+        p++;
+        d = <u32>load<u8>(p);
+        bad = p >= end || !isDigit(d);
+        if (bad) break;
+        frac = 1;
+      }
+      if (bad) {
+        status = NumbersStatus.INVALID;
+        break;
       }
       if (p < end && (d == 0x65 || d == 0x45)) { // e E
         p++;
