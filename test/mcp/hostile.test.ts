@@ -1004,7 +1004,9 @@ describe.each(TRANSPORTS)('on the %s transport', (transport) => {
       expect(store.bytes).toBeLessThanOrEqual(1 << 20);
     });
 
-    it('up to 15 SSE answers at once in a session: every event id is unique', async () => {
+    // Found by attack, fixed: event ids repeated within a session once it had more than 16
+    // SSE streams (20); 15 stays under that bound.
+    it.each([15, 20])('%i SSE answers at once in a session: every event id is unique', async (streams) => {
       const gate = deferred();
       const l = await serve(transport, mcpServer((s) => {
         s.tool('hold', {}, async (_a, ctx) => {
@@ -1017,39 +1019,14 @@ describe.each(TRANSPORTS)('on the %s transport', (transport) => {
       const c = await Conn.open(l.port);
       cleanups.push(() => c.close());
       const { headers } = await initOn(c);
-      const conns = await Promise.all(Array.from({ length: 15 }, () => Conn.open(l.port)));
+      const conns = await Promise.all(Array.from({ length: streams }, () => Conn.open(l.port)));
       cleanups.push(() => conns.forEach((x) => x.close()));
       conns.forEach((x, i) => x.write(mcpPost(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'hold', _meta: { progressToken: i } } }), headers)));
       await new Promise((r) => setTimeout(r, 100));
       gate.resolve();
       const ids: string[] = [];
       for (const x of conns) for (const e of parseSse((await x.read(5000)).body.toString())) if (e.id !== undefined) ids.push(e.id);
-      expect(ids.length).toBe(15 * 4);
-      expect(new Set(ids).size).toBe(ids.length);
-    });
-
-    // Found by attack, fixed: event ids repeat within a session once it has more than 16 SSE streams.
-    it('more than 16 SSE answers at once in a session: every event id is still unique', async () => {
-      const gate = deferred();
-      const l = await serve(transport, mcpServer((s) => {
-        s.tool('hold', {}, async (_a, ctx) => {
-          ctx.progress(1, 2);
-          await gate.promise;
-          ctx.progress(2, 2);
-          return 'ok';
-        });
-      }));
-      const c = await Conn.open(l.port);
-      cleanups.push(() => c.close());
-      const { headers } = await initOn(c);
-      const conns = await Promise.all(Array.from({ length: 20 }, () => Conn.open(l.port)));
-      cleanups.push(() => conns.forEach((x) => x.close()));
-      conns.forEach((x, i) => x.write(mcpPost(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'hold', _meta: { progressToken: i } } }), headers)));
-      await new Promise((r) => setTimeout(r, 100));
-      gate.resolve();
-      const ids: string[] = [];
-      for (const x of conns) for (const e of parseSse((await x.read(5000)).body.toString())) if (e.id !== undefined) ids.push(e.id);
-      expect(ids.length).toBe(20 * 4);
+      expect(ids.length).toBe(streams * 4);
       expect(new Set(ids).size).toBe(ids.length);
     });
   });
