@@ -7,7 +7,6 @@
 // after every client error, and what a client or a handler piles up stays bounded.
 //
 // Tests marked "Found by attack, fixed" were defects when this file was written; they pass now.
-import net from 'node:net';
 import { PassThrough } from 'node:stream';
 import { McpServer as SdkMcpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import { serveStdio } from '../../src/mcp/transports/stdio.js';
 import { McpRelayNode } from '../../src/workers/mcp-relay.js';
 import type { McpRelay } from '../../src/workers/messages.js';
 import { createRng } from '../support/rng.mjs';
+import { RawConn as Conn, rawRequest, type RawResponse } from '../support/raw-conn.js';
 import { TRANSPORTS, until } from '../support/server.js';
 
 type Rng = ReturnType<typeof createRng>;
@@ -103,123 +103,7 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-// ── raw HTTP/1.1 on one keep-alive connection ──────────────────────────────────────
-
-interface Raw {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-class Conn {
-  private buf = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  closed = false;
-
-  private constructor(readonly sock: net.Socket) {
-    sock.on('data', (d) => {
-      this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    sock.on('error', () => {});
-  }
-
-  static open(port: number): Promise<Conn> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new Conn(s)));
-      s.once('error', reject);
-    });
-  }
-
-  private async more(deadline: number): Promise<void> {
-    if (this.closed) throw new Error(`connection closed; unparsed ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out reading; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 200))}`);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, left);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
-  private async line(deadline: number): Promise<string> {
-    let i: number;
-    while ((i = this.buf.indexOf('\r\n')) < 0) await this.more(deadline);
-    const l = this.buf.subarray(0, i).toString('latin1');
-    this.buf = this.buf.subarray(i + 2);
-    return l;
-  }
-
-  private async take(n: number, deadline: number): Promise<Buffer> {
-    while (this.buf.length < n) await this.more(deadline);
-    const b = this.buf.subarray(0, n);
-    this.buf = this.buf.subarray(n);
-    return b;
-  }
-
-  /** The next whole response (Content-Length or chunked). */
-  async read(ms = 5000): Promise<Raw> {
-    const deadline = Date.now() + ms;
-    const statusLine = await this.line(deadline);
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
-    if (m === null) throw new Error(`bad status line ${JSON.stringify(statusLine)}`);
-    const headers: Record<string, string> = {};
-    for (;;) {
-      const l = await this.line(deadline);
-      if (l === '') break;
-      const c = l.indexOf(':');
-      const k = l.slice(0, c).toLowerCase();
-      const v = l.slice(c + 1).trim();
-      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-    }
-    let body: Buffer;
-    if ((headers['transfer-encoding'] ?? '').toLowerCase() === 'chunked') {
-      const parts: Buffer[] = [];
-      for (;;) {
-        const size = await this.line(deadline);
-        if (!/^[0-9a-fA-F]+$/.test(size)) throw new Error(`bad chunk size ${JSON.stringify(size)}`);
-        const n = parseInt(size, 16);
-        if (n === 0) {
-          await this.line(deadline);
-          break;
-        }
-        parts.push(await this.take(n, deadline));
-        if ((await this.line(deadline)) !== '') throw new Error('chunk without CRLF');
-      }
-      body = Buffer.concat(parts);
-    } else body = await this.take(Number(headers['content-length'] ?? 0), deadline);
-    return { status: Number(m[1]), headers, body };
-  }
-
-  write(b: Buffer | string): void {
-    this.sock.write(b);
-  }
-
-  async request(raw: Buffer, ms = 5000): Promise<Raw> {
-    this.write(raw);
-    return this.read(ms);
-  }
-
-  close(): void {
-    this.sock.destroy();
-  }
-}
-
-/** Bytes of one request; headers in order, repeats allowed. */
-function rawRequest(method: string, path: string, headers: Array<[string, string]>, body?: Buffer | string): Buffer {
-  const b = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-  const hs: Array<[string, string]> = [['Host', '127.0.0.1'], ...headers];
-  if (b !== undefined) hs.push(['Content-Length', String(b.length)]);
-  const head = `${method} ${path} HTTP/1.1\r\n${hs.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-  return b === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), b]);
-}
+type Raw = RawResponse;
 
 const POST_HEADERS: Array<[string, string]> = [['Accept', ACCEPT], ['Content-Type', 'application/json']];
 const mcpPost = (body: Buffer | string, extra: Array<[string, string]> = []) => rawRequest('POST', '/mcp', [...POST_HEADERS, ...extra], body);

@@ -1,6 +1,5 @@
 // MCP Streamable HTTP (and the legacy HTTP+SSE transport) on real sockets: serveMcp()
 // on a createServer() App bound to 127.0.0.1, driven with undici and raw node:net.
-import net from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type App } from '../../src/http/app.js';
@@ -10,7 +9,8 @@ import { createMcpServer, type McpServer } from '../../src/mcp/server.js';
 import { MemorySessionStore } from '../../src/mcp/stores/sessions.js';
 import { bearerAuth } from '../../src/mcp/transports/auth.js';
 import type { HttpSession } from '../../src/mcp/transports/streamable-http.js';
-import { dechunker, TRANSPORTS, until } from '../support/server.js';
+import { RawConn, rawRequest, type RawResponse } from '../support/raw-conn.js';
+import { TRANSPORTS, until } from '../support/server.js';
 
 const LATEST = '2025-11-25';
 const ACCEPT = 'application/json, text/event-stream';
@@ -270,103 +270,8 @@ async function open(base: string, method: 'GET' | 'POST', path: string, headers:
 
 const messagesOf = (events: SseEvent[]) => events.filter((e) => e.data !== undefined && e.data !== '').map((e) => JSON.parse(e.data!));
 
-// ── raw HTTP/1.1 over node:net ──────────────────────────────────────────────────────
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** One keep-alive connection; responses are parsed as they arrive (Content-Length or chunked). */
-class RawConn {
-  private buf = Buffer.alloc(0);
-  private wake: (() => void) | null = null;
-  closed = false;
-  private constructor(readonly sock: net.Socket) {
-    sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.wake?.();
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-    sock.on('error', () => {});
-  }
-
-  static connect(port: number): Promise<RawConn> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(port, '127.0.0.1', () => resolve(new RawConn(s)));
-      s.once('error', reject);
-    });
-  }
-
-  write(data: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => this.sock.write(data, (e) => (e ? reject(e) : resolve())));
-  }
-
-  private async more(deadline: number): Promise<void> {
-    if (this.closed) throw new Error(`the connection closed; unparsed: ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`timed out reading a response; have ${JSON.stringify(this.buf.toString('latin1').slice(0, 300))}`);
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, left);
-      this.wake = () => {
-        clearTimeout(t);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
-  /** The next complete response on the connection. */
-  async response(ms = 5000): Promise<RawResponse> {
-    const deadline = Date.now() + ms;
-    let end: number;
-    while ((end = this.buf.indexOf('\r\n\r\n')) < 0) await this.more(deadline);
-    const head = this.buf.subarray(0, end).toString('latin1').split('\r\n');
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head[0])![1]);
-    const headers: Record<string, string> = {};
-    for (const l of head.slice(1)) {
-      const c = l.indexOf(':');
-      headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-    }
-    let rest = this.buf.subarray(end + 4);
-    if ((headers['transfer-encoding'] ?? '').toLowerCase() === 'chunked') {
-      const d = dechunker();
-      const parts: Buffer[] = [];
-      let fed = 0;
-      for (;;) {
-        // (feed one byte at a time near the end so that bytes of the next response stay)
-        while (fed < rest.length && !d.done) {
-          parts.push(...d.push(rest.subarray(fed, fed + 1)));
-          fed++;
-        }
-        if (d.done) break;
-        await this.more(deadline);
-        rest = this.buf.subarray(end + 4);
-      }
-      this.buf = this.buf.subarray(end + 4 + fed);
-      return { status, headers, body: Buffer.concat(parts).toString('utf8') };
-    }
-    const n = Number(headers['content-length'] ?? 0);
-    while (this.buf.length < end + 4 + n) await this.more(deadline);
-    const body = this.buf.subarray(end + 4, end + 4 + n).toString('utf8');
-    this.buf = this.buf.subarray(end + 4 + n);
-    return { status, headers, body };
-  }
-
-  close(): void {
-    this.sock.destroy();
-  }
-}
-
 function rawPost(body: string | Buffer, extra: Record<string, string> = {}): Buffer {
-  const b = typeof body === 'string' ? Buffer.from(body) : body;
-  const hs = { Host: '127.0.0.1', Accept: ACCEPT, 'Content-Type': 'application/json', 'Content-Length': String(b.length), ...extra };
-  const head = `POST /mcp HTTP/1.1\r\n${Object.entries(hs).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-  return Buffer.concat([Buffer.from(head, 'latin1'), b]);
+  return rawRequest('POST', '/mcp', [['Accept', ACCEPT], ['Content-Type', 'application/json'], ...Object.entries(extra)], body);
 }
 
 describe.each(TRANSPORTS)('on the %s transport', (t) => {
@@ -650,20 +555,20 @@ describe.each(TRANSPORTS)('on the %s transport', (t) => {
 
     it('answers Content-Length: 9 MiB with 413 before the body is sent, and the connection goes on', async () => {
       const { port } = await start();
-      const c = await RawConn.connect(port);
+      const c = await RawConn.open(port);
       try {
         const size = 9 * 1024 * 1024;
-        await c.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ${ACCEPT}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
-        const r = await c.response();
+        await c.send(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ${ACCEPT}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`);
+        const r = await c.read();
         expect(r.status).toBe(413);
-        expect(JSON.parse(r.body)).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+        expect(JSON.parse(r.body.toString())).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
         expect((r.headers.connection ?? '').toLowerCase()).not.toBe('close');
         // The body the server did not want is dropped as it comes; the next request is answered.
-        await c.write(Buffer.alloc(size, 0x20));
-        await c.write(rawPost(JSON.stringify(initBody())));
-        const next = await c.response();
+        await c.send(Buffer.alloc(size, 0x20));
+        await c.send(rawPost(JSON.stringify(initBody())));
+        const next = await c.read();
         expect(next.status).toBe(200);
-        expect(JSON.parse(next.body).result.protocolVersion).toBe(LATEST);
+        expect(JSON.parse(next.body.toString()).result.protocolVersion).toBe(LATEST);
         expect(c.closed).toBe(false);
       } finally {
         c.close();
@@ -672,22 +577,22 @@ describe.each(TRANSPORTS)('on the %s transport', (t) => {
 
     it('answers a chunked body that grows past the limit with 413', async () => {
       const { port } = await start({ maxBodyBytes: 100_000 });
-      const c = await RawConn.connect(port);
+      const c = await RawConn.open(port);
       try {
-        await c.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ${ACCEPT}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+        await c.send(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: ${ACCEPT}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
         const chunk = Buffer.alloc(16 * 1024, 0x20);
-        const pending = c.response();
+        const pending = c.read();
         let sent = 0;
         let got: RawResponse | undefined;
         void pending.then((r) => (got = r), () => {});
         while (got === undefined && sent < 1024 * 1024) {
-          await c.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
+          await c.send(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]));
           sent += chunk.length;
           await new Promise((r) => setImmediate(r));
         }
         const r = await pending;
         expect(r.status).toBe(413);
-        expect(JSON.parse(r.body).error.code).toBe(-32600);
+        expect(JSON.parse(r.body.toString()).error.code).toBe(-32600);
         expect(sent).toBeGreaterThan(100_000);
         expect(sent).toBeLessThan(1024 * 1024);
       } finally {
@@ -698,21 +603,21 @@ describe.each(TRANSPORTS)('on the %s transport', (t) => {
     it('answers 100 malformed bodies on one keep-alive connection with 400 each; the connection survives', async () => {
       const { base, port } = await start();
       const s = await initSession(base);
-      const c = await RawConn.connect(port);
+      const c = await RawConn.open(port);
       try {
         const bodies = ['{', '[]', '{"jsonrpc":"2.0"', '[1,2', 'null', '"str"', '{"jsonrpc":"2.0","id":1}', '\u0000', '{"a":1}}', '   '];
         for (let i = 0; i < 100; i++) {
           const body = bodies[i % bodies.length];
-          await c.write(rawPost(body, { 'Mcp-Session-Id': s.id, 'MCP-Protocol-Version': LATEST }));
-          const r = await c.response();
+          await c.send(rawPost(body, { 'Mcp-Session-Id': s.id, 'MCP-Protocol-Version': LATEST }));
+          const r = await c.read();
           expect(r.status, `#${i} ${JSON.stringify(body)}`).toBe(400);
-          expect([-32700, -32600]).toContain(JSON.parse(r.body).error.code);
+          expect([-32700, -32600]).toContain(JSON.parse(r.body.toString()).error.code);
         }
         expect(c.closed).toBe(false);
-        await c.write(rawPost(JSON.stringify({ jsonrpc: '2.0', id: 'ok', method: 'ping' }), { 'Mcp-Session-Id': s.id, 'MCP-Protocol-Version': LATEST }));
-        const ok = await c.response();
+        await c.send(rawPost(JSON.stringify({ jsonrpc: '2.0', id: 'ok', method: 'ping' }), { 'Mcp-Session-Id': s.id, 'MCP-Protocol-Version': LATEST }));
+        const ok = await c.read();
         expect(ok.status).toBe(200);
-        expect(JSON.parse(ok.body)).toEqual({ jsonrpc: '2.0', id: 'ok', result: {} });
+        expect(JSON.parse(ok.body.toString())).toEqual({ jsonrpc: '2.0', id: 'ok', result: {} });
       } finally {
         c.close();
       }
@@ -1040,8 +945,8 @@ describe.each(TRANSPORTS)('on the %s transport', (t) => {
     it('a client whose connection is reset while a JSON answer is owed: the tool is aborted at once', async () => {
       const { base, port, gate } = await start({ resumeWindowMs: 60_000 });
       const s = await initSession(base);
-      const c = await RawConn.connect(port);
-      await c.write(rawPost(JSON.stringify({ jsonrpc: '2.0', id: 'reset', method: 'tools/call', params: { name: 'wait', arguments: {} } }),
+      const c = await RawConn.open(port);
+      await c.send(rawPost(JSON.stringify({ jsonrpc: '2.0', id: 'reset', method: 'tools/call', params: { name: 'wait', arguments: {} } }),
         { 'Mcp-Session-Id': s.id, 'MCP-Protocol-Version': LATEST }));
       await within(gate.started.promise, 3000, 'the tool to start');
       const at = Date.now();
