@@ -14,6 +14,7 @@ import { StateSeal } from '../../src/mcp/mrtr.js';
 import { serveMcp, type McpEndpoints } from '../../src/mcp/serve.js';
 import { createMcpServer, type McpServer, type RequestContext } from '../../src/mcp/server.js';
 import { classify } from '../../src/mcp/transports/stateless.js';
+import { RawConn, rawRequest } from '../support/raw-conn.js';
 
 const V = '2026-07-28';
 const META = (extra: Record<string, unknown> = {}) => ({ 'io.modelcontextprotocol/protocolVersion': V, 'io.modelcontextprotocol/clientCapabilities': {}, ...extra });
@@ -72,7 +73,6 @@ describe('classify: which POSTs are 2026-07-28', () => {
     ['envelope, no header', undefined, withMeta, 'stateless'],
     ['envelope, 2025 header', '2025-11-25', withMeta, 'stateless'],
     ['header 2026, no envelope', V, plain, 'stateless'],
-    ['header 2026 with spaces', ` ${V} `, plain, 'stateless'],
     ['neither', undefined, plain, 'session'],
     ['2025 header, no envelope', '2025-11-25', plain, 'session'],
     ['initialize', undefined, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25' } }, 'session'],
@@ -84,6 +84,28 @@ describe('classify: which POSTs are 2026-07-28', () => {
     ['an unknown envelope version', undefined, { ...plain, params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } }, 'stateless'],
   ];
   it.each(cases)('%s', (_n, header, body, want) => expect(classify(header, env(body))).toBe(want));
+
+  // (fetch trims header values itself: raw bytes, so that the server's own OWS handling is what is tested)
+  it('headers with OWS around their values, on the wire: the version header alone classifies, and each header still matches', async () => {
+    const url = new URL(await start());
+    const c = await RawConn.open(Number(url.port));
+    try {
+      const ows = (k: string, v: string): [string, string] => [k, ` \t${v} \t`];
+      const base: Array<[string, string]> = [['Accept', 'application/json, text/event-stream'], ['Content-Type', 'application/json'], ows('MCP-Protocol-Version', V)];
+      // no envelope: only the header says 2026, so the request is refused by the envelope check (not taken for a 2025 one)
+      c.write(rawRequest('POST', '/mcp', [...base, ows('Mcp-Method', 'tools/list')], JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' })));
+      const r1 = await c.read();
+      expect(r1.status).toBe(400);
+      expect(JSON.parse(r1.body.toString()).error).toMatchObject({ code: -32602, data: { envelope: { key: 'io.modelcontextprotocol/protocolVersion' } } });
+      c.write(rawRequest('POST', '/mcp', [...base, ows('Mcp-Method', 'tools/call'), ows('Mcp-Name', 'echo')],
+        JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { message: 'hi' }, _meta: META() } })));
+      const r2 = await c.read();
+      expect(r2.status).toBe(200);
+      expect(JSON.parse(r2.body.toString()).result.content[0].text).toBe('hi');
+    } finally {
+      c.close();
+    }
+  });
 });
 
 describe('the 2026-07-28 wire', () => {

@@ -41,7 +41,7 @@ export interface HeaderParams {
  * 'session' for everything else (initialize, claim-less POSTs, responses, 2025 batches).
  */
 export function classify(versionHeader: string | undefined, messages: Envelope[]): 'stateless' | 'session' {
-  if (versionHeader?.trim() === STATELESS_VERSION) return 'stateless';
+  if (versionHeader === STATELESS_VERSION) return 'stateless';
   for (const m of messages) {
     if (m.kind !== 'request' && m.kind !== 'notification') continue;
     const meta = (m.params as Record<string, unknown> | undefined)?._meta;
@@ -58,7 +58,7 @@ const headerError = (message: string, header: string): Refusal => ({ status: 400
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** The envelope of a stateless request, or why it is refused. */
-export function envelopeOf(params: Record<string, unknown> | undefined, supported: readonly string[]): StatelessEnvelope | Refusal {
+export function envelopeOf(params: Record<string, unknown> | undefined): StatelessEnvelope | Refusal {
   const meta = params?._meta;
   if (!isObject(meta)) return envelopeError(META.protocolVersion, 'is missing (a 2026-07-28 request carries its envelope in params._meta)');
   const version = meta[META.protocolVersion];
@@ -82,9 +82,6 @@ export function checkVersion(version: string, supported: readonly string[]): Ref
   return { status: 400, code: StatelessErrorCode.UnsupportedVersion, message: `Unsupported protocol version: ${version}`, data: { supported: [...supported], requested: version } };
 }
 
-/** A header's value with optional whitespace trimmed (RFC 9110 OWS). */
-const ows = (v: string | undefined) => v?.replace(/^[ \t]+|[ \t]+$/g, '');
-
 /** Strict base64 (RFC 4648 §4: the standard alphabet, padded to a multiple of 4). */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -101,19 +98,22 @@ function headerValue(v: string): string | null {
   }
 }
 
-/** The headers that must repeat the body: null when they do, else the refusal. */
+/**
+ * The headers that must repeat the body: null when they do, else the refusal. (Values come
+ * as the HTTP parser gives them, OWS already trimmed: RFC 9110 §5.5.)
+ */
 export function checkHeaders(header: (name: string) => string | undefined, m: Envelope, version: string, tools: HeaderParams | null): Refusal | null {
-  const v = ows(header('mcp-protocol-version'));
+  const v = header('mcp-protocol-version');
   if (v === undefined) return headerError('MCP-Protocol-Version is required on 2026-07-28 requests', 'MCP-Protocol-Version');
   if (v !== version) return headerError(`MCP-Protocol-Version is ${JSON.stringify(v)}, the body says ${JSON.stringify(version)}`, 'MCP-Protocol-Version');
   const method = m.method as string;
-  const hm = ows(header('mcp-method'));
+  const hm = header('mcp-method');
   if (hm === undefined) return headerError('Mcp-Method is required', 'Mcp-Method');
   if (hm !== method) return headerError(`Mcp-Method is ${JSON.stringify(hm)}, the body's method is ${JSON.stringify(method)}`, 'Mcp-Method');
   const p = (m.params ?? {}) as Record<string, unknown>;
   const name = method === 'tools/call' || method === 'prompts/get' ? p.name : method === 'resources/read' ? p.uri : method.startsWith('tasks/') ? p.taskId : undefined;
   if (typeof name === 'string') {
-    const hn = ows(header('mcp-name'));
+    const hn = header('mcp-name');
     if (hn === undefined) return headerError(`Mcp-Name is required for ${method}`, 'Mcp-Name');
     if (hn !== name) return headerError(`Mcp-Name is ${JSON.stringify(hn)}, the body says ${JSON.stringify(name)}`, 'Mcp-Name');
   }
@@ -121,7 +121,7 @@ export function checkHeaders(header: (name: string) => string | undefined, m: En
     const args = isObject(p.arguments) ? p.arguments : {};
     for (const [arg, hname] of tools.headerParams(p.name)) {
       const h = `Mcp-Param-${hname}`;
-      const raw = ows(header(h.toLowerCase()));
+      const raw = header(h.toLowerCase());
       const value = args[arg];
       if (value === undefined || value === null) {
         if (raw !== undefined) return headerError(`${h} is set but argument '${arg}' is not`, h);

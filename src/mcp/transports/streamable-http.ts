@@ -495,8 +495,8 @@ export class StreamableHttp {
     }
     const server = this.server as SessionFactory & Partial<HeaderParams> & { statelessCapabilities?: unknown };
     // (a server that does not speak 2026-07-28 — an SDK 1.x one — supports none of it)
-    const supported = server.statelessCapabilities !== undefined ? [STATELESS_VERSION] : [];
-    const env = envelopeOf(m.params as Record<string, unknown> | undefined, supported);
+    const supported = server.statelessCapabilities !== undefined ? SPEAKS_2026 : SPEAKS_NONE;
+    const env = envelopeOf(m.params as Record<string, unknown> | undefined);
     if ('status' in env) return refuse(res, id, env);
     const headers = checkHeaders((n) => req.header(n), m, env.protocolVersion, typeof server.headerParams === 'function' ? server as HeaderParams : null);
     if (headers !== null) return refuse(res, id, headers);
@@ -783,6 +783,9 @@ interface Listenable {
 }
 
 /** Methods 2026-07-28 removed (a 404 that says so). */
+/** The 2026 revisions a server speaks: this one, or none (an SDK 1.x server). */
+const SPEAKS_2026: readonly string[] = [STATELESS_VERSION];
+const SPEAKS_NONE: readonly string[] = [];
 const REMOVED_2026 = new Set(['initialize', 'ping', 'logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
 
 /** 2026-07-28: the HTTP status of an error answer (the rest of the ladder is refused before it runs). */
