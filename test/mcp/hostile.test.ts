@@ -1370,10 +1370,11 @@ describe('serveSdkServer behind the transports', () => {
     cleanups.push(() => c.close());
     expect((await c.request(mcpPost(initBody))).status).toBe(200);
     const second = await c.request(mcpPost(initBody));
-    expect(second.status).not.toBe(200);
+    expect(second.status).toBe(503);
     expect(l.mcp.streamable.sessions.size).toBe(1);
     const store = l.mcp.streamable.sessions as MemorySessionStore<HttpSession>;
     expect(() => store.sweep(Date.now() + 10 * 24 * 3600 * 1000)).not.toThrow();
+    expect(store.size).toBe(0); // (the first session idles out; nothing half-made stays)
     expect(() => l.mcp.close()).not.toThrow();
   });
 });
