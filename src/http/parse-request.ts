@@ -57,7 +57,7 @@ export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core
 }
 
 /** The one parse in progress (parseHttpRequest is synchronous, and its callbacks call nothing back). */
-const one = { result: null as ParsedRequest | null, body: null as Uint8Array | null, bodyLen: 0, inputLength: 0, headSeen: false, framed: false };
+const one = { result: null as ParsedRequest | null, body: null as Uint8Array | null, bodyLen: 0, bodySize: 0, inputLength: 0, headSeen: false, framed: false };
 const SHARED = {};
 const reused = new WeakMap<object, HttpParser>();
 
@@ -67,6 +67,7 @@ const CALLBACKS = {
     const f = head.flags;
     one.headSeen = true;
     one.framed = (f & (MessageFlags.CHUNKED | MessageFlags.CONTENT_LENGTH)) !== 0;
+    one.bodySize = head.contentLength >= 0 ? Math.min(head.contentLength, one.inputLength) : one.inputLength;
     one.result = {
       method: head.method,
       target: head.target,
@@ -80,10 +81,11 @@ const CALLBACKS = {
       consumed: 0,
     };
   },
-  // (the body can be no longer than the input: one buffer of that size, filled in place)
+  // (one buffer filled in place, of the size the body can reach in this input: Content-Length,
+  // at most the input's length)
   onBody(chunk: Uint8Array): void {
     if (one.body === null || one.bodyLen + chunk.length > one.body.length) {
-      const bigger = new Uint8Array(Math.max(one.inputLength, one.bodyLen + chunk.length));
+      const bigger = new Uint8Array(Math.max(one.bodySize, one.bodyLen + chunk.length));
       if (one.body !== null) bigger.set(one.body.subarray(0, one.bodyLen));
       one.body = bigger;
     }

@@ -59,6 +59,8 @@ export interface HeadValues {
   version: '1.1' | '1.0';
   /** MessageFlags bits. */
   flags: number;
+  /** The Content-Length value; -1 when the message has none. */
+  contentLength: number;
   headers: HeaderList;
 }
 
@@ -615,11 +617,13 @@ function headValues(core: WasmCore, input: number): HeadValues {
   const w = core.scratch >>> 2;
   const b = memoryView(core);
   const t = input + u32[w + ABI.RESULT_TARGET_OFF / 4];
+  const flags = u32[w + ABI.RESULT_FLAGS / 4];
   return {
     method: core.methods[u32[w + ABI.RESULT_METHOD / 4]],
     target: latin1(b, t, t + u32[w + ABI.RESULT_TARGET_LEN / 4]),
     version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
-    flags: u32[w + ABI.RESULT_FLAGS / 4],
+    flags,
+    contentLength: (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1,
     headers: readFields(core, input),
   };
 }

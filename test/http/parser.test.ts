@@ -380,4 +380,18 @@ describe('parseHttpRequest: the reused parser', () => {
     }
     expect(checked).toBeGreaterThan(25);
   });
+  it('a Content-Length body gets a buffer of its size, not of the input (pipelined input behind it); HeadValues says that length', () => {
+    const next = 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(2000);
+    const r = ok(parseHttpRequest(b(`POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello${next}`)));
+    expect(Buffer.from(r.body!).toString()).toBe('hello');
+    expect(r.body!.buffer.byteLength).toBe(5);
+    // (a chunked body: the input bounds it)
+    const c = ok(parseHttpRequest(b('POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')));
+    expect(Buffer.from(c.body!).toString()).toBe('abc');
+    const lengths: number[] = [];
+    const p = new HttpParser({ onHeadValues: (h) => lengths.push(h.contentLength) });
+    p.execute(b('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n'));
+    p.destroy();
+    expect(lengths).toEqual([3, -1]);
+  });
 });
