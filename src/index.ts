@@ -2,10 +2,10 @@
 
 export { HttpParser, RequestHead, DEFAULT_LIMITS } from './http/parser.js';
 export type { HttpParserOptions, HttpLimits, HeaderList } from './http/parser.js';
-export { parseHttpRequest } from './http/parse-request.js';
-export type { ParsedRequest } from './http/parse-request.js';
+export { parseHttpRequest, parseHttpHead } from './http/parse-request.js';
+export type { ParsedRequest, HeadSpans } from './http/parse-request.js';
 export { ConduitError, HttpParseError, HttpError, ErrorCodes } from './errors.js';
-export { WasmCore, simdSupported, defaultVariant, wasmBytes } from './wasm/loader.js';
+export { WasmCore, simdSupported, defaultVariant, wasmBytes, useModule } from './wasm/loader.js';
 export type { CoreOptions, WasmVariant, CoreExports } from './wasm/loader.js';
 export { BufferPool, Slot } from './wasm/pool.js';
 export { ABI, Status, STATUS_INFO, Events, MessageFlags } from './wasm/abi.generated.js';

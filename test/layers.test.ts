@@ -10,7 +10,7 @@ const SRC = new URL('../src/', import.meta.url).pathname;
 /** The layers, lowest first: a file may import only files of lower layers. */
 const LAYERS: string[][] = [
   ['wasm/abi.generated.ts'],
-  ['errors.ts'],
+  ['errors.ts', 'wasm/text.ts'],
   ['wasm/pool.ts'],
   ['wasm/loader.ts'],
   ['jsonrpc/parse.ts', 'sse/framer.ts', 'sse/decoder.ts', 'net/native.ts', 'net/wire.ts'],
@@ -18,6 +18,7 @@ const LAYERS: string[][] = [
   ['net/net-wire.ts', 'net/native-wire.ts'],
   ['http/tokens.ts', 'http/status-codes.ts', 'http/parser.ts'],
   ['http/error-responses.ts', 'http/router.ts', 'http/parse-request.ts'],
+  ['core.ts'],
   ['http/api.ts'],
   ['http/request.ts', 'http/streams.ts', 'http/cors.ts'],
   ['http/response.ts'],

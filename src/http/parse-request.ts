@@ -1,9 +1,10 @@
 // parseHttpRequest: a one-shot convenience over HttpParser for embedders.
 
-import { HttpParser, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
+import { HttpParser, leaseShared, limitsFor, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
 import { HttpParseError } from '../errors.js';
-import { MessageFlags } from '../wasm/abi.generated.js';
+import { ABI, Events, MessageFlags, Status } from '../wasm/abi.generated.js';
 import type { WasmCore } from '../wasm/loader.js';
+import type { Slot } from '../wasm/pool.js';
 
 export interface ParsedRequest {
   method: string;
@@ -115,4 +116,82 @@ function parseWith(parser: HttpParser, bytes: Uint8Array): ParsedRequest | HttpP
   }
   result.consumed = parser.bytesConsumed;
   return result;
+}
+
+/**
+ * A request head as offsets into the caller's own bytes (parseHttpHead): no strings made,
+ * like picohttpparser's phr_parse_request.
+ */
+export interface HeadSpans {
+  /** The method name (from the parser's method table: no decoding) and its id. */
+  method: string;
+  methodId: number;
+  version: '1.1' | '1.0';
+  /** MessageFlags bits (KEEP_ALIVE, CHUNKED, CONTENT_LENGTH, HAS_BODY, UPGRADE, ...). */
+  flags: number;
+  /** The Content-Length value; -1 when the head has none. */
+  contentLength: number;
+  /** The request-target is bytes[targetStart, targetEnd). */
+  targetStart: number;
+  targetEnd: number;
+  /** Bytes of the head, through its blank line: the body (if any) starts here. */
+  headLength: number;
+  /**
+   * 4 numbers per field line, in order: name offset, name length, value offset, value
+   * length (offsets into the caller's bytes; values without surrounding whitespace).
+   */
+  fields: Uint32Array;
+}
+
+interface HeadLane { core: WasmCore; slot: Slot }
+const headLanes = new WeakMap<object, HeadLane>();
+
+/**
+ * Parses the head of the first request in `bytes` and returns where its parts are; the
+ * body (whatever follows `headLength`) is the caller's. Never throws for bad input: it
+ * returns an HttpParseError, `incomplete: true` when the head has not ended yet. The
+ * head is held to the same rules and limits as parseHttpRequest; a fault in the body
+ * after it is not reported here.
+ */
+export function parseHttpHead(bytes: Uint8Array, options: HttpLimits & { core?: WasmCore } = {}): HeadSpans | HttpParseError {
+  const key = options.core ?? SHARED;
+  let lane = headLanes.get(key);
+  if (lane === undefined) {
+    const leased = options.core === undefined ? leaseShared() : { core: options.core, slot: options.core.pool.lease() };
+    lane = leased;
+    headLanes.set(key, lane);
+  }
+  const { core, slot } = lane;
+  const limits = limitsFor(options, slot.capacity);
+  const ex = core.exports;
+  ex.http_init(slot.state, limits[0], limits[1], limits[2], limits[3], limits[4]);
+  // (the copy lands at the source's alignment mod 8: V8 copies word by word only then)
+  const at = slot.data + (bytes.byteOffset & 7);
+  const n = Math.min(bytes.length, slot.capacity - 8);
+  core.u8.set(n === bytes.length ? bytes : bytes.subarray(0, n), at);
+  const ret = ex.http_execute(slot.state, at, n);
+  const u32 = core.u32;
+  const w = core.scratch >>> 2;
+  const headSeen = ret >= 0 || (ret < -1 && (u32[w + ABI.RESULT_EVENTS / 4] & Events.HEAD) !== 0 &&
+    u32[w + ABI.RESULT_ERROR_OFFSET / 4] >= u32[w + ABI.RESULT_HEAD_LEN / 4]);
+  if (!headSeen || (u32[w + ABI.RESULT_EVENTS / 4] & Events.HEAD) === 0) {
+    if (ret < -1) return new HttpParseError(-ret, u32[w + ABI.RESULT_ERROR_OFFSET / 4]);
+    // (a head longer than the slot has already failed its limits, which are below the slot)
+    return new HttpParseError(n < bytes.length ? Status.HEADERS_TOO_LARGE : Status.NEED_MORE, n);
+  }
+  const flags = u32[w + ABI.RESULT_FLAGS / 4];
+  const methodId = u32[w + ABI.RESULT_METHOD / 4];
+  const targetStart = u32[w + ABI.RESULT_TARGET_OFF / 4];
+  const f = (core.scratch + ABI.FIELDS_OFFSET) >>> 2;
+  return {
+    method: core.methods[methodId],
+    methodId,
+    version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
+    flags,
+    contentLength: (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1,
+    targetStart,
+    targetEnd: targetStart + u32[w + ABI.RESULT_TARGET_LEN / 4],
+    headLength: u32[w + ABI.RESULT_HEAD_LEN / 4],
+    fields: u32.slice(f, f + u32[w + ABI.RESULT_FIELD_COUNT / 4] * 4),
+  };
 }

@@ -9,6 +9,7 @@ import { ABI, Events, MessageFlags, Phase, Status } from '../wasm/abi.generated.
 import { WasmCore } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes, HttpParseError } from '../errors.js';
+import { allocBytes, bytesOver, latin1 } from '../wasm/text.js';
 
 export interface HttpLimits {
   /** Longest request line (including leading empty lines), bytes. Default 8 KiB; over it: 414. */
@@ -64,9 +65,6 @@ export interface HeadValues {
   headers: HeaderList;
 }
 
-// (Buffer's latin1Slice: what toString('latin1', s, e) ends in, without its argument checks)
-const latin1 = (b: Buffer, start: number, end: number): string => (b as Buffer & { latin1Slice(s: number, e: number): string }).latin1Slice(start, end);
-
 /** A parsed request head. Its bytes are its own copy: it stays valid after the parser moves on. */
 export class RequestHead {
   /** Method name, e.g. "GET". */
@@ -79,8 +77,8 @@ export class RequestHead {
   readonly flags: number;
   /** Content-Length, or -1 when absent. */
   readonly contentLength: number;
-  /** The head's bytes (request line through the blank line). */
-  readonly raw: Buffer;
+  /** The head's bytes (request line through the blank line): a Buffer where the runtime has Buffer. */
+  readonly raw: Uint8Array;
   /** Field table: 4 numbers per field (nameOff, nameLen, valueOff, valueLen) into raw. */
   readonly fields: Uint32Array;
   private readonly targetOff: number;
@@ -108,7 +106,7 @@ export class RequestHead {
     this.hostIdx = i32[w + ABI.RESULT_HOST_IDX / 4];
     this.contentTypeIdx = i32[w + ABI.RESULT_CONTENT_TYPE_IDX / 4];
     this.upgradeIdx = i32[w + ABI.RESULT_UPGRADE_IDX / 4];
-    const raw = Buffer.allocUnsafe(headLen);
+    const raw = allocBytes(headLen);
     raw.set(core.u8.subarray(input, input + headLen));
     this.raw = raw;
     const n = u32[w + ABI.RESULT_FIELD_COUNT / 4];
@@ -205,7 +203,7 @@ export class RequestHead {
 
 let sharedCores: WasmCore[] = [];
 /** A slot from the shared cores, adding a core when all are full. */
-function leaseShared(): { core: WasmCore; slot: Slot } {
+export function leaseShared(): { core: WasmCore; slot: Slot } {
   for (const core of sharedCores) {
     const slot = core.pool.tryLease();
     if (slot !== null) return { core, slot };
@@ -229,13 +227,23 @@ function limit(name: string, value: number | undefined, def: number, min: number
   return v;
 }
 
-type Limits = readonly [number, number, number, number, number];
+export type Limits = readonly [number, number, number, number, number];
 let lastLimits: Limits = [0, 0, 0, 0, 0];
 /** The limits as an array shared by the parsers that have the same ones (a server's connections). */
 function sharedLimits(a: number, b: number, c: number, d: number, e: number): Limits {
   const l = lastLimits;
   if (l[0] !== a || l[1] !== b || l[2] !== c || l[3] !== d || l[4] !== e) lastLimits = [a, b, c, d, e];
   return lastLimits;
+}
+
+/** The limits for http_init (checked against a slot of `capacity` bytes); throws INVALID_OPTION. */
+export function limitsFor(options: HttpLimits, capacity: number): Limits {
+  const maxRequestLine = limit('maxRequestLine', options.maxRequestLine, DEFAULT_LIMITS.maxRequestLine, 16, capacity - 64);
+  const maxHeaderBytes = limit('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 16, capacity - 64);
+  const maxHeaders = limit('maxHeaders', options.maxHeaders, DEFAULT_LIMITS.maxHeaders, 1, ABI.MAX_FIELDS);
+  const maxChunkExtensions = limit('maxChunkExtensions', options.maxChunkExtensions, DEFAULT_LIMITS.maxChunkExtensions, 0, capacity - 64);
+  const maxBodySize = limit('maxBodySize', options.maxBodySize, DEFAULT_LIMITS.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
+  return sharedLimits(maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize);
 }
 
 export class HttpParser {
@@ -277,12 +285,7 @@ export class HttpParser {
     this.ownCore = options.core !== undefined;
     const cap = slot.capacity;
     try {
-      const maxRequestLine = limit('maxRequestLine', options.maxRequestLine, DEFAULT_LIMITS.maxRequestLine, 16, cap - 64);
-      const maxHeaderBytes = limit('maxHeaderBytes', options.maxHeaderBytes, DEFAULT_LIMITS.maxHeaderBytes, 16, cap - 64);
-      const maxHeaders = limit('maxHeaders', options.maxHeaders, DEFAULT_LIMITS.maxHeaders, 1, ABI.MAX_FIELDS);
-      const maxChunkExtensions = limit('maxChunkExtensions', options.maxChunkExtensions, DEFAULT_LIMITS.maxChunkExtensions, 0, cap - 64);
-      const maxBodySize = limit('maxBodySize', options.maxBodySize, DEFAULT_LIMITS.maxBodySize, 0, Number.MAX_SAFE_INTEGER);
-      this.limits = sharedLimits(maxRequestLine, maxHeaderBytes, maxHeaders, maxChunkExtensions, maxBodySize);
+      this.limits = limitsFor(options, slot.capacity);
       core.exports.http_init(slot.state, ...this.limits);
     } catch (err) {
       core.pool.release(slot);
@@ -600,12 +603,12 @@ export class HttpParser {
 const EMPTY = new Uint8Array(0);
 
 
-/** A Buffer over a core's whole memory, to decode strings in place (one per core). */
-const memoryViews = new WeakMap<WasmCore, Buffer>();
-function memoryView(core: WasmCore): Buffer {
+/** A byte view (a Buffer where the runtime has Buffer) over a core's whole memory, to decode strings in place (one per core). */
+const memoryViews = new WeakMap<WasmCore, Uint8Array>();
+function memoryView(core: WasmCore): Uint8Array {
   let b = memoryViews.get(core);
   if (b === undefined) {
-    b = Buffer.from(core.memory.buffer);
+    b = bytesOver(core.memory.buffer);
     memoryViews.set(core, b);
   }
   return b;

@@ -23,6 +23,7 @@ import { WasmCore } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes, SseErrorCodes } from '../errors.js';
 import { SseStatus } from '../wasm/abi.generated.js';
+import { allocBytes, bytesOver, copyBytes, utf8Length, writeUtf8 } from '../wasm/text.js';
 
 /** One event. `data` is UTF-8 text (a string, or bytes already encoded). */
 export interface SseEvent {
@@ -112,7 +113,7 @@ const floor64 = (n: number) => Math.floor(n / 64) * 64;
  * room - 4 bytes; the exact count is asked for only then.
  */
 const fits = (s: string, n: number, room: number) =>
-  s.length * 3 <= room || n <= room - 4 || n === Buffer.byteLength(s);
+  s.length * 3 <= room || n <= room - 4 || n === utf8Length(s);
 
 export class SseFramer {
   readonly core: WasmCore;
@@ -120,8 +121,8 @@ export class SseFramer {
   private readonly token: object;
   private readonly ex: SseExports;
   private readonly u8: Uint8Array;
-  /** Buffer over the whole memory, for Buffer#write (UTF-8 straight into the slot). */
-  private readonly mem: Buffer;
+  /** Bytes over the whole memory, for writeUtf8 (UTF-8 straight into the slot). */
+  private readonly mem: Uint8Array;
   private readonly fields: number;
   private readonly fieldsEnd: number;
   private readonly input: number;
@@ -134,7 +135,7 @@ export class SseFramer {
   /** Output cursor: frames of the current call are in [out, o). */
   private o: number;
   /** Output that did not fit the output area, gathered in JS. */
-  private acc: Buffer | null;
+  private acc: Uint8Array | null;
   private accLen: number;
   private busy: boolean;
   /** The event type whose bytes are at `fields` (undefined: none). */
@@ -160,7 +161,7 @@ export class SseFramer {
     this.token = {};
     if (options.core === undefined) finalizer.register(this, { core, slot }, this.token);
     this.u8 = core.u8;
-    this.mem = Buffer.from(core.memory.buffer);
+    this.mem = bytesOver(core.memory.buffer);
     const cap = slot.capacity;
     const f = Math.max(64, floor64(cap / 16));
     const i = floor64((cap - f) / 2);
@@ -312,7 +313,7 @@ export class SseFramer {
       }
       if (i === len) return len;
     }
-    const n = this.mem.write(s, at, room, 'utf8');
+    const n = writeUtf8(this.mem, s, at, room);
     if (!fits(s, n, room)) {
       throw new ConduitError(SseErrorCodes.FIELD_TOO_LONG,
         `SSE event id and event type take more than ${this.fieldsEnd - this.fields} bytes (1/16 of the pool slot)`);
@@ -323,7 +324,7 @@ export class SseFramer {
   /** Encodes text into the input area; returns its length, or -1 when it does not fit. */
   private putData(s: string): number {
     const room = this.inputRoom;
-    const n = this.mem.write(s, this.input, room, 'utf8');
+    const n = writeUtf8(this.mem, s, this.input, room);
     return fits(s, n, room) ? n : -1;
   }
 
@@ -370,8 +371,8 @@ export class SseFramer {
     if (n === 0) return;
     let acc = this.acc;
     if (acc === null || acc.length - this.accLen < n) {
-      const grown = Buffer.allocUnsafe(Math.max(this.accLen + n + more, acc === null ? 0 : acc.length * 2));
-      if (acc !== null) acc.copy(grown, 0, 0, this.accLen);
+      const grown = allocBytes(Math.max(this.accLen + n + more, acc === null ? 0 : acc.length * 2));
+      if (acc !== null) grown.set(acc.subarray(0, this.accLen));
       this.acc = acc = grown;
     }
     acc.set(this.u8.subarray(this.out, this.o), this.accLen);
@@ -383,15 +384,15 @@ export class SseFramer {
   private take(): Buffer {
     if (this.acc === null) {
       const n = this.o - this.out;
-      const b = Buffer.allocUnsafe(n);
+      const b = allocBytes(n);
       b.set(this.u8.subarray(this.out, this.o));
-      return b;
+      return b as Buffer;
     }
     this.flush(0);
     const acc = this.acc;
     const len = this.accLen;
     // A buffer much larger than its frames would pin the slack while subscribers hold it.
-    if (len < acc.length - (acc.length >>> 2)) return Buffer.from(acc.subarray(0, len));
-    return acc.subarray(0, len);
+    if (len < acc.length - (acc.length >>> 2)) return copyBytes(acc.subarray(0, len)) as Buffer;
+    return acc.subarray(0, len) as Buffer;
   }
 }

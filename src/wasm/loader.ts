@@ -3,9 +3,14 @@
 //
 // One WasmCore = one WebAssembly.Memory + one instance + one buffer pool. The memory is
 // shared (so native code and other threads may later hold a pointer into it) with
-// initial == maximum, so it never grows and views over it never go stale.
+// initial == maximum, so it never grows and views over it never go stale. Where the
+// runtime has no SharedArrayBuffer, a core can use a plain memory (`shared: false`): the
+// module's memory import is rewritten to unshared before it is compiled (unsharedModule).
+//
+// No `node:` import, so that conduit/core runs in Bun, Deno and browsers: the .wasm is
+// read with the runtime's fs where it offers one synchronously (process.getBuiltinModule,
+// in Node >= 20.16, Bun and Deno), or supplied by the host through useModule/loadCore.
 
-import { readFileSync } from 'node:fs';
 import { ABI } from './abi.generated.js';
 import { BufferPool } from './pool.js';
 import { ConduitError, ErrorCodes } from '../errors.js';
@@ -34,6 +39,11 @@ export interface CoreOptions {
   slotCount?: number;
   /** Force a build; default: SIMD when the runtime validates it, unless CONDUIT_WASM=scalar. */
   variant?: WasmVariant;
+  /**
+   * A shared memory (SharedArrayBuffer) or a plain one. Default: shared where the runtime
+   * has SharedArrayBuffer (and loadCore() did not choose otherwise).
+   */
+  shared?: boolean;
 }
 
 const PAGE = 65536;
@@ -42,15 +52,33 @@ const RESERVED = PAGE;
 
 const FILES: Record<WasmVariant, string> = { simd: 'conduit.wasm', scalar: 'conduit-scalar.wasm' };
 const modules: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
+const unshared: Partial<Record<WasmVariant, WebAssembly.Module>> = {};
 const bytesCache: Partial<Record<WasmVariant, Uint8Array<ArrayBuffer>>> = {};
 
-/** The .wasm bytes of a build (from build/, next to dist/ and src/). */
+/** Where the bundled builds are: build/, next to dist/ and src/. */
+export function wasmUrl(variant: WasmVariant): URL {
+  return new URL(`../../build/${FILES[variant]}`, import.meta.url);
+}
+
+interface SyncFs { readFileSync(path: URL): Uint8Array }
+/** The runtime's fs, where it hands one out synchronously without an import. */
+function runtimeFs(): SyncFs | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return typeof proc?.getBuiltinModule === 'function' ? proc.getBuiltinModule('fs') as SyncFs | undefined : undefined;
+}
+
+/** The .wasm bytes of a build (given by the host, or read from build/). */
 export function wasmBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
   let b = bytesCache[variant];
   if (b === undefined) {
-    const url = new URL(`../../build/${FILES[variant]}`, import.meta.url);
+    const url = wasmUrl(variant);
+    const fs = runtimeFs();
+    if (fs === undefined) {
+      throw new ConduitError(ErrorCodes.WASM_ABI,
+        `cannot read the WASM core ${url.href} synchronously in this runtime: call loadCore() (conduit/core) first`);
+    }
     try {
-      b = new Uint8Array(readFileSync(url));
+      b = new Uint8Array(fs.readFileSync(url));
     } catch (err) {
       throw new ConduitError(ErrorCodes.WASM_ABI,
         `cannot read the WASM core ${url.pathname}: run \`npm run build\` (${(err as Error).message})`);
@@ -63,16 +91,42 @@ export function wasmBytes(variant: WasmVariant): Uint8Array<ArrayBuffer> {
 let simdOk: boolean | undefined;
 /** Whether this runtime can run the SIMD build (it validates the real module). */
 export function simdSupported(): boolean {
-  if (simdOk === undefined) simdOk = WebAssembly.validate(wasmBytes('simd'));
+  if (simdOk === undefined) simdOk = modules.simd !== undefined || WebAssembly.validate(wasmBytes('simd'));
   return simdOk;
 }
 
+let chosen: WasmVariant | undefined;
+let sharedDefault = typeof SharedArrayBuffer === 'function';
+
 /** The build used when none is named: CONDUIT_WASM=scalar forces the scalar one. */
 export function defaultVariant(): WasmVariant {
-  const forced = process.env.CONDUIT_WASM;
+  if (chosen !== undefined) return chosen;
+  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CONDUIT_WASM;
   if (forced === 'scalar') return 'scalar';
   if (forced === 'simd') return 'simd';
   return simdSupported() ? 'simd' : 'scalar';
+}
+
+/**
+ * Makes `module` the build that cores of its variant use, with its bytes when the host has
+ * them (a plain-memory core needs them); optionally makes it the default build and sets
+ * whether cores default to shared memory. For hosts that fetch the .wasm themselves
+ * (loadCore does this).
+ */
+export function useModule(variant: WasmVariant, module: WebAssembly.Module, bytes?: Uint8Array<ArrayBuffer>,
+  defaults?: { variant?: boolean; shared?: boolean }): void {
+  modules[variant] = module;
+  delete unshared[variant];
+  if (bytes !== undefined) bytesCache[variant] = bytes;
+  else delete bytesCache[variant];
+  if (variant === 'simd') simdOk = true;
+  if (defaults?.variant === true) chosen = variant;
+  if (defaults?.shared !== undefined) sharedDefault = defaults.shared;
+}
+
+/** Whether cores are made with shared memory unless told otherwise. */
+export function sharedMemoryDefault(): boolean {
+  return sharedDefault;
 }
 
 export function compileCore(variant: WasmVariant): WebAssembly.Module {
@@ -84,8 +138,69 @@ export function compileCore(variant: WasmVariant): WebAssembly.Module {
   return m;
 }
 
+/** The build with its memory import made unshared (for runtimes without SharedArrayBuffer). */
+function compileUnshared(variant: WasmVariant): WebAssembly.Module {
+  let m = unshared[variant];
+  if (m === undefined) {
+    if (modules[variant] !== undefined && bytesCache[variant] === undefined) {
+      throw new ConduitError(ErrorCodes.WASM_ABI,
+        'a plain (unshared) memory needs the .wasm bytes, not a compiled WebAssembly.Module: give loadCore() the bytes or a URL');
+    }
+    m = new WebAssembly.Module(unsharedModule(wasmBytes(variant)));
+    unshared[variant] = m;
+  }
+  return m;
+}
+
+/**
+ * A copy of a module's bytes whose imported memory is not shared (limits flag 0x03 →
+ * 0x01). Nothing in the kernels needs shared memory: they use no atomics and no threads.
+ */
+export function unsharedModule(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(bytes);
+  const bad = (why: string): never => { throw new ConduitError(ErrorCodes.WASM_ABI, `cannot unshare the module's memory: ${why}`); };
+  let p = 8;
+  const leb = (): number => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      if (p >= out.length) bad('truncated');
+      const b = out[p++];
+      v += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return v;
+      shift += 7;
+    }
+  };
+  const name = (): void => { const n = leb(); p += n; };
+  while (p < out.length) {
+    const id = out[p++];
+    const size = leb();
+    const end = p + size;
+    if (id !== 2) { p = end; continue; }
+    const count = leb();
+    for (let i = 0; i < count; i++) {
+      name();
+      name();
+      const kind = out[p++];
+      if (kind === 0x00) leb(); // function: type index
+      else if (kind === 0x01) { p++; const f = leb(); leb(); if (f & 1) leb(); } // table
+      else if (kind === 0x03) p += 2; // global: valtype, mutability (valtypes here are one byte)
+      else if (kind === 0x02) {
+        const flags = out[p];
+        if ((flags & 2) === 0) return out; // already unshared
+        out[p] = flags & ~2;
+        return out;
+      } else bad(`import kind ${kind}`);
+    }
+    bad('no memory import');
+  }
+  return bad('no import section');
+}
+
 export class WasmCore {
   readonly variant: WasmVariant;
+  /** Whether the memory is shared (a SharedArrayBuffer). */
+  readonly shared: boolean;
   readonly memory: WebAssembly.Memory;
   readonly exports: CoreExports;
   /** Byte view over the whole memory (never stale: the memory never grows). */
@@ -101,6 +216,7 @@ export class WasmCore {
 
   constructor(options: CoreOptions = {}) {
     const variant = options.variant ?? defaultVariant();
+    const shared = options.shared ?? sharedDefault;
     const slotSize = options.slotSize ?? 32 * 1024;
     const slotCount = options.slotCount ?? 64;
     if (!Number.isInteger(slotSize) || slotSize < 1024 || slotSize % 64 !== 0 || slotSize > 64 * 1024 * 1024) {
@@ -113,8 +229,10 @@ export class WasmCore {
     const pages = Math.ceil((RESERVED + stride * slotCount) / PAGE);
     if (pages > 65536) throw new ConduitError(ErrorCodes.INVALID_OPTION, 'pool larger than 4 GiB');
     this.variant = variant;
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    const instance = new WebAssembly.Instance(compileCore(variant), { env: { memory: this.memory, abort: onAbort } });
+    this.shared = shared;
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared });
+    const module = shared ? compileCore(variant) : compileUnshared(variant);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: onAbort } });
     this.exports = instance.exports as unknown as CoreExports;
     this.exports._initialize();
     checkAbi(this.exports, variant);
