@@ -1,7 +1,7 @@
 // JSON-RPC kernel exports. Re-exported by assembly/index.ts.
 
 import { JsonHeader, JsonMessage, JSON_SCRATCH_SIZE, MAX_MESSAGES, MAX_DEPTH, RECORDS_OFFSET, RECORD_SIZE } from "./layout";
-import { parse, setJsonScratch } from "./tokenizer";
+import { parse, setJsonScratch, METHOD_CACHE_SLOTS } from "./tokenizer";
 import { jsonScratchBase } from "../pool";
 
 setJsonScratch(jsonScratchBase());
@@ -27,6 +27,10 @@ export const ABI_JSON_REC_RESULT: u32 = offsetof<JsonMessage>("resultStart");
 export const ABI_JSON_REC_ERROR: u32 = offsetof<JsonMessage>("errorStart");
 export const ABI_JSON_REC_JSONRPC: u32 = offsetof<JsonMessage>("jsonrpcStart");
 export const ABI_JSON_REC_MSG_KIND: u32 = offsetof<JsonMessage>("reserved");
+export const ABI_JSON_REC_ID_VALUE: u32 = offsetof<JsonMessage>("idValue");
+export const ABI_JSON_REC_METHOD_SLOT: u32 = offsetof<JsonMessage>("methodSlot");
+export const ABI_JSON_REC_METHOD_FILL: u32 = offsetof<JsonMessage>("methodFill");
+export const ABI_JSON_METHOD_CACHE_SLOTS: u32 = METHOD_CACHE_SLOTS;
 
 /** Address of the JSON result area. */
 export function abi_json_scratch(): usize {
@@ -39,5 +43,16 @@ export function abi_json_scratch(): usize {
  * bytes after the input.
  */
 export function json_parse(input: usize, len: u32, maxDepth: u32): u32 {
-  return parse(input, len, maxDepth);
+  return parse(input, len, maxDepth, false);
+}
+
+/**
+ * json_parse, plus what a host needs to build envelopes without reading the id and
+ * method bytes itself: small integer ids as numbers (MessageBits.ID_INT, idValue) and
+ * short method names as slots of a per-core cache (MessageBits.METHOD_CACHED,
+ * methodSlot, methodFill): a host that keeps the decoded name per slot with its fill
+ * number decodes a name only when the record's fill number differs from its own.
+ */
+export function json_envelope(input: usize, len: u32, maxDepth: u32): u32 {
+  return parse(input, len, maxDepth, true);
 }

@@ -20,7 +20,7 @@ export class JsonHeader {
   depthLimit: u32;
 }
 
-// One record, 96 bytes. Spans are [start, end) offsets into the input; a member that is
+// One record, 112 bytes. Spans are [start, end) offsets into the input; a member that is
 // absent has start == end == 0 and its kind is ValueKind.NONE.
 @unmanaged
 export class JsonMessage {
@@ -52,10 +52,19 @@ export class JsonMessage {
   jsonrpcEnd: u32;
   jsonrpcKind: u32;
   reserved: u32;
+  /** The id's magnitude when MessageBits.ID_INT is set. */
+  idValue: u32;
+  /** The method's slot in the method-name cache when MessageBits.METHOD_CACHED is set... */
+  methodSlot: u32;
+  /**
+   * ...and the number of the fill that put the name there (counted per core from 1): a
+   * host that keeps the decoded name per slot with this number knows when it is stale.
+   */
+  methodFill: u32;
 }
 
 export const RECORDS_OFFSET: u32 = 64;
-export const RECORD_SIZE: u32 = 96;
+export const RECORD_SIZE: u32 = 112;
 export const DEPTH_STACK_OFFSET: u32 = RECORDS_OFFSET + MAX_MESSAGES * RECORD_SIZE;
 export const JSON_SCRATCH_SIZE: u32 = DEPTH_STACK_OFFSET + MAX_DEPTH;
 
@@ -78,6 +87,15 @@ export namespace MessageBits {
   export const ID_ESCAPED: u32 = 2;
   /** A key at the envelope level had escapes: the host decides the envelope itself. */
   export const KEY_ESCAPED: u32 = 4;
+  /** (json_envelope) The id is an integer of at most 9 digits: idValue is its magnitude. */
+  export const ID_INT: u32 = 8;
+  /** ... and it is negative ("-0" included). */
+  export const ID_NEG: u32 = 16;
+  /**
+   * (json_envelope) The method (a string without escapes, at most 48 bytes) is in slot
+   * methodSlot of the core's method-name cache, put there by fill number methodFill.
+   */
+  export const METHOD_CACHED: u32 = 32;
 }
 
 /** Why a message is not a valid JSON-RPC 2.0 Request / Response object. */

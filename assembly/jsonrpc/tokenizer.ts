@@ -17,17 +17,6 @@ import { classify, classifyOps, escapedMask, prefixXor, resetStage1, skipStringB
 import * as stage1 from "./stage1";
 import { validateUtf8, utf8ErrorAt } from "./utf8";
 
-const OBJ: u8 = 1;
-const ARR: u8 = 2;
-
-// Grammar states.
-const S_VALUE: u32 = 0; // a value is expected
-const S_VALUE_OR_CLOSE: u32 = 1; // after '[': a value or ']'
-const S_KEY: u32 = 2; // after ',' in an object: a key
-const S_KEY_OR_CLOSE: u32 = 3; // after '{': a key or '}'
-const S_COLON: u32 = 4; // after a key
-const S_AFTER: u32 = 5; // after a value: ',' or a close (or the end at depth 0)
-
 // Envelope member ids.
 const K_NONE: u32 = 0;
 const K_JSONRPC: u32 = 1;
@@ -44,6 +33,8 @@ let area: usize = 0;
 export function setJsonScratch(p: usize): void {
   area = p;
   H = changetype<JsonHeader>(p);
+  stack = p + DEPTH_STACK_OFFSET;
+  initTables();
 }
 
 // Walk state (reset per parse).
@@ -59,6 +50,10 @@ let seenKeys: u32 = 0;
 let failed: bool = false;
 let tooMany: bool = false; // more batch members than records
 let emptyBatch: bool = false;
+let depthLimit: u32 = 0;
+let cacheNames: bool = false; // json_envelope: small ids as numbers, method names cached
+let stack: usize = 0; // the depth stack: per open container, the state to resume after it
+let sawBackslash: bool = false; // a backslash in any block indexed so far
 
 // @ts-ignore: decorator
 @inline function fail(status: u32, at: usize): void {
@@ -252,10 +247,14 @@ function finishMember(end: usize): void {
   const kind = kindAt(valStart);
   if (k == K_ID) {
     m.idStart = s; m.idEnd = e; m.idKind = kind;
-    if (kind == ValueKind.STRING && hasBackslash(valStart, end)) m.bits |= MessageBits.ID_ESCAPED;
+    if (kind == ValueKind.STRING && sawBackslash && hasBackslash(valStart, end)) m.bits |= MessageBits.ID_ESCAPED;
+    else if (kind == ValueKind.NUMBER && cacheNames) smallInt(m, valStart, end);
   } else if (k == K_METHOD) {
     m.methodStart = s; m.methodEnd = e; m.methodKind = kind;
-    if (kind == ValueKind.STRING && hasBackslash(valStart, end)) m.bits |= MessageBits.METHOD_ESCAPED;
+    if (kind == ValueKind.STRING) {
+      if (sawBackslash && hasBackslash(valStart, end)) m.bits |= MessageBits.METHOD_ESCAPED;
+      else if (cacheNames) cacheMethod(m, valStart + 1, end - 1);
+    }
   } else if (k == K_PARAMS) {
     m.paramsStart = s; m.paramsEnd = e; m.paramsKind = kind;
   } else if (k == K_RESULT) {
@@ -266,6 +265,59 @@ function finishMember(end: usize): void {
     m.jsonrpcStart = s; m.jsonrpcEnd = e; m.jsonrpcKind = kind;
   }
 }
+
+/** An id that is an integer of at most 9 digits (a valid JSON number at [a, b)): its value. */
+function smallInt(m: JsonMessage, a: usize, b: usize): void {
+  let p = a;
+  const neg = load<u8>(p) == 0x2d;
+  if (neg) p++;
+  if (b - p > 9) return;
+  let v: u32 = 0;
+  while (p < b) {
+    const d = <u32>load<u8>(p) - 48;
+    if (d > 9) return; // a fraction or an exponent
+    v = v * 10 + d;
+    p++;
+  }
+  m.idValue = v;
+  m.bits |= neg ? MessageBits.ID_INT | MessageBits.ID_NEG : MessageBits.ID_INT;
+}
+
+// The method-name cache (json_envelope): METHOD_CACHE_SLOTS entries of 64 bytes, direct
+// mapped by a hash of the name: the name's bytes (at most 48), its length (u32), and the
+// number of the fill that put it there (u32; fills are counted per core).
+export const METHOD_CACHE_SLOTS: u32 = 64;
+const METHOD_CACHE_MAX: usize = 48;
+// @ts-ignore: decorator
+@lazy const METHOD_CACHE = memory.data(<i32>METHOD_CACHE_SLOTS * 64, 16);
+
+/** The method name [a, b) (no escapes): its cache slot, filled when it held another name. */
+function cacheMethod(m: JsonMessage, a: usize, b: usize): void {
+  const n = b - a;
+  if (n == 0 || n > METHOD_CACHE_MAX) return;
+  const h = ((<u32>n * 0x9e3779b1) ^ (<u32>load<u8>(a) << 8) ^ (<u32>load<u8>(b - 1) << 16) ^ (<u32>load<u8>(a + (n >> 1)) << 24)) * 0x85ebca6b;
+  const slot = h >> 26;
+  const entry = METHOD_CACHE + (<usize>slot << 6);
+  m.methodSlot = slot;
+  m.bits |= MessageBits.METHOD_CACHED;
+  if (<usize>load<u32>(entry, 48) == n) {
+    // Equal bytes? (Loads may pass b: the input has 64 readable bytes after it.)
+    let diff: u64 = 0;
+    let i: usize = 0;
+    for (; i + 8 <= n; i += 8) diff |= load<u64>(a + i) ^ load<u64>(entry + i);
+    if (i < n) diff |= (load<u64>(a + i) ^ load<u64>(entry + i)) & ((<u64>1 << (<u64>(n - i) << 3)) - 1);
+    if (diff == 0) {
+      m.methodFill = load<u32>(entry, 52);
+      return;
+    }
+  }
+  for (let i: usize = 0; i < n; i += 8) store<u64>(entry + i, load<u64>(a + i)); // (≤ 48 bytes)
+  store<u32>(entry, <u32>n, 48);
+  const fill = ++methodFills;
+  store<u32>(entry, fill, 52);
+  m.methodFill = fill;
+}
+let methodFills: u32 = 0;
 
 /** Message kinds, in JsonMessage.reserved. */
 export namespace MsgKind {
@@ -319,123 +371,168 @@ function classifyRecord(end: usize): void {
 }
 
 // ── stage 2 ──────────────────────────────────────────────────────────────────────
+//
+// Table-driven: each structural byte is one lookup in a small transition table, indexed
+// by the grammar state and the byte's class. The state says where in the grammar the
+// walk is AND in what kind of container (an object, an array, the message object whose
+// members are the envelope, the batch array, the top level), so that a plain transition
+// (a string, a ':' or a ',' inside params) needs no other work: no stack read, no depth
+// compare. An entry is
+//
+//   bits 0-4 the next state, bits 5-9 the state to resume after a container opened here
+//   closes, bits 10-14 an action (A_*: push, pop, a scalar to validate, envelope work).
+//
+// The depth stack holds, per open container, the state to resume after it closes. The
+// walk's state and depth travel in one local (packed: depth << 5 | state), not in
+// globals: V8 keeps wasm globals in memory, and a store-then-load per structural would
+// sit on the loop's critical path.
 
-// The walk's state and depth travel in one local of parse() (packed: depth << 4 | state),
-// not in globals: V8 keeps wasm globals in memory, and a store-then-load per structural
-// would sit on the loop's critical path.
+// States.
+const T_VAL: u32 = 0; // the top-level value is expected (the start)
+const T_AFTER: u32 = 1; // after the top-level value: only the end may follow
+const A_FIRST: u32 = 2; // after '[': a value or ']'
+const A_VAL: u32 = 3; // after ',' in an array: a value
+const A_AFTER: u32 = 4; // after a value in an array: ',' or ']'
+const O_FIRST: u32 = 5; // after '{': a key or '}'
+const O_KEY: u32 = 6; // after ',' in an object: a key
+const O_COLON: u32 = 7; // after a key: ':'
+const O_VAL: u32 = 8; // after ':': a value
+const O_AFTER: u32 = 9; // after a value in an object: ',' or '}'
+const E_FIRST: u32 = 10; // the same five in a message object (its members are the envelope)
+const E_KEY: u32 = 11;
+const E_COLON: u32 = 12;
+const E_VAL: u32 = 13;
+const E_AFTER: u32 = 14;
+const B_FIRST: u32 = 15; // the same three in the batch array (its members are messages)
+const B_VAL: u32 = 16;
+const B_AFTER: u32 = 17;
+const STATES: u32 = 18;
+
+// Byte classes.
+const C_QUOTE: u32 = 0;
+const C_COLON: u32 = 1;
+const C_COMMA: u32 = 2;
+const C_OBJ: u32 = 3; // {
+const C_ARR: u32 = 4; // [
+const C_OBJ_END: u32 = 5; // }
+const C_ARR_END: u32 = 6; // ]
+const C_SCALAR: u32 = 7; // anything else that starts a run: a number, a literal, or garbage
+
+// Actions.
+const X_NONE: u32 = 0; // just the next state
+const X_ERR: u32 = 1; // not valid here
+const X_SCALAR: u32 = 2; // validate the scalar
+const X_OPEN: u32 = 3; // push the resume state
+const X_CLOSE: u32 = 4; // pop
+const X_TOP_OBJ: u32 = 5; // '{' at the top: one message
+const X_TOP_ARR: u32 = 6; // '[' at the top: a batch
+const X_KEY: u32 = 7; // a member name of a message
+const X_COLON: u32 = 8; // ... and its ':': which envelope member is it?
+const X_VAL_STR: u32 = 9; // a message member's value: a string
+const X_VAL_SCALAR: u32 = 10; // ... a scalar
+const X_VAL_OPEN: u32 = 11; // ... an object or array
+const X_COMMA: u32 = 12; // ',' after a message member's value
+const X_CLOSE_MSG: u32 = 13; // '}' of a message
+const X_CLOSE_MSG_EMPTY: u32 = 14; // '}' of an empty message object
+const X_MEMBER_STR: u32 = 15; // a batch member: a string
+const X_MEMBER_SCALAR: u32 = 16; // ... a scalar
+const X_MEMBER_OPEN: u32 = 17; // ... an object (a message) or an array
+const X_MEMBER_COMMA: u32 = 18; // ',' after a batch member
+const X_CLOSE_BATCH: u32 = 19; // ']' of the batch
+const X_CLOSE_BATCH_EMPTY: u32 = 20; // ']' of an empty batch
 
 // @ts-ignore: decorator
-@inline function top(d: u32): u8 {
-  return load<u8>(area + DEPTH_STACK_OFFSET + <usize>d);
-}
-
-/** A value begins at p, at depth d. */
+@lazy const BYTE_CLASS = memory.data(256);
 // @ts-ignore: decorator
-@inline function valueBegins(p: usize, d: u32): void {
-  if (d == 1 && envDepth == 2) beginRecord(p); // a batch member
-  else if (d == envDepth && top(d) == OBJ) valStart = p; // an envelope member's value
+@lazy const TRANSITIONS = memory.data(<i32>STATES * 8 * 2);
+
+// @ts-ignore: decorator
+@inline function entry(next: u32, resume: u32, action: u32): u16 {
+  return <u16>(next | (resume << 5) | (action << 10));
 }
 
-/** step()'s answer after fail(): the walk stops. */
+function setEntry(state: u32, cls: u32, e: u16): void {
+  store<u16>(TRANSITIONS + ((<usize>state << 4) | (<usize>cls << 1)), e);
+}
+
+/** A value may start in `state`: what each kind of value does there. */
+function valueEntries(state: u32, after: u32, str: u32, scalar: u32, open: u32): void {
+  setEntry(state, C_QUOTE, entry(after, 0, str));
+  setEntry(state, C_SCALAR, entry(after, 0, scalar));
+  setEntry(state, C_OBJ, entry(O_FIRST, after, open));
+  setEntry(state, C_ARR, entry(A_FIRST, after, open));
+}
+
+function initTables(): void {
+  for (let c: u32 = 0; c < 256; c++) {
+    let k = C_SCALAR;
+    if (c == 0x22) k = C_QUOTE;
+    else if (c == 0x3a) k = C_COLON;
+    else if (c == 0x2c) k = C_COMMA;
+    else if (c == 0x7b) k = C_OBJ;
+    else if (c == 0x5b) k = C_ARR;
+    else if (c == 0x7d) k = C_OBJ_END;
+    else if (c == 0x5d) k = C_ARR_END;
+    store<u8>(BYTE_CLASS + <usize>c, <u8>k);
+  }
+  for (let s: u32 = 0; s < STATES; s++) for (let c: u32 = 0; c < 8; c++) setEntry(s, c, entry(0, 0, X_ERR));
+  // The top level.
+  valueEntries(T_VAL, T_AFTER, X_NONE, X_SCALAR, X_OPEN);
+  setEntry(T_VAL, C_OBJ, entry(E_FIRST, T_AFTER, X_TOP_OBJ));
+  setEntry(T_VAL, C_ARR, entry(B_FIRST, T_AFTER, X_TOP_ARR));
+  // Arrays.
+  valueEntries(A_FIRST, A_AFTER, X_NONE, X_SCALAR, X_OPEN);
+  valueEntries(A_VAL, A_AFTER, X_NONE, X_SCALAR, X_OPEN);
+  setEntry(A_FIRST, C_ARR_END, entry(0, 0, X_CLOSE));
+  setEntry(A_AFTER, C_COMMA, entry(A_VAL, 0, X_NONE));
+  setEntry(A_AFTER, C_ARR_END, entry(0, 0, X_CLOSE));
+  // Objects.
+  setEntry(O_FIRST, C_QUOTE, entry(O_COLON, 0, X_NONE));
+  setEntry(O_FIRST, C_OBJ_END, entry(0, 0, X_CLOSE));
+  setEntry(O_KEY, C_QUOTE, entry(O_COLON, 0, X_NONE));
+  setEntry(O_COLON, C_COLON, entry(O_VAL, 0, X_NONE));
+  valueEntries(O_VAL, O_AFTER, X_NONE, X_SCALAR, X_OPEN);
+  setEntry(O_AFTER, C_COMMA, entry(O_KEY, 0, X_NONE));
+  setEntry(O_AFTER, C_OBJ_END, entry(0, 0, X_CLOSE));
+  // A message object.
+  setEntry(E_FIRST, C_QUOTE, entry(E_COLON, 0, X_KEY));
+  setEntry(E_FIRST, C_OBJ_END, entry(0, 0, X_CLOSE_MSG_EMPTY));
+  setEntry(E_KEY, C_QUOTE, entry(E_COLON, 0, X_KEY));
+  setEntry(E_COLON, C_COLON, entry(E_VAL, 0, X_COLON));
+  valueEntries(E_VAL, E_AFTER, X_VAL_STR, X_VAL_SCALAR, X_VAL_OPEN);
+  setEntry(E_AFTER, C_COMMA, entry(E_KEY, 0, X_COMMA));
+  setEntry(E_AFTER, C_OBJ_END, entry(0, 0, X_CLOSE_MSG));
+  // The batch array.
+  valueEntries(B_FIRST, B_AFTER, X_MEMBER_STR, X_MEMBER_SCALAR, X_MEMBER_OPEN);
+  valueEntries(B_VAL, B_AFTER, X_MEMBER_STR, X_MEMBER_SCALAR, X_MEMBER_OPEN);
+  setEntry(B_FIRST, C_OBJ, entry(E_FIRST, B_AFTER, X_MEMBER_OPEN));
+  setEntry(B_VAL, C_OBJ, entry(E_FIRST, B_AFTER, X_MEMBER_OPEN));
+  setEntry(B_FIRST, C_ARR_END, entry(0, 0, X_CLOSE_BATCH_EMPTY));
+  setEntry(B_AFTER, C_COMMA, entry(B_VAL, 0, X_MEMBER_COMMA));
+  setEntry(B_AFTER, C_ARR_END, entry(0, 0, X_CLOSE_BATCH));
+}
+
+/** walk()'s answer after fail(): the walk stops. */
 const FAILED: u32 = 0xffffffff;
 
 // @ts-ignore: decorator
-@inline function failAt(status: u32, at: usize): u32 {
-  fail(status, at);
-  return FAILED;
-}
-
-// @ts-ignore: decorator
 @inline function pack(d: u32, st: u32): u32 {
-  return (d << 4) | st;
+  return (d << 5) | st;
 }
 
-/** Handles one structural byte at p; returns the new packed depth/state. */
-// @ts-ignore: decorator
-@inline function step(p: usize, sd: u32): u32 {
-  const c = <u32>load<u8>(p);
-  const st = sd & 15;
-  const d = sd >> 4;
-  if (c == 0x22) { // opening quote
-    if (st == S_KEY || st == S_KEY_OR_CLOSE) {
-      keyStart = p;
-      return pack(d, S_COLON);
-    }
-    if (st <= S_VALUE_OR_CLOSE) {
-      if (d != 0) valueBegins(p, d);
-      return pack(d, S_AFTER);
-    }
-    return failAt(JsonStatus.INVALID_JSON, p);
+/** The ':' after a message member's name (its opening quote at keyStart): which member? */
+function memberName(p: usize): void {
+  if (rec == 0) return;
+  const close = trimBack(p) - 1; // the key's closing quote
+  const a = keyStart + 1;
+  if (sawBackslash && hasBackslash(a, close)) {
+    // "\u006dethod" is "method": compare what the name decodes to.
+    changetype<JsonMessage>(rec).bits |= MessageBits.KEY_ESCAPED;
+    const n = decodeSmall(a, close);
+    curKey = n < 0 ? K_OTHER : keyId(SMALL, SMALL + <usize>n);
+  } else {
+    curKey = keyId(a, close);
   }
-  if (c == 0x3a) { // :
-    if (st != S_COLON) {
-      return failAt(JsonStatus.INVALID_JSON, p);
-    }
-    if (d == envDepth && rec != 0) {
-      const close = trimBack(p) - 1; // the key's closing quote
-      const a = keyStart + 1;
-      if (hasBackslash(a, close)) {
-        // "\u006dethod" is "method": compare what the name decodes to.
-        changetype<JsonMessage>(rec).bits |= MessageBits.KEY_ESCAPED;
-        const n = decodeSmall(a, close);
-        curKey = n < 0 ? K_OTHER : keyId(SMALL, SMALL + <usize>n);
-      } else {
-        curKey = keyId(a, close);
-      }
-    }
-    return pack(d, S_VALUE);
-  }
-  if (c == 0x2c) { // ,
-    if (st != S_AFTER || d == 0) {
-      return failAt(JsonStatus.INVALID_JSON, p);
-    }
-    const t = top(d);
-    if (d == envDepth && t == OBJ) finishMember(trimBack(p));
-    else if (d == 1 && envDepth == 2) endBatchMember(p);
-    return pack(d, t == OBJ ? S_KEY : S_VALUE);
-  }
-  if (c == 0x7b || c == 0x5b) { // { [
-    if (st > S_VALUE_OR_CLOSE) {
-      return failAt(JsonStatus.INVALID_JSON, p);
-    }
-    if (d == 0) {
-      envDepth = c == 0x7b ? 1 : 2;
-      H.batch = c == 0x5b ? 1 : 0;
-      if (c == 0x7b) beginRecord(p);
-    } else {
-      valueBegins(p, d);
-    }
-    if (d + 1 >= H.depthLimit) {
-      return failAt(JsonStatus.TOO_DEEP, p);
-    }
-    store<u8>(area + DEPTH_STACK_OFFSET + <usize>(d + 1), c == 0x7b ? OBJ : ARR);
-    return pack(d + 1, c == 0x7b ? S_KEY_OR_CLOSE : S_VALUE_OR_CLOSE);
-  }
-  if (c == 0x7d || c == 0x5d) { // } ]
-    const want: u8 = c == 0x7d ? OBJ : ARR;
-    const ok = d > 0 && top(d) == want
-      && (st == S_AFTER || (want == OBJ ? st == S_KEY_OR_CLOSE : st == S_VALUE_OR_CLOSE));
-    if (!ok) {
-      return failAt(JsonStatus.INVALID_JSON, p);
-    }
-    if (want == OBJ && d == envDepth) {
-      if (st == S_AFTER) finishMember(trimBack(p));
-      if (rec != 0) classifyRecord(p + 1);
-    }
-    if (want == ARR && d == 1 && envDepth == 2) {
-      if (st == S_AFTER) endBatchMember(p);
-      else if (count == 0) emptyBatch = true;
-    }
-    return pack(d - 1, S_AFTER);
-  }
-  // a scalar
-  if (st > S_VALUE_OR_CLOSE) {
-    return failAt(JsonStatus.INVALID_JSON, p);
-  }
-  // (a scalar at the top is valid JSON but no JSON-RPC message: envDepth stays 0)
-  if (d != 0) valueBegins(p, d);
-  if (scalar(p) != 0) return pack(d, S_AFTER);
-  return FAILED;
 }
 
 /**
@@ -443,12 +540,144 @@ const FAILED: u32 = 0xffffffff;
  * its own so that the engine compiles a small loop with its state in registers.
  */
 function walk(b: usize, s: u64, sd: u32): u32 {
+  let st = sd & 31;
+  let d = sd >> 5;
   while (s != 0) {
-    sd = step(b + <usize>ctz(s), sd);
-    if (sd == FAILED) return FAILED;
+    const p = b + <usize>ctz(s);
     s &= s - 1;
+    const e = <u32>load<u16>(TRANSITIONS + ((<usize>st << 4) | (<usize>load<u8>(BYTE_CLASS + <usize>load<u8>(p)) << 1)));
+    const x = e >> 10;
+    if (x == X_NONE) {
+      st = e & 31;
+      continue;
+    }
+    switch (x) {
+      case X_ERR: {
+        fail(JsonStatus.INVALID_JSON, p);
+        return FAILED;
+      }
+      case X_SCALAR: {
+        if (scalar(p) == 0) return FAILED;
+        st = e & 31;
+        break;
+      }
+      case X_OPEN: {
+        if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
+        d++;
+        store<u8>(stack + <usize>d, <u8>((e >> 5) & 31));
+        st = e & 31;
+        break;
+      }
+      case X_CLOSE: {
+        st = <u32>load<u8>(stack + <usize>d);
+        d--;
+        break;
+      }
+      case X_KEY: {
+        keyStart = p;
+        st = E_COLON;
+        break;
+      }
+      case X_COLON: {
+        memberName(p);
+        st = E_VAL;
+        break;
+      }
+      case X_VAL_STR: {
+        valStart = p;
+        st = E_AFTER;
+        break;
+      }
+      case X_VAL_SCALAR: {
+        valStart = p;
+        if (scalar(p) == 0) return FAILED;
+        st = E_AFTER;
+        break;
+      }
+      case X_VAL_OPEN: {
+        valStart = p;
+        if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
+        d++;
+        store<u8>(stack + <usize>d, <u8>E_AFTER);
+        st = e & 31;
+        break;
+      }
+      case X_COMMA: {
+        finishMember(trimBack(p));
+        st = E_KEY;
+        break;
+      }
+      case X_CLOSE_MSG: {
+        finishMember(trimBack(p));
+        classifyRecord(p + 1);
+        st = <u32>load<u8>(stack + <usize>d);
+        d--;
+        break;
+      }
+      case X_CLOSE_MSG_EMPTY: {
+        classifyRecord(p + 1);
+        st = <u32>load<u8>(stack + <usize>d);
+        d--;
+        break;
+      }
+      case X_TOP_OBJ: {
+        envDepth = 1;
+        beginRecord(p);
+        if (1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
+        d = 1;
+        store<u8>(stack + 1, <u8>T_AFTER);
+        st = E_FIRST;
+        break;
+      }
+      case X_TOP_ARR: {
+        envDepth = 2;
+        H.batch = 1;
+        if (1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
+        d = 1;
+        store<u8>(stack + 1, <u8>T_AFTER);
+        st = B_FIRST;
+        break;
+      }
+      case X_MEMBER_STR: {
+        beginRecord(p);
+        st = B_AFTER;
+        break;
+      }
+      case X_MEMBER_SCALAR: {
+        beginRecord(p);
+        if (scalar(p) == 0) return FAILED;
+        st = B_AFTER;
+        break;
+      }
+      case X_MEMBER_OPEN: {
+        beginRecord(p);
+        if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
+        d++;
+        store<u8>(stack + <usize>d, <u8>B_AFTER);
+        st = e & 31;
+        break;
+      }
+      case X_MEMBER_COMMA: {
+        endBatchMember(p);
+        st = B_VAL;
+        break;
+      }
+      case X_CLOSE_BATCH: {
+        endBatchMember(p);
+        st = <u32>load<u8>(stack + <usize>d);
+        d--;
+        break;
+      }
+      case X_CLOSE_BATCH_EMPTY: {
+        emptyBatch = true;
+        st = <u32>load<u8>(stack + <usize>d);
+        d--;
+        break;
+      }
+      default: unreachable();
+    }
   }
-  return sd;
+  return pack(d, st);
 }
 
 /** A batch member (a value at depth 1 of the top array) ended just before p. */
@@ -467,7 +696,8 @@ function endBatchMember(p: usize): void {
  * Validates input[0..n) as JSON and extracts the JSON-RPC envelope(s) into the JSON
  * scratch area. Returns the JsonStatus (0 = OK).
  */
-export function parse(input: usize, n: u32, maxDepth: u32): u32 {
+export function parse(input: usize, n: u32, maxDepth: u32, envelope: bool): u32 {
+  cacheNames = envelope;
   base = input;
   len = <usize>n;
   envDepth = 0;
@@ -482,15 +712,15 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
   H.errorOffset = 0;
   H.batch = 0;
   H.count = 0;
-  H.depthLimit = maxDepth < MAX_DEPTH ? maxDepth : MAX_DEPTH;
-  store<u8>(area + DEPTH_STACK_OFFSET, 0);
+  H.depthLimit = depthLimit = maxDepth < MAX_DEPTH ? maxDepth : MAX_DEPTH;
+  sawBackslash = false;
   resetStage1();
 
   const end = input + len;
   let inString: u64 = 0; // all ones when the previous block ended inside a string
   let prevScalar: u64 = 0; // 1 when the previous block ended inside a scalar run
   let utf8From: usize = input; // bytes before this are UTF-8-validated
-  let sd: u32 = pack(0, S_VALUE); // depth and grammar state
+  let sd: u32 = pack(0, T_VAL); // depth and grammar state
   for (let b = input; b < end && !failed; b += 64) {
     if (inString != 0 && stage1.escapeCarry == 0) {
       // The body of a long string: skip the blocks with nothing to index.
@@ -521,6 +751,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
       }
       continue;
     }
+    if (bs != 0) sawBackslash = true;
     const escaped = bs != 0 || stage1.escapeCarry != 0 ? escapedMask(bs) : 0;
     const realQuote = q & ~escaped;
     if (inString != 0 && realQuote == 0) {
@@ -563,7 +794,7 @@ export function parse(input: usize, n: u32, maxDepth: u32): u32 {
   }
   if (!failed) {
     if (inString != 0) fail(JsonStatus.INVALID_JSON, end);
-    else if ((sd >> 4) != 0 || (sd & 15) != S_AFTER) fail(len == 0 || onlyWs(input, end) ? JsonStatus.EMPTY : JsonStatus.INVALID_JSON, end);
+    else if (sd != pack(0, T_AFTER)) fail(len == 0 || onlyWs(input, end) ? JsonStatus.EMPTY : JsonStatus.INVALID_JSON, end);
     else if (envDepth == 0) fail(JsonStatus.NOT_OBJECT_OR_ARRAY, input);
     else if (emptyBatch) fail(JsonStatus.EMPTY_BATCH, input);
     else if (tooMany) fail(JsonStatus.BATCH_TOO_LARGE, input);
