@@ -92,21 +92,23 @@ function decodeSpan(src: Uint8Array, s: number, e: number): string {
 
 /** One JSON-RPC message (or batch member). params / result / error are parsed on first read. */
 export class Envelope {
-  readonly kind: EnvelopeKind;
+  // (declare: no class-field definitions before the constructor's stores; they cost a
+  // third of building an envelope.)
+  declare readonly kind: EnvelopeKind;
   /** The id (undefined when absent: a notification, or an invalid message without one). */
-  readonly id: JsonRpcId | undefined;
-  readonly method: string | undefined;
-  private readonly src: Uint8Array;
+  declare readonly id: JsonRpcId | undefined;
+  declare readonly method: string | undefined;
+  declare private readonly src: Uint8Array;
   // [start, end) of params, result and error in src; end 0 = absent.
-  private readonly ps: number;
-  private readonly pe: number;
-  private readonly rs: number;
-  private readonly re: number;
-  private readonly es: number;
-  private readonly ee: number;
-  private _params: unknown;
-  private _result: unknown;
-  private _error: unknown;
+  declare private readonly ps: number;
+  declare private readonly pe: number;
+  declare private readonly rs: number;
+  declare private readonly re: number;
+  declare private readonly es: number;
+  declare private readonly ee: number;
+  declare private _params: unknown;
+  declare private _result: unknown;
+  declare private _error: unknown;
 
   constructor(kind: EnvelopeKind, id: JsonRpcId | undefined, method: string | undefined, src: Uint8Array,
     ps: number, pe: number, rs: number, re: number, es: number, ee: number, invalid?: JsonRpcErrorObject) {
@@ -172,26 +174,6 @@ function text(src: Uint8Array, s: number, e: number): string {
   return utf8.decode(src.subarray(s, e));
 }
 
-// Method names repeat (tools/call, tools/list, ...): short ASCII ones are interned, so
-// the common case is a hash and a compare instead of building a new string.
-const interned = new Map<number, string>();
-
-function methodText(src: Uint8Array, s: number, e: number): string {
-  const n = e - s;
-  if (n === 0 || n > 48) return text(src, s, e);
-  const h = (n << 24) ^ (src[s] << 16) ^ (src[s + (n >> 1)] << 8) ^ src[e - 1] ^ (src[s + 1] << 12);
-  const hit = interned.get(h);
-  if (hit !== undefined && hit.length === n) {
-    let i = 0;
-    while (i < n && hit.charCodeAt(i) === src[s + i]) i++;
-    if (i === n) return hit;
-  }
-  const t = text(src, s, e);
-  if (interned.size >= 4096) interned.clear();
-  interned.set(h, t);
-  return t;
-}
-
 /** A JSON number [s, e): small integers by hand, the rest by Number(). */
 function numberAt(src: Uint8Array, s: number, e: number): number {
   if (e - s <= 15) {
@@ -224,7 +206,13 @@ interface Lane {
   capacity: number;
   /** Address of the JSON result area (fixed per core). */
   h: number;
+  /** json_parse: validation and envelope spans. */
   parse: (input: number, len: number, maxDepth: number) => number;
+  /** json_envelope: json_parse plus small integer ids and cached method names. */
+  envelope: (input: number, len: number, maxDepth: number) => number;
+  /** The method names of this core's cache, by slot, and the fill each was decoded from. */
+  names: string[];
+  fills: number[];
 }
 const lanesByVariant: Partial<Record<WasmVariant, Lane[]>> = {};
 // Chosen on first use, as the lanes themselves are (process.env is slow to read per call).
@@ -266,6 +254,9 @@ function addLane(v: WasmVariant, n: number): Lane {
   const lane: Lane = {
     core, slot, variant: v, u8: core.u8, u32: core.u32, data: slot.data, capacity: slot.capacity - 8,
     h: core.exports.abi_json_scratch(), parse: core.exports.json_parse,
+    envelope: (core.exports as unknown as { json_envelope: Lane['envelope'] }).json_envelope,
+    names: new Array<string>(ABI.JSON_METHOD_CACHE_SLOTS).fill(''),
+    fills: new Array<number>(ABI.JSON_METHOD_CACHE_SLOTS).fill(-1),
   };
   lanes.push(lane);
   lanes.sort((a, b) => a.capacity - b.capacity);
@@ -297,7 +288,7 @@ export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonR
   }
   const lane = laneFor(bytes.length, options?.variant);
   const at = load(lane, bytes);
-  const status = lane.parse(at, bytes.length, maxDepth + 1);
+  const status = lane.envelope(at, bytes.length, maxDepth + 1);
   const h = lane.h;
   const u32 = lane.u32;
   if (status !== JsonStatus.OK) {
@@ -305,20 +296,21 @@ export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonR
     const offset = u32[(h + ABI.JSON_ERROR_OFFSET) >>> 2];
     return { ok: false, error: code === -32700 ? { code, message: `${message} at byte ${offset}`, offset } : { code, message } };
   }
-  const src = bytes;
-  const batch = u32[(h + ABI.JSON_BATCH) >>> 2] === 1;
+  if (u32[(h + ABI.JSON_BATCH) >>> 2] !== 1) {
+    const m = envelopeOf(u32, (h + ABI.JSON_RECORDS_OFFSET) >>> 2, bytes, lane);
+    if (m.kind === 'invalid') {
+      const message = (m.error as JsonRpcErrorObject).message;
+      const id = m.id;
+      return { ok: false, error: id === undefined || id === null ? { code: -32600, message } : { code: -32600, message, id } };
+    }
+    return { ok: true, batch: false, messages: [m] };
+  }
   const count = u32[(h + ABI.JSON_COUNT) >>> 2];
-  const messages: Envelope[] = [];
+  const messages: Envelope[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    const r = (h + ABI.JSON_RECORDS_OFFSET + i * ABI.JSON_RECORD_SIZE) >>> 2;
-    messages.push(envelopeOf(u32, r, src));
+    messages[i] = envelopeOf(u32, (h + ABI.JSON_RECORDS_OFFSET + i * ABI.JSON_RECORD_SIZE) >>> 2, bytes, lane);
   }
-  if (!batch && messages[0].kind === 'invalid') {
-    const message = (messages[0].error as JsonRpcErrorObject).message;
-    const id = messages[0].id;
-    return { ok: false, error: id === undefined || id === null ? { code: -32600, message } : { code: -32600, message, id } };
-  }
-  return { ok: true, batch, messages };
+  return { ok: true, batch: true, messages };
 }
 
 // Record fields as u32 indexes from the record start.
@@ -330,22 +322,41 @@ const R_PARAMS = ABI.JSON_REC_PARAMS / 4;
 const R_RESULT = ABI.JSON_REC_RESULT / 4;
 const R_ERROR = ABI.JSON_REC_ERROR / 4;
 const R_MSG_KIND = ABI.JSON_REC_MSG_KIND / 4;
+const R_ID_VALUE = ABI.JSON_REC_ID_VALUE / 4;
+const R_METHOD_SLOT = ABI.JSON_REC_METHOD_SLOT / 4;
+const R_METHOD_FILL = ABI.JSON_REC_METHOD_FILL / 4;
 
-function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array): Envelope {
+function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array, lane: Lane): Envelope {
   const bits = u32[r + R_BITS];
   const msgKind = u32[r + R_MSG_KIND];
   const idKind = u32[r + R_ID + 2];
-  const id = idOf(src, idKind, u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
+  let id: JsonRpcId | undefined;
+  if ((bits & MessageBits.ID_INT) !== 0) {
+    const v = u32[r + R_ID_VALUE];
+    id = (bits & MessageBits.ID_NEG) !== 0 ? -v : v;
+  } else {
+    id = idOf(src, idKind, u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
+  }
   if (msgKind === MsgKind.INVALID || msgKind === 0) {
     const reason = INVALID_MESSAGES[u32[r + R_INVALID]] ?? 'Invalid Request';
     const validId = idKind === ValueKind.STRING || idKind === ValueKind.NUMBER || idKind === ValueKind.NULL;
     return new Envelope('invalid', validId ? id : null, undefined, src, 0, 0, 0, 0, 0, 0, { code: -32600, message: reason });
   }
   let method: string | undefined;
-  if (u32[r + R_METHOD + 2] === ValueKind.STRING) {
+  if ((bits & MessageBits.METHOD_CACHED) !== 0) {
+    // Short names repeat (tools/call, tools/list, ...): decoded once per cache slot.
+    const slot = u32[r + R_METHOD_SLOT];
+    const fill = u32[r + R_METHOD_FILL];
+    if (lane.fills[slot] === fill) {
+      method = lane.names[slot];
+    } else {
+      method = lane.names[slot] = text(src, u32[r + R_METHOD] + 1, u32[r + R_METHOD + 1] - 1);
+      lane.fills[slot] = fill;
+    }
+  } else if (u32[r + R_METHOD + 2] === ValueKind.STRING) {
     const s = u32[r + R_METHOD];
     const e = u32[r + R_METHOD + 1];
-    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : methodText(src, s + 1, e - 1);
+    method = (bits & MessageBits.METHOD_ESCAPED) !== 0 ? (JSON.parse(utf8.decode(src.subarray(s, e))) as string) : text(src, s + 1, e - 1);
   }
   // Only the members that belong to the kind are exposed (a response's stray "params"
   // is not its params).

@@ -191,6 +191,57 @@ describe.each(VARIANTS)('%s build', (variant) => {
     });
   });
 
+  describe('method names from the core\'s name cache, ids from the kernel', () => {
+    // The kernel caches short method names per core (slot + fill number) and reads small
+    // integer ids itself; every answer must still be the name and id in the input.
+    const names = Array.from({ length: 300 }, (_, i) => `m${i}/${'x'.repeat(i % 47)}`);
+    it('many names (more than the cache holds), in batches and one by one, in any order', () => {
+      for (let round = 0; round < 3; round++) {
+        const order = round === 1 ? [...names].reverse() : names;
+        for (let i = 0; i < order.length; i += 40) {
+          const part = order.slice(i, i + 40);
+          const r = parse(`[${part.map((n) => msg(`"method":"${n}","id":1`)).join(',')}]`);
+          expect(r.ok && r.messages.map((m) => m.method)).toEqual(part);
+        }
+        for (const n of order) {
+          const r = parse(msg(`"method":"${n}","id":"${n}"`));
+          expect(r.ok && [r.messages[0].method, r.messages[0].id]).toEqual([n, n]);
+        }
+      }
+    });
+    it('names cached by a call that failed, by an invalid message, or by validateJson do not leak into later answers', () => {
+      for (const n of names.slice(0, 100)) {
+        // The batch fails (-32700) after its first member put n into the cache.
+        expect(parse(`[${msg(`"method":"${n}-fail"`)},${msg('"method":"zz"')},]`).ok).toBe(false);
+        // An invalid message: a method together with a result.
+        expect(parse(msg(`"method":"${n}-bad","result":1,"id":1`)).ok).toBe(false);
+        expect(parse(`[${msg(`"method":"${n}-bad","result":1,"id":1`)}]`).ok).toBe(true);
+        expect(validateJson(utf8(msg(`"method":"${n}-v"`)), { variant })).toBeNull();
+        const r = parse(msg(`"method":"${n}","id":7`));
+        expect(r.ok && r.messages[0].method).toBe(n);
+      }
+    });
+    it('a name at every length up to past the cache\'s 48 bytes, ASCII and not', () => {
+      for (let n = 0; n <= 60; n++) {
+        for (const name of ['a'.repeat(n), 'é'.repeat(n >> 1), `${'b'.repeat(n)}/`, `${'b'.repeat(n)}\\\\`]) {
+          for (let k = 0; k < 2; k++) {
+            const r = parse(msg(`"method":"${name}","id":1`));
+            expect(r.ok && r.messages[0].method).toBe(JSON.parse(`"${name}"`));
+          }
+        }
+      }
+    });
+    it.each([
+      '0', '-0', '7', '-7', '123456789', '-123456789', '999999999', '1234567890', '-1234567890', '4294967295', '4294967296',
+      '0.5', '-0.0', '1e2', '10E-1', '12345678901234567890',
+    ])('id %s', (v) => {
+      for (const s of [msg(`"method":"m","id":${v}`), msg(`"id":${v},"result":1`), `[${msg(`"id":${v},"error":{}`)}]`]) {
+        const r = parse(s);
+        expect(r.ok && Object.is(r.messages[0].id, JSON.parse(v))).toBe(true);
+      }
+    });
+  });
+
   describe('batches', () => {
     const member = msg('"method":"m","params":[1]');
     it('256 members are taken', () => {
