@@ -41,7 +41,12 @@ const HEADERS_TIMEOUT = buildErrorResponse(408, 'the request head did not arrive
 const REQUEST_TIMEOUT = buildErrorResponse(408, 'the request did not arrive within requestTimeout');
 
 export class Connection implements WireSink, ResponseOwner {
-  private readonly queue: Res[] = [];
+  /**
+   * The responses owed, in request order. (An empty queue is given a new one-element
+   * array by newResponse(): a push would give it room for 17, which a connection held
+   * open by a stream would keep.)
+   */
+  private queue: Res[] = [];
   private head: RequestHead | null = null;
   /** The route of the request under way, when it was looked up as its head arrived. */
   private routed: Routed | null = null;
@@ -58,10 +63,12 @@ export class Connection implements WireSink, ResponseOwner {
   /** The client half-closed: answer what was received, then close. */
   private inputEnded = false;
   private streaming: HeldStream | null = null;
+  /**
+   * While a request arrives: requestTimeout from its first byte, and headersTimeout until
+   * its head has arrived (when that is shorter).
+   */
   private requestTimer: NodeJS.Timeout | null = null;
-  /** When the request under way sent its first byte, and whether its head has arrived. */
-  private requestStart = 0;
-  private timingHead = false;
+  private headTimer: NodeJS.Timeout | null = null;
   /** While one read is parsed, responses ready at once are written together after it. */
   private batching = false;
   /** Whether keepAliveTimeout runs (see updateIdle). */
@@ -124,10 +131,9 @@ export class Connection implements WireSink, ResponseOwner {
     this.head = h; // (this.body is null: dispatch took the last one's)
     this.routed = null;
     // The head arrived within headersTimeout: the body gets the rest of requestTimeout.
-    if (this.timingHead && this.requestTimer !== null) {
-      clearTimeout(this.requestTimer);
-      this.timingHead = false;
-      this.requestTimer = setTimeout(() => this.timeout(), Math.max(0, host.requestTimeout - (Date.now() - this.requestStart)));
+    if (this.headTimer !== null) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
     }
     if (!h.hasBody || (!h.expectContinue && host.streamHandlers.size === 0)) return;
     const routed = (this.routed = lookup(host, h));
@@ -186,8 +192,13 @@ export class Connection implements WireSink, ResponseOwner {
   private newResponse(h: RequestHead): Res {
     const keepAlive = h.keepAlive && !this.closing && !h.upgrade && !h.connect;
     const res = new Res(keepAlive, h.method === 'HEAD', this, h.version === '1.1');
-    this.queue.push(res);
+    this.enqueue(res);
     return res;
+  }
+
+  private enqueue(res: Res): void {
+    if (this.queue.length === 0) this.queue = [res];
+    else this.queue.push(res);
   }
 
   /** After the parser ran (batching): its error or timers, then the answers ready, in one write. */
@@ -209,21 +220,30 @@ export class Connection implements WireSink, ResponseOwner {
     if (this.parser.midMessage && !this.inputHeld && !this.gone) {
       if (this.requestTimer === null) {
         const { headersTimeout, requestTimeout } = this.host;
-        this.requestStart = Date.now();
-        this.timingHead = this.head === null && headersTimeout < requestTimeout;
-        this.requestTimer = setTimeout(() => this.timeout(), this.timingHead ? headersTimeout : requestTimeout);
+        this.requestTimer = setTimeout(timedOut, requestTimeout, this, false);
+        if (this.head === null && headersTimeout < requestTimeout) this.headTimer = setTimeout(timedOut, headersTimeout, this, true);
       }
-    } else if (this.requestTimer !== null) {
-      clearTimeout(this.requestTimer);
-      this.requestTimer = null;
+    } else {
+      this.stopRequestTimers();
     }
   }
 
-  private timeout(): void {
-    this.requestTimer = null;
+  private stopRequestTimers(): void {
+    if (this.requestTimer !== null) {
+      clearTimeout(this.requestTimer);
+      this.requestTimer = null;
+    }
+    if (this.headTimer !== null) {
+      clearTimeout(this.headTimer);
+      this.headTimer = null;
+    }
+  }
+
+  /** headersTimeout (`head`) or requestTimeout ran out. */
+  timeout(head: boolean): void {
+    this.stopRequestTimers();
     if (this.closing) return;
     this.closing = true;
-    const head = this.timingHead;
     this.abortWith(head ? HEADERS_TIMEOUT : REQUEST_TIMEOUT, head
       ? new ConduitError(ErrorCodes.BODY_TIMEOUT, 'the request head did not arrive within headersTimeout')
       : new ConduitError(ErrorCodes.BODY_TIMEOUT, 'the request body did not arrive within requestTimeout'));
@@ -259,7 +279,7 @@ export class Connection implements WireSink, ResponseOwner {
     const r = owner ?? new Res(false, false, this);
     r.out = out;
     r.keepAlive = false;
-    if (owner === null) this.queue.push(r);
+    if (owner === null) this.enqueue(r);
     this.flush();
   }
 
@@ -397,10 +417,7 @@ export class Connection implements WireSink, ResponseOwner {
     this.closing = true;
     if (this.wireEnded) return;
     this.wireEnded = true;
-    if (this.requestTimer !== null) {
-      clearTimeout(this.requestTimer);
-      this.requestTimer = null;
-    }
+    this.stopRequestTimers();
     this.parser.destroy(); // (no more input: the slot goes back now, not when the client closes)
     this.idleTimed = true;
     this.wire.setIdle(this.host.keepAliveTimeout);
@@ -496,13 +513,17 @@ export class Connection implements WireSink, ResponseOwner {
   closed(): void {
     if (this.gone) return;
     this.gone = true;
-    if (this.requestTimer !== null) clearTimeout(this.requestTimer);
-    this.requestTimer = null;
+    this.stopRequestTimers();
     this.reader?.fail(new ConduitError(ErrorCodes.BODY_ABORTED, 'the connection closed before the request body ended'));
     this.dropQueue();
     this.parser.destroy();
     this.host.forget(this);
   }
+}
+
+/** The timers of a request under way (one function for every connection: no closure each). */
+function timedOut(conn: Connection, head: boolean): void {
+  conn.timeout(head);
 }
 
 /**

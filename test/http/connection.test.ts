@@ -251,6 +251,29 @@ describe.each(TRANSPORTS)('HTTP connections (%s transport)', (t) => {
     expect(() => createServer({ headersTimeout: 0 })).toThrow(/headersTimeout must be a positive integer/);
   });
 
+  it('headersTimeout stops once a head that came in pieces is in; requestTimeout still counts from the first byte', async () => {
+    const port = await start((a) => a.post('/', (req) => `got ${req.body.length}`), { headersTimeout: 200, requestTimeout: 900 });
+    const t0 = Date.now();
+    // The head in two pieces, then the body after headersTimeout has passed: served.
+    const ok = exchange(port, 'POST / HTTP/1.1\r\nHost: a\r\n', 'Content-Length: 4\r\n\r\n',
+      ...Array.from({ length: 60 }, () => Buffer.alloc(0)), 'abcd');
+    // The head in two pieces, then a body that never ends: requestTimeout's 408.
+    const slow = new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.write('POST / HTTP/1.1\r\nHost: a\r\n');
+        setTimeout(() => s.write('Content-Length: 10\r\n\r\n12'), 20);
+      });
+      s.on('data', (d) => chunks.push(d));
+      s.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    }).then((raw) => ({ raw, ms: Date.now() - t0 }));
+    expect(await ok).toContain('got 4');
+    const { raw, ms } = await slow;
+    expect(statuses(raw)).toEqual([408]);
+    expect(raw).toContain('within requestTimeout');
+    expect(ms).toBeGreaterThanOrEqual(800);
+  });
+
   it.runIf(process.platform === 'linux')('no descriptor leaks after thousands of connections (answered, reset, half-closed, idle)', async () => {
     const port = await start((a) => a.get('/', () => 'ok'), { keepAliveTimeout: 100 });
     const fds = () => readdirSync('/proc/self/fd').length;
