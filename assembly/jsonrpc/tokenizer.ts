@@ -379,8 +379,10 @@ function classifyRecord(end: usize): void {
 // (a string, a ':' or a ',' inside params) needs no other work: no stack read, no depth
 // compare. An entry is
 //
-//   bits 0-4 the next state, bits 5-9 the state to resume after a container opened here
-//   closes, bits 10-14 an action (A_*: push, pop, a scalar to validate, envelope work).
+//   bits 0-9 the next state × 32 (its row's offset in the table), bits 10-14 the state to
+//   resume after a container opened here closes, bits 16-20 an action (X_*: push, pop, a
+//   scalar to validate, envelope work). A plain transition is its row offset alone, so
+//   the loop's critical path is one add and one load per structural.
 //
 // The depth stack holds, per open container, the state to resume after it closes. The
 // walk's state and depth travel in one local (packed: depth << 5 | state), not in
@@ -444,15 +446,15 @@ const X_CLOSE_BATCH_EMPTY: u32 = 20; // ']' of an empty batch
 // @ts-ignore: decorator
 @lazy const BYTE_CLASS = memory.data(256);
 // @ts-ignore: decorator
-@lazy const TRANSITIONS = memory.data(<i32>STATES * 8 * 2);
+@lazy const TRANSITIONS = memory.data(<i32>STATES * 8 * 4, 64);
 
 // @ts-ignore: decorator
-@inline function entry(next: u32, resume: u32, action: u32): u16 {
-  return <u16>(next | (resume << 5) | (action << 10));
+@inline function entry(next: u32, resume: u32, action: u32): u32 {
+  return (next << 5) | (resume << 10) | (action << 16);
 }
 
-function setEntry(state: u32, cls: u32, e: u16): void {
-  store<u16>(TRANSITIONS + ((<usize>state << 4) | (<usize>cls << 1)), e);
+function setEntry(state: u32, cls: u32, e: u32): void {
+  store<u32>(TRANSITIONS + ((<usize>state << 5) | (<usize>cls << 2)), e);
 }
 
 /** A value may start in `state`: what each kind of value does there. */
@@ -473,7 +475,7 @@ function initTables(): void {
     else if (c == 0x5b) k = C_ARR;
     else if (c == 0x7d) k = C_OBJ_END;
     else if (c == 0x5d) k = C_ARR_END;
-    store<u8>(BYTE_CLASS + <usize>c, <u8>k);
+    store<u8>(BYTE_CLASS + <usize>c, <u8>(k << 2)); // (× 4: the entry's offset in a row)
   }
   for (let s: u32 = 0; s < STATES; s++) for (let c: u32 = 0; c < 8; c++) setEntry(s, c, entry(0, 0, X_ERR));
   // The top level.
@@ -540,17 +542,19 @@ function memberName(p: usize): void {
  * its own so that the engine compiles a small loop with its state in registers.
  */
 function walk(b: usize, s: u64, sd: u32): u32 {
-  let st = sd & 31;
+  let si = (sd & 31) << 5; // the state's row offset
   let d = sd >> 5;
+  let st: u32 = 0;
   while (s != 0) {
     const p = b + <usize>ctz(s);
     s &= s - 1;
-    const e = <u32>load<u16>(TRANSITIONS + ((<usize>st << 4) | (<usize>load<u8>(BYTE_CLASS + <usize>load<u8>(p)) << 1)));
-    const x = e >> 10;
-    if (x == X_NONE) {
-      st = e & 31;
+    const e = load<u32>(TRANSITIONS + <usize>si + <usize>load<u8>(BYTE_CLASS + <usize>load<u8>(p)));
+    if (e < 0x10000) {
+      si = e;
       continue;
     }
+    const x = e >> 16;
+    st = (e >> 5) & 31; // the next state, for the actions below
     switch (x) {
       case X_ERR: {
         fail(JsonStatus.INVALID_JSON, p);
@@ -558,14 +562,12 @@ function walk(b: usize, s: u64, sd: u32): u32 {
       }
       case X_SCALAR: {
         if (scalar(p) == 0) return FAILED;
-        st = e & 31;
         break;
       }
       case X_OPEN: {
         if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
         d++;
-        store<u8>(stack + <usize>d, <u8>((e >> 5) & 31));
-        st = e & 31;
+        store<u8>(stack + <usize>d, <u8>((e >> 10) & 31));
         break;
       }
       case X_CLOSE: {
@@ -574,8 +576,42 @@ function walk(b: usize, s: u64, sd: u32): u32 {
         break;
       }
       case X_KEY: {
-        keyStart = p;
-        st = E_COLON;
+        // A message member, usually "name":value, then ',' or '}': the structurals after
+        // the name are taken here while they are what the grammar expects (the same steps
+        // as their table entries), one member after another; anything else, or the end of
+        // the block, goes back to the table.
+        let k = p;
+        while (true) {
+          keyStart = k;
+          st = E_COLON;
+          if (s == 0) break;
+          const q = b + <usize>ctz(s);
+          if (load<u8>(q) != 0x3a) break;
+          s &= s - 1;
+          memberName(q);
+          st = E_VAL;
+          if (s == 0) break;
+          const v = b + <usize>ctz(s);
+          const c = <u32>load<u8>(v);
+          if (c == 0x22) {
+            valStart = v;
+          } else if (load<u8>(BYTE_CLASS + <usize>c) == <u8>(C_SCALAR << 2)) {
+            valStart = v;
+            if (scalar(v) == 0) return FAILED;
+          } else break;
+          s &= s - 1;
+          st = E_AFTER;
+          if (s == 0) break;
+          const w = b + <usize>ctz(s);
+          if (load<u8>(w) != 0x2c) break;
+          s &= s - 1;
+          finishMember(trimBack(w));
+          st = E_KEY;
+          if (s == 0) break;
+          k = b + <usize>ctz(s);
+          if (load<u8>(k) != 0x22) break;
+          s &= s - 1;
+        }
         break;
       }
       case X_COLON: {
@@ -599,7 +635,6 @@ function walk(b: usize, s: u64, sd: u32): u32 {
         if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
         d++;
         store<u8>(stack + <usize>d, <u8>E_AFTER);
-        st = e & 31;
         break;
       }
       case X_COMMA: {
@@ -654,7 +689,6 @@ function walk(b: usize, s: u64, sd: u32): u32 {
         if (d + 1 >= depthLimit) { fail(JsonStatus.TOO_DEEP, p); return FAILED; }
         d++;
         store<u8>(stack + <usize>d, <u8>B_AFTER);
-        st = e & 31;
         break;
       }
       case X_MEMBER_COMMA: {
@@ -676,8 +710,9 @@ function walk(b: usize, s: u64, sd: u32): u32 {
       }
       default: unreachable();
     }
+    si = st << 5;
   }
-  return pack(d, st);
+  return pack(d, si >> 5);
 }
 
 /** A batch member (a value at depth 1 of the top array) ended just before p. */
