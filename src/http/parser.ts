@@ -172,8 +172,11 @@ export class RequestHead {
   /** All fields in order, names as sent. */
   get headers(): HeaderList {
     if (this._headers === undefined) {
-      const list: HeaderList = [];
-      for (let i = 0; i < this.headerCount; i++) list.push([this.headerName(i), this.headerValue(i)]);
+      // (one string for the head, the rest substrings of it: see headValues)
+      const f = this.fields;
+      const text = latin1(this.raw, 0, this.raw.length);
+      const list: HeaderList = new Array(f.length >>> 2);
+      for (let i = 0; i < f.length; i += 4) list[i >>> 2] = [text.substring(f[i], f[i] + f[i + 1]), text.substring(f[i + 2], f[i + 2] + f[i + 3])];
       this._headers = list;
     }
     return this._headers;
@@ -614,36 +617,50 @@ function memoryView(core: WasmCore): Uint8Array {
   return b;
 }
 
-/** The head of the last HEAD event, decoded straight from WASM memory. */
+/**
+ * The head of the last HEAD event, decoded straight from WASM memory: the whole head as one
+ * latin1 string (one call into the runtime), and the target, names and values as
+ * substrings of it (V8 makes those without leaving JS; 4x faster than a decode per
+ * string on a browser's head, measured). A kept value keeps the head's string alive.
+ */
 function headValues(core: WasmCore, input: number): HeadValues {
   const u32 = core.u32;
   const w = core.scratch >>> 2;
-  const b = memoryView(core);
-  const t = input + u32[w + ABI.RESULT_TARGET_OFF / 4];
+  const head = latin1(memoryView(core), input, input + u32[w + ABI.RESULT_HEAD_LEN / 4]);
+  const t = u32[w + ABI.RESULT_TARGET_OFF / 4];
   const flags = u32[w + ABI.RESULT_FLAGS / 4];
   return {
     method: core.methods[u32[w + ABI.RESULT_METHOD / 4]],
-    target: latin1(b, t, t + u32[w + ABI.RESULT_TARGET_LEN / 4]),
+    target: head.substring(t, t + u32[w + ABI.RESULT_TARGET_LEN / 4]),
     version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
     flags,
     contentLength: (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1,
-    headers: readFields(core, input),
+    headers: fieldsOf(u32, (core.scratch + ABI.FIELDS_OFFSET) >>> 2, u32[w + ABI.RESULT_FIELD_COUNT / 4], head, 0),
   };
 }
 
+/** n fields of a field table at u32[f..] whose offsets are relative to `text` (less `base`), as [name, value] substrings. */
+function fieldsOf(u32: Uint32Array, f: number, n: number, text: string, base: number): HeaderList {
+  const list: HeaderList = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const no = u32[f + i * 4] - base;
+    const vo = u32[f + i * 4 + 2] - base;
+    list[i] = [text.substring(no, no + u32[f + i * 4 + 1]), text.substring(vo, vo + u32[f + i * 4 + 3])];
+  }
+  return list;
+}
+
+/** The trailer fields of the last TRAILERS event (one string from the first name to the last value's end). */
 function readFields(core: WasmCore, input: number): HeaderList {
   const u32 = core.u32;
   const w = core.scratch >>> 2;
   const n = u32[w + ABI.RESULT_FIELD_COUNT / 4];
   const f = (core.scratch + ABI.FIELDS_OFFSET) >>> 2;
-  const b = memoryView(core);
-  const list: HeaderList = [];
-  for (let i = 0; i < n; i++) {
-    const no = input + u32[f + i * 4];
-    const vo = input + u32[f + i * 4 + 2];
-    list.push([latin1(b, no, no + u32[f + i * 4 + 1]), latin1(b, vo, vo + u32[f + i * 4 + 3])]);
-  }
-  return list;
+  if (n === 0) return [];
+  const start = u32[f];
+  const last = f + (n - 1) * 4;
+  const text = latin1(memoryView(core), input + start, input + u32[last + 2] + u32[last + 3]);
+  return fieldsOf(u32, f, n, text, start);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -384,10 +384,20 @@ describe('parseHttpRequest: the reused parser', () => {
     const next = 'GET /next HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(2000);
     const r = ok(parseHttpRequest(b(`POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello${next}`)));
     expect(Buffer.from(r.body!).toString()).toBe('hello');
-    expect(r.body!.buffer.byteLength).toBe(5);
-    // (a chunked body: the input bounds it)
+    expect(r.body!.length).toBe(5);
+    // Small bodies are carved out of one slab: the next one starts 8 bytes on (5, rounded up).
+    const r2 = ok(parseHttpRequest(b('POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi')));
+    if (r2.body!.buffer === r.body!.buffer) expect(r2.body!.byteOffset - r.body!.byteOffset).toBe(8);
+    // (a chunked body: the input bounds it, and what it did not use goes back to the slab)
     const c = ok(parseHttpRequest(b('POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')));
     expect(Buffer.from(c.body!).toString()).toBe('abc');
+    const c2 = ok(parseHttpRequest(b('POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nyo')));
+    if (c2.body!.buffer === c.body!.buffer) expect(c2.body!.byteOffset - c.body!.byteOffset).toBe(8);
+    // Bodies are the caller's: thousands of later parses (through several slabs) leave them as they were.
+    for (let i = 0; i < 3000; i++) ok(parseHttpRequest(b(`POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n\r\n${'x'.repeat(40)}`)));
+    expect([r, r2, c, c2].map((q) => Buffer.from(q.body!).toString())).toEqual(['hello', 'hi', 'abc', 'yo']);
+    const big = ok(parseHttpRequest(b(`POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n${'y'.repeat(20000)}`)));
+    expect(big.body!.buffer.byteLength).toBe(20000); // (over 8 KiB: a buffer of its own)
     const lengths: number[] = [];
     const p = new HttpParser({ onHeadValues: (h) => lengths.push(h.contentLength) });
     p.execute(b('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n'));
