@@ -37,16 +37,27 @@ const MAX_OWED = 64;
 const OUTPUT_HIGH_WATER = 64 * 1024;
 /** Responses written together are copied into one buffer up to this many bytes, gathered (writev) above. */
 const GATHER_ABOVE = 32 * 1024;
+/** The bits of Connection.flags. */
+const CLOSING = 1;
+const GONE = 2;
+const INPUT_ENDED = 4;
+const BATCHING = 8;
+const IDLE_TIMED = 16;
+const INPUT_HELD = 32;
+const DRAIN_WATCHED = 64;
+const WIRE_ENDED = 128;
+/** The empty queue of responses (frozen: the queue is replaced, never this array changed). */
+const NO_RESPONSES: readonly Res[] = Object.freeze([]);
 const HEADERS_TIMEOUT = buildErrorResponse(408, 'the request head did not arrive within headersTimeout');
 const REQUEST_TIMEOUT = buildErrorResponse(408, 'the request did not arrive within requestTimeout');
 
 export class Connection implements WireSink, ResponseOwner {
   /**
-   * The responses owed, in request order. (An empty queue is given a new one-element
-   * array by newResponse(): a push would give it room for 17, which a connection held
-   * open by a stream would keep.)
+   * The responses owed, in request order. Empty, it is NO_RESPONSES (an idle connection
+   * holds no array of its own), and the first response gets a one-element array (a push
+   * would give it room for 17, which a connection held open by a stream would keep).
    */
-  private queue: Res[] = [];
+  private queue: readonly Res[] = NO_RESPONSES;
   private head: RequestHead | null = null;
   /** The route of the request under way, when it was looked up as its head arrived. */
   private routed: Routed | null = null;
@@ -56,12 +67,11 @@ export class Connection implements WireSink, ResponseOwner {
   private reader: BodyReader | null = null;
   /** That request's response. */
   private readerRes: Res | null = null;
-  /** After a framing error or a `close` response: no further requests are processed. */
-  private closing = false;
-  /** The transport closed: nothing more happens here (parser callbacks included). */
-  private gone = false;
-  /** The client half-closed: answer what was received, then close. */
-  private inputEnded = false;
+  /**
+   * The connection's yes/no states, one bit each (see the accessors below): a field each
+   * would cost 8 bytes each per connection.
+   */
+  private flags = 0;
   private streaming: HeldStream | null = null;
   /**
    * While a request arrives: requestTimeout from its first byte, and headersTimeout until
@@ -69,18 +79,36 @@ export class Connection implements WireSink, ResponseOwner {
    */
   private requestTimer: NodeJS.Timeout | null = null;
   private headTimer: NodeJS.Timeout | null = null;
-  /** While one read is parsed, responses ready at once are written together after it. */
-  private batching = false;
-  /** Whether keepAliveTimeout runs (see updateIdle). */
-  private idleTimed = false;
-  /** Requests are not taken while the client leaves its answers unread (see holdInput). */
-  private inputHeld = false;
-  /** A drain callback is registered for releaseInputIfRoom (one at a time). */
-  private drainWatched = false;
   /** Bytes held by streamed responses waiting their turn (see buffered()). */
   private queuedBytes = 0;
+
+  /** After a framing error or a `close` response: no further requests are processed. */
+  private get closing(): boolean { return (this.flags & CLOSING) !== 0; }
+  private set closing(v: boolean) { this.flag(CLOSING, v); }
+  /** The transport closed: nothing more happens here (parser callbacks included). */
+  private get gone(): boolean { return (this.flags & GONE) !== 0; }
+  private set gone(v: boolean) { this.flag(GONE, v); }
+  /** The client half-closed: answer what was received, then close. */
+  private get inputEnded(): boolean { return (this.flags & INPUT_ENDED) !== 0; }
+  private set inputEnded(v: boolean) { this.flag(INPUT_ENDED, v); }
+  /** While one read is parsed, responses ready at once are written together after it. */
+  private get batching(): boolean { return (this.flags & BATCHING) !== 0; }
+  private set batching(v: boolean) { this.flag(BATCHING, v); }
+  /** Whether keepAliveTimeout runs (see updateIdle). */
+  private get idleTimed(): boolean { return (this.flags & IDLE_TIMED) !== 0; }
+  private set idleTimed(v: boolean) { this.flag(IDLE_TIMED, v); }
+  /** Requests are not taken while the client leaves its answers unread (see holdInput). */
+  private get inputHeld(): boolean { return (this.flags & INPUT_HELD) !== 0; }
+  private set inputHeld(v: boolean) { this.flag(INPUT_HELD, v); }
+  /** A drain callback is registered for releaseInputIfRoom (one at a time). */
+  private get drainWatched(): boolean { return (this.flags & DRAIN_WATCHED) !== 0; }
+  private set drainWatched(v: boolean) { this.flag(DRAIN_WATCHED, v); }
   /** endWire() ran: the wire is closing. */
-  private wireEnded = false;
+  private get wireEnded(): boolean { return (this.flags & WIRE_ENDED) !== 0; }
+  private set wireEnded(v: boolean) { this.flag(WIRE_ENDED, v); }
+  private flag(bit: number, v: boolean): void {
+    this.flags = v ? this.flags | bit : this.flags & ~bit;
+  }
 
   readonly parser: ConnectionParser;
 
@@ -198,7 +226,13 @@ export class Connection implements WireSink, ResponseOwner {
 
   private enqueue(res: Res): void {
     if (this.queue.length === 0) this.queue = [res];
-    else this.queue.push(res);
+    else (this.queue as Res[]).push(res);
+  }
+
+  /** The first response is done with. */
+  private dequeue(): void {
+    if (this.queue.length === 1) this.queue = NO_RESPONSES;
+    else (this.queue as Res[]).shift();
   }
 
   /** After the parser ran (batching): its error or timers, then the answers ready, in one write. */
@@ -381,7 +415,7 @@ export class Connection implements WireSink, ResponseOwner {
         r.held.attach(this.wire);
         return;
       }
-      this.queue.shift();
+      this.dequeue();
       const b = r.out!;
       if (first === null) first = b;
       else (more ??= [first]).push(b);
@@ -455,7 +489,9 @@ export class Connection implements WireSink, ResponseOwner {
    */
   private dropQueue(): void {
     this.closing = true;
-    for (const r of this.queue.splice(0)) {
+    const q = this.queue;
+    this.queue = NO_RESPONSES;
+    for (const r of q) {
       r.held?.abort();
       r.aborted();
     }
@@ -466,7 +502,7 @@ export class Connection implements WireSink, ResponseOwner {
     const r = this.queue[0];
     if (r === undefined || r.held !== stream) return;
     this.streaming = null;
-    this.queue.shift();
+    this.dequeue();
     this.updateIdle();
     if (!r.keepAlive) {
       // The connection ends with this answer (HTTP/1.0: its end is the body's end).
