@@ -70,12 +70,14 @@ let sawBackslash: bool = false; // a backslash in any block indexed so far
 }
 
 /** Last non-whitespace position before p (p itself when p[-1] is not whitespace). */
-function trimBack(p: usize): usize {
+// @ts-ignore: decorator
+@inline function trimBack(p: usize): usize {
   while (p > base && isWs(<u32>load<u8>(p - 1))) p--;
   return p;
 }
 
-function kindAt(p: usize): u32 {
+// @ts-ignore: decorator
+@inline function kindAt(p: usize): u32 {
   const c = <u32>load<u8>(p);
   if (c == 0x22) return ValueKind.STRING;
   if (c == 0x7b) return ValueKind.OBJECT;
@@ -94,11 +96,15 @@ function kindAt(p: usize): u32 {
   return c == 0x2c || c == 0x7d || c == 0x5d || isWs(c) || c == 0x3a || c == 0x22 || c == 0x7b || c == 0x5b;
 }
 
-/** Validates the scalar at p; returns its end, or 0 (after fail()) when invalid. */
-function scalar(p: usize): usize {
+/**
+ * Validates the scalar at p; returns its end, or 0 (after fail()) when invalid. The
+ * common case, an integer without sign, fraction or exponent ended by , } or ], is
+ * taken inline; the rest is a call.
+ */
+// @ts-ignore: decorator
+@inline function scalar(p: usize): usize {
   const end = base + len;
   const c = <u32>load<u8>(p);
-  // Fast path: an integer without sign, fraction or exponent, ended by , } or ].
   if (c - 0x31 <= 8) {
     let q = p + 1;
     while (q < end && <u32>load<u8>(q) - 48 <= 9) q++;
@@ -107,6 +113,12 @@ function scalar(p: usize): usize {
       if (d == 0x2c || d == 0x7d || d == 0x5d) return q;
     }
   }
+  return scalarSlow(p);
+}
+
+function scalarSlow(p: usize): usize {
+  const end = base + len;
+  const c = <u32>load<u8>(p);
   if (c == 0x74) { // true
     if (p + 4 <= end && load<u32>(p) == 0x65757274 && delimits(p + 4)) return p + 4;
   } else if (c == 0x66) { // false
@@ -170,7 +182,8 @@ function beginRecord(p: usize): void {
 }
 
 /** Compares the key [a, b) with the member names the envelope cares about. */
-function keyId(a: usize, b: usize): u32 {
+// @ts-ignore: decorator
+@inline function keyId(a: usize, b: usize): u32 {
   const n = b - a;
   if (n == 2 && load<u16>(a) == 0x6469) return K_ID; // "id"
   if (n == 6) {
@@ -231,10 +244,14 @@ function hasBackslash(a: usize, b: usize): bool {
 }
 
 /** The value of envelope member curKey spans [valStart, end). */
-function finishMember(end: usize): void {
+// @ts-ignore: decorator
+@inline function finishMember(end: usize): void {
   const k = curKey;
   curKey = K_NONE;
-  if (k == K_NONE || k == K_OTHER || rec == 0) return;
+  if (k != K_NONE && k != K_OTHER && rec != 0) recordMember(k, end);
+}
+
+function recordMember(k: u32, end: usize): void {
   const m = changetype<JsonMessage>(rec);
   const bit: u32 = 1 << k;
   if ((seenKeys & bit) != 0) {
@@ -523,7 +540,8 @@ const FAILED: u32 = 0xffffffff;
 }
 
 /** The ':' after a message member's name (its opening quote at keyStart): which member? */
-function memberName(p: usize): void {
+// @ts-ignore: decorator
+@inline function memberName(p: usize): void {
   if (rec == 0) return;
   const close = trimBack(p) - 1; // the key's closing quote
   const a = keyStart + 1;
