@@ -66,8 +66,7 @@ export function classify(b: usize, valid: u64): void {
     mQuote = bits4(i8x16.eq(v0, q), i8x16.eq(v1, q), i8x16.eq(v2, q), i8x16.eq(v3, q)) & valid;
     mBackslash = bits4(i8x16.eq(v0, bs), i8x16.eq(v1, bs), i8x16.eq(v2, bs), i8x16.eq(v3, bs)) & valid;
     // op / whitespace masks: classifyOps(), only when the block has structure to walk.
-    const sp = i8x16.splat(0x20);
-    mCtrl = bits4(i8x16.lt_u(v0, sp), i8x16.lt_u(v1, sp), i8x16.lt_u(v2, sp), i8x16.lt_u(v3, sp)) & valid;
+    mCtrl = bits4(ctrlMask(v0), ctrlMask(v1), ctrlMask(v2), ctrlMask(v3)) & valid;
     const high = <u64>i8x16.bitmask(v128.or(v128.or(v0, v1), v128.or(v2, v3)));
     // A non-ASCII byte past the end (padding) does not count: recheck exactly when set
     // (the byte sign bits of the block; a byte loop here cost a small message up to
@@ -111,7 +110,8 @@ export function classifyOps(b: usize, valid: u64): void {
     const v1 = v128.load(b, 16);
     const v2 = v128.load(b, 32);
     const v3 = v128.load(b, 48);
-    mOp = bits4(opMask(v0), opMask(v1), opMask(v2), opMask(v3)) & valid;
+    // (opMask() also takes 0x0c and 0x1a, control characters: mCtrl has them.)
+    mOp = bits4(opMask(v0), opMask(v1), opMask(v2), opMask(v3)) & valid & ~mCtrl;
     mWs = bits4(wsMask(v0), wsMask(v1), wsMask(v2), wsMask(v3)) & valid;
   }
 }
@@ -121,23 +121,28 @@ export function classifyOps(b: usize, valid: u64): void {
   return <u64>i8x16.bitmask(a) | (<u64>i8x16.bitmask(b) << 16) | (<u64>i8x16.bitmask(c) << 32) | (<u64>i8x16.bitmask(d) << 48);
 }
 
-/** { } [ ] : , — OR 0x20 maps '[' onto '{' and ']' onto '}' and no other byte onto either. */
+/** Bytes below 0x20: min(v, 0x1f) == v (two instructions; lt_u is three on x64). */
 // @ts-ignore: decorator
-@inline function opMask(v: v128): v128 {
-  const l = v128.or(v, i8x16.splat(0x20));
-  return v128.or(
-    v128.or(i8x16.eq(l, i8x16.splat(0x7b)), i8x16.eq(l, i8x16.splat(0x7d))),
-    v128.or(i8x16.eq(v, i8x16.splat(0x3a)), i8x16.eq(v, i8x16.splat(0x2c))),
-  );
+@inline function ctrlMask(v: v128): v128 {
+  return i8x16.eq(i8x16.min_u(v, i8x16.splat(0x1f)), v);
 }
 
-/** SP, HTAB, LF, CR. */
+// Ops and whitespace by one table lookup (swizzle) on the low nibble: the table holds,
+// per low nibble, the one byte of the class with that nibble (or a byte whose low
+// nibble differs, which nothing can equal). The op bytes' low nibbles are a b c d, once
+// '[' and ']' are folded onto '{' and '}' by OR 0x20 — which also folds 0x0c onto ','
+// and 0x1a onto ':', control characters that the caller masks off.
+// @ts-ignore: decorator
+@inline function opMask(v: v128): v128 {
+  const table = i8x16(0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3a, 0x7b, 0x2c, 0x7d, 0, 0);
+  return i8x16.eq(i8x16.swizzle(table, v128.and(v, i8x16.splat(0x0f))), v128.or(v, i8x16.splat(0x20)));
+}
+
+/** SP, HTAB, LF, CR (low nibbles 0, 9, a, d). */
 // @ts-ignore: decorator
 @inline function wsMask(v: v128): v128 {
-  return v128.or(
-    v128.or(i8x16.eq(v, i8x16.splat(0x20)), i8x16.eq(v, i8x16.splat(0x09))),
-    v128.or(i8x16.eq(v, i8x16.splat(0x0a)), i8x16.eq(v, i8x16.splat(0x0d))),
-  );
+  const table = i8x16(0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0x09, 0x0a, 0, 0, 0x0d, 0, 0);
+  return i8x16.eq(i8x16.swizzle(table, v128.and(v, i8x16.splat(0x0f))), v);
 }
 
 /** Prefix XOR: bit i = XOR of bits 0..i. */
