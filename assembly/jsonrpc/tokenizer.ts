@@ -559,7 +559,8 @@ const FAILED: u32 = 0xffffffff;
  * Steps through the structural positions (bits of s) of the block at b. A function of
  * its own so that the engine compiles a small loop with its state in registers.
  */
-function walk(b: usize, s: u64, sd: u32): u32 {
+// @ts-ignore: decorator
+@inline function walk(b: usize, s: u64, sd: u32): u32 {
   let si = (sd & 31) << 5; // the state's row offset
   let d = sd >> 5;
   let st: u32 = 0;
