@@ -3,8 +3,8 @@
 import { HttpParser, limitsFor, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
 import { HttpParseError } from '../errors.js';
 import { ABI, Events, MessageFlags, Status } from '../wasm/abi.generated.js';
-import { WasmCore } from '../wasm/loader.js';
-import type { Slot } from '../wasm/pool.js';
+import type { WasmCore } from '../wasm/loader.js';
+import { holdSlot, type Lease } from '../wasm/leases.js';
 
 export interface ParsedRequest {
   method: string;
@@ -43,11 +43,13 @@ export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core
       parser.destroy();
     }
   }
-  const core = options.core ?? oneShotCore();
-  let parser = reused.get(core);
+  // (without a core: a slot in plain memory, which V8 copies into and out of with memcpy,
+  // not element by element as with shared memory: a 4 KiB body 0.2 µs against 0.8-1.6 µs)
+  const key = options.core ?? PLAIN;
+  let parser = reused.get(key);
   if (parser === undefined) {
-    parser = new HttpParser({ core, ...CALLBACKS });
-    reused.set(core, parser);
+    parser = options.core !== undefined ? new HttpParser({ core: options.core, ...CALLBACKS }) : new HttpParser({ sharedMemory: false, ...CALLBACKS });
+    reused.set(key, parser);
   } else parser.reset();
   try {
     return parseWith(parser, bytes);
@@ -59,26 +61,9 @@ export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core
 
 /** The one parse in progress (parseHttpRequest is synchronous, and its callbacks call nothing back). */
 const one = { result: null as ParsedRequest | null, body: null as Uint8Array | null, bodyLen: 0, bodySize: 0, inputLength: 0, headSeen: false, framed: false };
-const reused = new WeakMap<WasmCore, HttpParser>();
-
-let oneShot: WasmCore | undefined;
-/**
- * The core of the one-shot calls: a plain (unshared) memory where the runtime allows it,
- * as nothing but this thread ever reads it, and V8 copies into and out of plain memory
- * with memcpy but into and out of shared memory element by element (a 4 KiB body: 0.2 µs
- * against 0.8–1.6 µs, measured). One slot for parseHttpRequest, one for parseHttpHead.
- */
-function oneShotCore(): WasmCore {
-  if (oneShot === undefined) {
-    try {
-      oneShot = new WasmCore({ slotSize: 32 * 1024, slotCount: 2, shared: false });
-    } catch {
-      // (a host that gave loadCore() a compiled Module only: no bytes to unshare)
-      oneShot = new WasmCore({ slotSize: 32 * 1024, slotCount: 2 });
-    }
-  }
-  return oneShot;
-}
+const reused = new WeakMap<object, HttpParser>();
+/** The key of the one-shot parser and head lane that have no core of the caller's. */
+const PLAIN = {};
 
 // Bodies up to 8 KiB are carved out of 64 KiB slabs: making an ArrayBuffer costs 0.3–2 µs
 // in V8 (more than parsing the request), a view of one that exists ~20 ns (measured). As
@@ -185,8 +170,7 @@ export interface HeadSpans {
   fields: Uint32Array;
 }
 
-interface HeadLane { core: WasmCore; slot: Slot }
-const headLanes = new WeakMap<WasmCore, HeadLane>();
+const headLanes = new WeakMap<object, Lease>();
 
 /**
  * Parses the head of the first request in `bytes` and returns where its parts are; the
@@ -196,10 +180,10 @@ const headLanes = new WeakMap<WasmCore, HeadLane>();
  * after it is not reported here.
  */
 export function parseHttpHead(bytes: Uint8Array, options: HttpLimits & { core?: WasmCore } = {}): HeadSpans | HttpParseError {
-  const key = options.core ?? oneShotCore();
+  const key = options.core ?? PLAIN;
   let lane = headLanes.get(key);
   if (lane === undefined) {
-    lane = { core: key, slot: key.pool.lease() };
+    lane = options.core !== undefined ? { core: options.core, slot: options.core.pool.lease() } : holdSlot(32 * 1024, PLAIN, { shared: false });
     headLanes.set(key, lane);
   }
   const { core, slot } = lane;

@@ -10,6 +10,7 @@ import { WasmCore } from '../wasm/loader.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes, HttpParseError } from '../errors.js';
 import { allocBytes, bytesOver, latin1 } from '../wasm/text.js';
+import { holdSlot, releaseSlot, type Lease } from '../wasm/leases.js';
 
 export interface HttpLimits {
   /** Longest request line (including leading empty lines), bytes. Default 8 KiB; over it: 414. */
@@ -35,8 +36,14 @@ export const DEFAULT_LIMITS: Readonly<Required<HttpLimits>> = Object.freeze({
 export type HeaderList = Array<[name: string, value: string]>;
 
 export interface HttpParserOptions extends HttpLimits {
-  /** The WASM core whose pool the parser leases its slot from; default: a shared one. */
+  /** The WASM core whose pool the parser leases its slot from; default: a 32 KiB slot held from the shared cores (src/wasm/leases.ts). */
   core?: WasmCore;
+  /**
+   * Without `core`: false puts the slot in plain (unshared) memory, which V8 copies into and
+   * out of faster, for a parser whose memory no other thread and no native code reads.
+   * Default true.
+   */
+  sharedMemory?: boolean;
   // Each callback gets the parser last, so one set of functions can serve many parsers
   // (a server's connections) without a closure per parser.
   /** A request head completed. */
@@ -204,23 +211,6 @@ export class RequestHead {
   }
 }
 
-let sharedCores: WasmCore[] = [];
-/** A slot from the shared cores, adding a core when all are full. */
-export function leaseShared(): { core: WasmCore; slot: Slot } {
-  for (const core of sharedCores) {
-    const slot = core.pool.tryLease();
-    if (slot !== null) return { core, slot };
-  }
-  const core = new WasmCore();
-  sharedCores.push(core);
-  return { core, slot: core.pool.lease() };
-}
-
-/** Releases the slot of a parser that was garbage-collected without destroy(). */
-const finalizer = new FinalizationRegistry<{ core: WasmCore; slot: Slot }>(({ core, slot }) => {
-  if (core.pool.isLive(slot)) core.pool.release(slot);
-});
-
 function limit(name: string, value: number | undefined, def: number, min: number, max: number): number {
   // Defaults shrink to fit a core with small slots; explicit values must fit.
   const v = value ?? Math.min(def, max);
@@ -252,6 +242,8 @@ export function limitsFor(options: HttpLimits, capacity: number): Limits {
 export class HttpParser {
   readonly core: WasmCore;
   private slot: Slot | null;
+  /** The held slot (no core given). */
+  private readonly lease: Lease | null;
   /** The core was given (not the shared ones): its slots may be given back while idle. */
   private readonly ownCore: boolean;
   // Stream state: these initial values are what reset() restores.
@@ -277,24 +269,23 @@ export class HttpParser {
     let core = options.core;
     let slot: Slot;
     if (core === undefined) {
-      const shared = leaseShared();
-      core = shared.core;
-      slot = shared.slot;
+      this.lease = holdSlot(32 * 1024, this, { shared: options.sharedMemory });
+      ({ core, slot } = this.lease);
     } else {
+      this.lease = null;
       slot = core.pool.lease();
     }
     this.core = core;
     this.slot = slot;
     this.ownCore = options.core !== undefined;
-    const cap = slot.capacity;
     try {
       this.limits = limitsFor(options, slot.capacity);
       core.exports.http_init(slot.state, ...this.limits);
     } catch (err) {
-      core.pool.release(slot);
+      if (this.lease !== null) releaseSlot(this.lease);
+      else core.pool.release(slot);
       throw err;
     }
-    if (options.core === undefined) finalizer.register(this, { core, slot }, this);
     this.onHead = options.onHead;
     this.onHeadValues = options.onHeadValues;
     this.onBody = options.onBody;
@@ -536,8 +527,8 @@ export class HttpParser {
   destroy(): void {
     this.idle = false;
     if (this.slot !== null) {
-      finalizer.unregister(this);
-      if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
+      if (this.lease !== null) releaseSlot(this.lease);
+      else if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
       this.slot = null;
     }
   }

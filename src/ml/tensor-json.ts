@@ -12,7 +12,8 @@
 // checked to be integers within the datatype's range; BOOL takes true/false.
 
 import { ABI, NumbersKinds, NumbersStatus } from '../wasm/abi.generated.js';
-import { WasmCore } from '../wasm/loader.js';
+import type { WasmCore } from '../wasm/loader.js';
+import { scratch, type Lane as ScratchLane } from '../wasm/leases.js';
 import { typedArrayOf, type TensorValue, type TypedData } from './model.js';
 
 /** KServe datatypes and onnxruntime tensor types. */
@@ -44,7 +45,7 @@ export interface ParsedInferRequest {
 
 const bad = (m: string) => new TensorRequestError(m);
 
-// ── WASM lanes: one core per size class, kept (like parseJsonRpc's) ─────────────────
+// ── WASM lanes: scratch memory of src/wasm/leases.ts (as parseJsonRpc's) ─────────────
 
 /** Values one kernel call may write (f64): 256 KiB. Longer data is parsed in chunks. */
 const OUT_VALUES = 32 * 1024;
@@ -58,21 +59,21 @@ interface Lane {
   f64: Float64Array;
   f32: Float32Array;
 }
-const lanes: Lane[] = [];
+const lanes = new WeakMap<ScratchLane, Lane>();
 
+/** A scratch lane (src/wasm/leases.ts: plain memory, one per size class) with the kernel's areas laid out in it. */
 function laneFor(n: number): Lane {
-  for (const l of lanes) if (l.capacity >= n) return l;
-  let size = 512 * 1024;
-  while (size < n + 64 + OUT_VALUES * 8) size *= 2;
-  const core = new WasmCore({ slotSize: size, slotCount: 1 });
-  const slot = core.pool.lease();
-  const out = (slot.data + slot.capacity - OUT_VALUES * 8) & ~7;
-  const lane: Lane = {
-    core, data: slot.data, capacity: out - slot.data - 8, out, result: slot.state,
-    f64: new Float64Array(core.memory.buffer), f32: new Float32Array(core.memory.buffer),
-  };
-  lanes.push(lane);
-  lanes.sort((a, b) => a.capacity - b.capacity);
+  const s = scratch(Math.max(512 * 1024, n + 64 + OUT_VALUES * 8), { shared: false });
+  let lane = lanes.get(s);
+  if (lane === undefined) {
+    const core = s.core;
+    const out = (s.data + s.capacity - OUT_VALUES * 8) & ~7;
+    lane = {
+      core, data: s.data, capacity: out - s.data - 8, out, result: s.slot.state,
+      f64: new Float64Array(core.memory.buffer), f32: new Float32Array(core.memory.buffer),
+    };
+    lanes.set(s, lane);
+  }
   return lane;
 }
 

@@ -24,6 +24,7 @@ import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes, SseErrorCodes } from '../errors.js';
 import { SseStatus } from '../wasm/abi.generated.js';
 import { allocBytes, bytesOver, copyBytes, utf8Length, writeUtf8 } from '../wasm/text.js';
+import { holdSlot, releaseSlot, type Lease } from '../wasm/leases.js';
 
 /** One event. `data` is UTF-8 text (a string, or bytes already encoded). */
 export interface SseEvent {
@@ -37,7 +38,7 @@ export interface SseEvent {
 }
 
 export interface SseFramerOptions {
-  /** The WASM core whose pool the framer leases its slot from; default: a shared one with 256 KiB slots. */
+  /** The WASM core whose pool the framer leases its slot from; default: a 256 KiB slot held in plain memory (src/wasm/leases.ts). */
   core?: WasmCore;
 }
 
@@ -89,22 +90,6 @@ function sseError(status: number): ConduitError {
   return new ConduitError(code, message);
 }
 
-const sharedCores: WasmCore[] = [];
-function leaseShared(): { core: WasmCore; slot: Slot } {
-  for (const core of sharedCores) {
-    const slot = core.pool.tryLease();
-    if (slot !== null) return { core, slot };
-  }
-  const core = new WasmCore({ slotSize: 256 * 1024, slotCount: 2 });
-  sharedCores.push(core);
-  return { core, slot: core.pool.lease() };
-}
-
-/** Releases the slot of a framer that was garbage-collected without destroy(). */
-const finalizer = new FinalizationRegistry<{ core: WasmCore; slot: Slot }>(({ core, slot }) => {
-  if (core.pool.isLive(slot)) core.pool.release(slot);
-});
-
 const floor64 = (n: number) => Math.floor(n / 64) * 64;
 
 /**
@@ -118,7 +103,8 @@ const fits = (s: string, n: number, room: number) =>
 export class SseFramer {
   readonly core: WasmCore;
   private slot: Slot | null;
-  private readonly token: object;
+  /** The held slot (no core given). */
+  private readonly lease: Lease | null;
   private readonly ex: SseExports;
   private readonly u8: Uint8Array;
   /** Bytes over the whole memory, for writeUtf8 (UTF-8 straight into the slot). */
@@ -146,20 +132,23 @@ export class SseFramer {
     let core = options.core;
     let slot: Slot;
     if (core === undefined) {
-      ({ core, slot } = leaseShared());
+      // (plain memory: frames are copied out, nothing else reads the slot, and V8 copies
+      // into and out of plain memory with memcpy)
+      this.lease = holdSlot(256 * 1024, this, { shared: false });
+      ({ core, slot } = this.lease);
     } else {
+      this.lease = null;
       slot = core.pool.lease();
     }
     try {
       this.ex = sseExports(core);
     } catch (err) {
-      core.pool.release(slot);
+      if (this.lease !== null) releaseSlot(this.lease);
+      else core.pool.release(slot);
       throw err;
     }
     this.core = core;
     this.slot = slot;
-    this.token = {};
-    if (options.core === undefined) finalizer.register(this, { core, slot }, this.token);
     this.u8 = core.u8;
     this.mem = bytesOver(core.memory.buffer);
     const cap = slot.capacity;
@@ -228,8 +217,8 @@ export class SseFramer {
   /** Releases the framer's slot. Frames already returned stay valid. */
   destroy(): void {
     if (this.slot !== null) {
-      finalizer.unregister(this.token);
-      if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
+      if (this.lease !== null) releaseSlot(this.lease);
+      else if (this.core.pool.isLive(this.slot)) this.core.pool.release(this.slot);
       this.slot = null;
     }
   }
