@@ -346,8 +346,13 @@ export namespace MsgKind {
 }
 
 /** Whether the string token [s, e) (quotes included) is "2.0", escapes decoded. */
-function isVersion20(s: usize, e: usize): bool {
+// @ts-ignore: decorator
+@inline function isVersion20(s: usize, e: usize): bool {
   if (e - s == 5) return load<u32>(s) == 0x302e3222 /* "2.0 */ && load<u8>(s + 4) == 0x22;
+  return isEscapedVersion20(s, e);
+}
+
+function isEscapedVersion20(s: usize, e: usize): bool {
   if (!hasBackslash(s + 1, e - 1)) return false;
   return decodeSmall(s + 1, e - 1) == 3 && (load<u32>(SMALL) & 0xffffff) == 0x302e32;
 }
@@ -681,6 +686,24 @@ const FAILED: u32 = 0xffffffff;
         d = 1;
         store<u8>(stack + 1, <u8>T_AFTER);
         st = E_FIRST;
+        // The prefix every compact message starts with: {"jsonrpc":"2.0", at the start
+        // of the input (so at the start of this block). Its next four structurals are
+        // the name's quote (+1), ':' (+10), the value's quote (+11) and ',' (+16); their
+        // steps are known (the member is "jsonrpc", its value the string "2.0").
+        if (p == base && len >= 17 && load<u64>(p) == 0x70726e6f736a227b /* {"jsonrp */
+          && load<u64>(p, 8) == 0x22302e32223a2263 /* c":"2.0" */ && load<u8>(p, 16) == 0x2c) {
+          s &= ~(<u64>0x10c02); // bits 1, 10, 11, 16
+          if (rec != 0) {
+            const m = changetype<JsonMessage>(rec);
+            m.jsonrpcStart = 11;
+            m.jsonrpcEnd = 16;
+            m.jsonrpcKind = ValueKind.STRING;
+            seenKeys = 1 << K_JSONRPC;
+          }
+          keyStart = p + 1;
+          valStart = p + 11;
+          st = E_KEY;
+        }
         break;
       }
       case X_TOP_ARR: {

@@ -242,6 +242,23 @@ describe.each(VARIANTS)('%s build', (variant) => {
     });
   });
 
+  describe('the compact prefix {"jsonrpc":"2.0", (taken in one step) answers as it does after a space', () => {
+    it.each([
+      '{"jsonrpc":"2.0",', '{"jsonrpc":"2.0",}', '{"jsonrpc":"2.0",,', '{"jsonrpc":"2.0",1}', '{"jsonrpc":"2.0","method":"m"}',
+      '{"jsonrpc":"2.0","jsonrpc":"2.0","method":"m"}', '{"jsonrpc":"2.0","id":1,"result":{"a":[1]}}', '{"jsonrpc":"2.0","method":"m"',
+      '{"jsonrpc":"2.0","\\u006asonrpc":"1.0","method":"m"}', '{"jsonrpc":"2.0", "method" : "m" }', '{"jsonrpc":"2.0","method":"m"}x',
+      '{"jsonrpc":"2.0","id":1,"method":"m","params":[' + '['.repeat(200) + ']'.repeat(200) + ']}', '{"jsonrpc":"2.0"}', '{"jsonrpc":"2.0"',
+    ])('%s', (s) => {
+      for (const maxDepth of [1, 2, 128]) {
+        const a = parse(s, { maxDepth });
+        const b = parse(` ${s}`, { maxDepth });
+        expect(view(a)).toEqual(view(b));
+        if (!a.ok && !b.ok && a.error.offset !== undefined) expect(b.error.offset).toBe(a.error.offset + 1);
+        expect(validateJson(utf8(s), { variant, maxDepth })?.offset).toBe(a.ok || a.error.code === -32600 ? undefined : a.error.offset);
+      }
+    });
+  });
+
   describe('batches', () => {
     const member = msg('"method":"m","params":[1]');
     it('256 members are taken', () => {
