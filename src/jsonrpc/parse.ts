@@ -99,52 +99,53 @@ export class Envelope {
   declare readonly id: JsonRpcId | undefined;
   declare readonly method: string | undefined;
   declare private readonly src: Uint8Array;
-  // [start, end) of params, result and error in src; end 0 = absent.
-  declare private readonly ps: number;
-  declare private readonly pe: number;
-  declare private readonly rs: number;
-  declare private readonly re: number;
-  declare private readonly es: number;
-  declare private readonly ee: number;
-  declare private _params: unknown;
-  declare private _result: unknown;
-  declare private _error: unknown;
+  // [start, end) in src of the one member the kind exposes (params of a request or a
+  // notification, result of a response, error of an error response); end 0 = absent.
+  declare private readonly s: number;
+  declare private readonly e: number;
+  /** That member's value once read (or an invalid message's -32600 error object). */
+  declare private value: unknown;
 
+  /**
+   * (Built by parseJsonRpc.) `s`, `e`: the span of the member the kind exposes; `invalid`:
+   * the error object of an invalid message.
+   */
   constructor(kind: EnvelopeKind, id: JsonRpcId | undefined, method: string | undefined, src: Uint8Array,
-    ps: number, pe: number, rs: number, re: number, es: number, ee: number, invalid?: JsonRpcErrorObject) {
+    s: number, e: number, invalid?: JsonRpcErrorObject) {
     this.kind = kind;
     this.id = id;
     this.method = method;
     this.src = src;
-    this.ps = ps;
-    this.pe = pe;
-    this.rs = rs;
-    this.re = re;
-    this.es = es;
-    this.ee = ee;
-    this._params = NOT_READ;
-    this._result = NOT_READ;
-    this._error = invalid === undefined ? NOT_READ : invalid;
+    this.s = s;
+    this.e = e;
+    this.value = invalid === undefined ? NOT_READ : invalid;
+  }
+
+  /** Which member the kind exposes. */
+  private member(): 'params' | 'result' | 'error' {
+    const k = this.kind;
+    return k === 'request' || k === 'notification' ? 'params' : k === 'response' ? 'result' : 'error';
+  }
+
+  private read(): unknown {
+    if (this.value === NOT_READ) this.value = this.e === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.s, this.e));
+    return this.value;
   }
 
   /** The raw bytes of params / result / error (views of the input), or undefined when absent. */
   raw(member: 'params' | 'result' | 'error'): Uint8Array | undefined {
-    const [s, e] = member === 'params' ? [this.ps, this.pe] : member === 'result' ? [this.rs, this.re] : [this.es, this.ee];
-    return e === 0 ? undefined : this.src.subarray(s, e);
+    return member !== this.member() || this.e === 0 ? undefined : this.src.subarray(this.s, this.e);
   }
 
   get params(): unknown {
-    if (this._params === NOT_READ) this._params = this.pe === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.ps, this.pe));
-    return this._params;
+    return this.member() === 'params' ? this.read() : undefined;
   }
   get result(): unknown {
-    if (this._result === NOT_READ) this._result = this.re === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.rs, this.re));
-    return this._result;
+    return this.member() === 'result' ? this.read() : undefined;
   }
   /** The error object of an error response, or the -32600 error of an invalid message. */
   get error(): unknown {
-    if (this._error === NOT_READ) this._error = this.ee === 0 ? undefined : JSON.parse(decodeSpan(this.src, this.es, this.ee));
-    return this._error;
+    return this.member() === 'error' ? this.read() : undefined;
   }
 
   /** A plain object view (for logging and JSON.stringify). */
@@ -340,7 +341,7 @@ function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array, lane: Lane): E
   if (msgKind === MsgKind.INVALID || msgKind === 0) {
     const reason = INVALID_MESSAGES[u32[r + R_INVALID]] ?? 'Invalid Request';
     const validId = idKind === ValueKind.STRING || idKind === ValueKind.NUMBER || idKind === ValueKind.NULL;
-    return new Envelope('invalid', validId ? id : null, undefined, src, 0, 0, 0, 0, 0, 0, { code: -32600, message: reason });
+    return new Envelope('invalid', validId ? id : null, undefined, src, 0, 0, { code: -32600, message: reason });
   }
   let method: string | undefined;
   if ((bits & MessageBits.METHOD_CACHED) !== 0) {
@@ -361,10 +362,10 @@ function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array, lane: Lane): E
   // Only the members that belong to the kind are exposed (a response's stray "params"
   // is not its params).
   if (msgKind === MsgKind.REQUEST || msgKind === MsgKind.NOTIFICATION) {
-    return new Envelope(KINDS[msgKind], id, method, src, u32[r + R_PARAMS], u32[r + R_PARAMS + 1], 0, 0, 0, 0);
+    return new Envelope(KINDS[msgKind], id, method, src, u32[r + R_PARAMS], u32[r + R_PARAMS + 1]);
   }
-  if (msgKind === MsgKind.RESPONSE) return new Envelope('response', id, undefined, src, 0, 0, u32[r + R_RESULT], u32[r + R_RESULT + 1], 0, 0);
-  return new Envelope('error', id, undefined, src, 0, 0, 0, 0, u32[r + R_ERROR], u32[r + R_ERROR + 1]);
+  if (msgKind === MsgKind.RESPONSE) return new Envelope('response', id, undefined, src, u32[r + R_RESULT], u32[r + R_RESULT + 1]);
+  return new Envelope('error', id, undefined, src, u32[r + R_ERROR], u32[r + R_ERROR + 1]);
 }
 
 /** Validates bytes as JSON (RFC 8259, UTF-8); returns null, or where and why it is not JSON. */
