@@ -279,17 +279,18 @@ function idOf(src: Uint8Array, kind: number, s: number, e: number, escaped: bool
  * Request/Response objects come back as `kind: 'invalid'` with their -32600 `error`.
  */
 export function parseJsonRpc(bytes: Uint8Array, options?: JsonRpcOptions): JsonRpcParseResult {
+  const n = bytes.length;
   const maxBytes = options?.maxBytes ?? 16 * 1024 * 1024;
-  if (bytes.length > maxBytes) {
+  if (n > maxBytes) {
     return { ok: false, error: { code: -32600, message: `Invalid Request: message larger than ${maxBytes} bytes` } };
   }
   const maxDepth = options?.maxDepth ?? 128;
   if (maxDepth !== 128 && (!Number.isInteger(maxDepth) || maxDepth < 1 || maxDepth >= ABI.JSON_MAX_DEPTH)) {
     throw new ConduitError(ErrorCodes.INVALID_OPTION, `maxDepth must be an integer between 1 and ${ABI.JSON_MAX_DEPTH - 1}, got ${maxDepth}`);
   }
-  const lane = laneFor(bytes.length, options?.variant);
+  const lane = laneFor(n, options?.variant);
   const at = load(lane, bytes);
-  const status = lane.envelope(at, bytes.length, maxDepth + 1);
+  const status = lane.envelope(at, n, maxDepth + 1);
   const h = lane.h;
   const u32 = lane.u32;
   if (status !== JsonStatus.OK) {
