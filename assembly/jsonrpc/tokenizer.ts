@@ -159,11 +159,16 @@ function scalarSlow(p: usize): usize {
 
 // @ts-ignore: decorator
 @inline function v128Zero(p: usize): void {
-  store<u64>(p, 0);
-  store<u64>(p, 0, 8);
+  if (ASC_FEATURE_SIMD) {
+    v128.store(p, i64x2.splat(0));
+  } else {
+    store<u64>(p, 0);
+    store<u64>(p, 0, 8);
+  }
 }
 
-function beginRecord(p: usize): void {
+// @ts-ignore: decorator
+@inline function beginRecord(p: usize): void {
   if (count >= MAX_MESSAGES) {
     // Keep validating; the batch is refused at the end (records stop here).
     tooMany = true;
@@ -171,7 +176,7 @@ function beginRecord(p: usize): void {
     return;
   }
   rec = area + RECORDS_OFFSET + <usize>count * RECORD_SIZE;
-  // Zero the 96-byte record with plain stores (a bulk memory.fill is a runtime call in V8).
+  // Zero the record with plain stores (a bulk memory.fill is a runtime call in V8).
   for (let i: usize = 0; i < <usize>RECORD_SIZE; i += 16) v128Zero(rec + i);
   const m = changetype<JsonMessage>(rec);
   m.start = <u32>(p - base);
@@ -363,7 +368,8 @@ function isEscapedVersion20(s: usize, e: usize): bool {
 }
 
 /** Decides what the message of the current record is (JSON-RPC 2.0 §4, §5). */
-function classifyRecord(end: usize): void {
+// @ts-ignore: decorator
+@inline function classifyRecord(end: usize): void {
   if (rec == 0) return;
   const m = changetype<JsonMessage>(rec);
   m.end = <u32>(end - base);
