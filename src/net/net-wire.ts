@@ -218,7 +218,8 @@ export function listenNet(host: string, port: number, o: WireOptions & { sweepMs
   };
   return new Promise((resolve, reject) => {
     // allowHalfOpen: a client that half-closes after pipelining still gets its answers.
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    // noDelay: no Nagle delay on what we write (set as the connection is accepted).
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
       if (open.size >= o.maxConnections) {
         socket.destroy();
         return;
@@ -232,7 +233,6 @@ export function listenNet(host: string, port: number, o: WireOptions & { sweepMs
       wire.sink = sink;
       open.add(wire);
       (socket as WiredSocket)[WIRE] = wire;
-      socket.setNoDelay(true);
       socket.on('data', onData);
       socket.on('end', onEnd);
       socket.on('error', ignoreError);
