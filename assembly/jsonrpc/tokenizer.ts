@@ -72,6 +72,8 @@ let sawBackslash: bool = false; // a backslash in any block indexed so far
 /** Last non-whitespace position before p (p itself when p[-1] is not whitespace). */
 // @ts-ignore: decorator
 @inline function trimBack(p: usize): usize {
+  // (Usually nothing to trim: compact JSON has a quote, a digit or a bracket there.)
+  if (p > base && <u32>load<u8>(p - 1) > 0x20) return p;
   while (p > base && isWs(<u32>load<u8>(p - 1))) p--;
   return p;
 }
