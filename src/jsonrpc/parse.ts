@@ -331,16 +331,16 @@ const R_METHOD_FILL = ABI.JSON_REC_METHOD_FILL / 4;
 function envelopeOf(u32: Uint32Array, r: number, src: Uint8Array, lane: Lane): Envelope {
   const bits = u32[r + R_BITS];
   const msgKind = u32[r + R_MSG_KIND];
-  const idKind = u32[r + R_ID + 2];
   let id: JsonRpcId | undefined;
   if ((bits & MessageBits.ID_INT) !== 0) {
     const v = u32[r + R_ID_VALUE];
     id = (bits & MessageBits.ID_NEG) !== 0 ? -v : v;
   } else {
-    id = idOf(src, idKind, u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
+    id = idOf(src, u32[r + R_ID + 2], u32[r + R_ID], u32[r + R_ID + 1], (bits & MessageBits.ID_ESCAPED) !== 0);
   }
   if (msgKind === MsgKind.INVALID || msgKind === 0) {
     const reason = INVALID_MESSAGES[u32[r + R_INVALID]] ?? 'Invalid Request';
+    const idKind = u32[r + R_ID + 2];
     const validId = idKind === ValueKind.STRING || idKind === ValueKind.NUMBER || idKind === ValueKind.NULL;
     return new Envelope('invalid', validId ? id : null, undefined, src, 0, 0, { code: -32600, message: reason });
   }
