@@ -6,7 +6,8 @@
 // (JSON.parse of that span alone) when first read.
 
 import { ABI, JsonStatus, InvalidReason, ValueKind, MessageBits, MsgKind } from '../wasm/abi.generated.js';
-import { WasmCore, defaultVariant, type WasmVariant } from '../wasm/loader.js';
+import { defaultVariant, type WasmCore, type WasmVariant } from '../wasm/loader.js';
+import { scratch, type Lane as ScratchLane } from '../wasm/leases.js';
 import type { Slot } from '../wasm/pool.js';
 import { ConduitError, ErrorCodes } from '../errors.js';
 
@@ -215,7 +216,7 @@ interface Lane {
   names: string[];
   fills: number[];
 }
-const lanesByVariant: Partial<Record<WasmVariant, Lane[]>> = {};
+const lanes = new WeakMap<ScratchLane, Lane>();
 // Chosen on first use, as the lanes themselves are (process.env is slow to read per call).
 let defaultLaneVariant: WasmVariant | undefined;
 let lastLane: Lane | null = null;
@@ -225,15 +226,16 @@ function laneFor(n: number, variant?: WasmVariant): Lane {
   // Any lane whose slot fits will do; the last one used usually does.
   const last = lastLane;
   if (last !== null && last.variant === v && last.capacity >= n) return last;
-  const lane = smallestFits(v, n) ?? addLane(v, n);
+  const lane = addLane(v, n);
   lastLane = lane;
   return lane;
 }
 
 /**
- * Copies the input into the lane's slot at the source's alignment mod 8 (V8 copies into
- * shared memory word by word only then; 7x slower otherwise) and returns where it went.
- * Offsets in the results are relative to the input, so where it sits does not matter.
+ * Copies the input into the lane's slot at the source's alignment mod 8 (with shared
+ * memory, V8 copies word by word only then; the lanes are plain memory, where it is a
+ * memcpy either way) and returns where it went. Offsets in the results are relative to
+ * the input, so where it sits does not matter.
  */
 function load(lane: Lane, bytes: Uint8Array): number {
   const at = lane.data + (bytes.byteOffset & 7);
@@ -241,26 +243,24 @@ function load(lane: Lane, bytes: Uint8Array): number {
   return at;
 }
 
-function smallestFits(v: WasmVariant, n: number): Lane | undefined {
-  for (const l of lanesByVariant[v] ?? []) if (l.capacity >= n) return l;
-  return undefined;
-}
-
+/**
+ * The scratch lane (src/wasm/leases.ts: plain memory, one per size class and build) of at
+ * least n bytes, with what parseJsonRpc reads on every call. The method-name cache goes
+ * with the core whose json_envelope fills it.
+ */
 function addLane(v: WasmVariant, n: number): Lane {
-  const lanes = (lanesByVariant[v] ??= []);
-  let size = 64 * 1024;
-  while (size < n + 8) size *= 2; // (+8: room to align the copy)
-  const core = new WasmCore({ slotSize: size, slotCount: 1, variant: v });
-  const slot = core.pool.lease();
-  const lane: Lane = {
-    core, slot, variant: v, u8: core.u8, u32: core.u32, data: slot.data, capacity: slot.capacity - 8,
-    h: core.exports.abi_json_scratch(), parse: core.exports.json_parse,
-    envelope: (core.exports as unknown as { json_envelope: Lane['envelope'] }).json_envelope,
-    names: new Array<string>(ABI.JSON_METHOD_CACHE_SLOTS).fill(''),
-    fills: new Array<number>(ABI.JSON_METHOD_CACHE_SLOTS).fill(-1),
-  };
-  lanes.push(lane);
-  lanes.sort((a, b) => a.capacity - b.capacity);
+  const s = scratch(n + 8, { shared: false, variant: v }); // (+8: room to align the copy)
+  let lane = lanes.get(s);
+  if (lane === undefined) {
+    const core = s.core;
+    lane = {
+      core, slot: s.slot, variant: v, u8: core.u8, u32: core.u32, data: s.data, capacity: s.capacity - 8,
+      h: core.exports.abi_json_scratch(), parse: core.exports.json_parse, envelope: core.exports.json_envelope,
+      names: new Array<string>(ABI.JSON_METHOD_CACHE_SLOTS).fill(''),
+      fills: new Array<number>(ABI.JSON_METHOD_CACHE_SLOTS).fill(-1),
+    };
+    lanes.set(s, lane);
+  }
   return lane;
 }
 

@@ -28,6 +28,7 @@ export interface CoreExports {
   http_execute(state: number, input: number, len: number): number;
   abi_json_scratch(): number;
   json_parse(input: number, len: number, maxDepth: number): number;
+  json_envelope(input: number, len: number, maxDepth: number): number;
   tensor_numbers(input: number, len: number, out: number, cap: number, f32: number, result: number): number;
   [abiGlobal: `ABI_${string}`]: WebAssembly.Global;
 }
