@@ -6,7 +6,7 @@
 //   core.parseHttpRequest(bytes);             // same functions and results as the package root
 
 import {
-  sharedMemoryDefault, simdSupported, unsharedModule, useModule, wasmUrl, WasmCore, type WasmVariant,
+  checkAbi, sharedMemoryDefault, simdSupported, unsharedModule, useModule, wasmUrl, WasmCore, type CoreExports, type WasmVariant,
 } from './wasm/loader.js';
 import { HttpParser, RequestHead, DEFAULT_LIMITS } from './http/parser.js';
 import { parseHttpRequest, parseHttpHead } from './http/parse-request.js';
@@ -86,6 +86,7 @@ export async function loadCore(source?: CoreSource, options: LoadCoreOptions = {
       p.catch(() => bundled.delete(key));
     }
     compiled = await p;
+    detectVariant(compiled.module, compiled.bytes, shared && typeof SharedArrayBuffer === 'function'); // (its ABI checked, as below)
   } else {
     compiled = await compileSource(source, shared);
   }
@@ -95,8 +96,6 @@ export async function loadCore(source?: CoreSource, options: LoadCoreOptions = {
       'a plain (unshared) memory needs the .wasm bytes, not a compiled WebAssembly.Module: give loadCore() the bytes or a URL');
   }
   useModule(variant, module, bytes, { variant: true, shared });
-  // (a core made now proves the module is the one this code expects: its ABI is checked)
-  new WasmCore({ slotSize: 1024, slotCount: 1, variant, shared });
   return {
     variant, shared, buffer: nativeBuffer,
     parseHttpRequest, parseHttpHead, HttpParser, parseJsonRpc, validateJson, SseFramer, SseDecoder, HttpParseError, ConduitError, WasmCore,
@@ -166,7 +165,11 @@ function detectVariant(module: WebAssembly.Module, bytes: Uint8Array | undefined
     shared ? module : new WebAssembly.Module(unsharedModule(bytes!)),
     { env: { memory: new WebAssembly.Memory({ initial: 2, maximum: 2, shared }), abort: () => undefined } });
   const instance = instantiate(shared);
-  return (instance.exports.ABI_SIMD as WebAssembly.Global).value === 1 ? 'simd' : 'scalar';
+  const variant = (instance.exports.ABI_SIMD as WebAssembly.Global).value === 1 ? 'simd' : 'scalar';
+  // (checked before it becomes every core's module: a module of another version is refused
+  // here, and the build in use stays)
+  checkAbi(instance.exports as unknown as CoreExports, variant);
+  return variant;
 }
 
 export { simdSupported };

@@ -258,7 +258,8 @@ function onAbort(): never {
   throw new ConduitError(ErrorCodes.WASM_ABI, 'WASM core aborted');
 }
 
-function checkAbi(exports: CoreExports, variant: WasmVariant): void {
+/** Throws WASM_ABI when a module's ABI_* globals differ from the TypeScript mirror (or it is not the named build). */
+export function checkAbi(exports: CoreExports, variant: WasmVariant): void {
   for (const [key, value] of Object.entries(ABI)) {
     const g = exports[`ABI_${key}`];
     if (g === undefined || g.value !== value) {

@@ -13,6 +13,51 @@ import { MessageFlags } from '../../src/wasm/abi.generated.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** A copy of a module whose ABI_VERSION global says 2: found by its export, then its i32.const init. */
+function patchAbiVersion(bytes: Uint8Array): Uint8Array {
+  const module = new WebAssembly.Module(bytes);
+  const globals = WebAssembly.Module.exports(module).filter((e) => e.kind === 'global').map((e) => e.name);
+  expect(globals).toContain('ABI_VERSION');
+  // Walk the sections to the global section (id 6) and the export section (id 7).
+  let p = 8;
+  const leb = () => { let v = 0; let sh = 0; for (;;) { const b = bytes[p++]; v |= (b & 0x7f) << sh; if ((b & 0x80) === 0) return v; sh += 7; } };
+  const sections = new Map<number, [number, number]>();
+  while (p < bytes.length) { const id = bytes[p++]; const size = leb(); sections.set(id, [p, p + size]); p += size; }
+  // The export's global index.
+  let [q, end] = sections.get(7)!;
+  p = q;
+  let index = -1;
+  for (let n = leb(); n > 0; n--) {
+    const len = leb(); const name = new TextDecoder().decode(bytes.subarray(p, p + len)); p += len;
+    const kind = bytes[p++]; const idx = leb();
+    if (kind === 3 && name === 'ABI_VERSION') index = idx;
+  }
+  expect(index).toBeGreaterThanOrEqual(0);
+  // (imported globals come first in the index space: the core imports none)
+  [q, end] = sections.get(6)!;
+  p = q;
+  const out = new Uint8Array(bytes);
+  for (let i = 0, n = leb(); i < n; i++) {
+    p += 2; // valtype, mutability
+    const op = bytes[p++];
+    if (i === index) {
+      expect(op).toBe(0x41); // i32.const 1
+      expect(bytes[p]).toBe(1);
+      out[p] = 2;
+      return out;
+    }
+    // (skip the init expression: one constant instruction, then end)
+    if (op === 0x41 || op === 0x42 || op === 0x23) leb();
+    else if (op === 0x43) p += 4;
+    else if (op === 0x44) p += 8;
+    else if (op === 0xfd) { leb(); p += 16; } // v128.const
+    else throw new Error(`global init opcode ${op}`);
+    expect(bytes[p++]).toBe(0x0b);
+  }
+  void end;
+  throw new Error('ABI_VERSION not found');
+}
+
 describe('conduit/core entry point', () => {
   it('imports only its own relative modules: no node:, no packages', () => {
     const seen = new Set<string>();
@@ -59,6 +104,10 @@ describe('conduit/core entry point', () => {
     await expect(loadCore(new Uint8Array([1, 2, 3]))).rejects.toThrow(WebAssembly.CompileError);
     await expect(loadCore(new URL('file:///nonexistent/conduit.wasm'))).rejects.toThrow(/cannot read the WASM core/);
     await expect(loadCore(new WebAssembly.Module(wasmBytes('simd')), { shared: false })).rejects.toThrow(/needs the \.wasm bytes/);
+    // A module whose ABI differs from this code's is refused before it replaces the build in use.
+    const other = patchAbiVersion(wasmBytes('scalar'));
+    await expect(loadCore(other)).rejects.toThrow(/ABI_VERSION = 2 but the TypeScript mirror says 1/);
+    expect(parseHttpRequest(new TextEncoder().encode('GET / HTTP/1.1\r\nHost: a\r\n\r\n'))).toMatchObject({ method: 'GET' });
     await loadCore(); // (back to the bundled default for the tests that follow in this file)
   });
 
