@@ -1,5 +1,6 @@
 // Conduit's public API.
 
+import './wasm/node-fs.js'; // (first: node:fs for the .wasm on every Node 20)
 export { HttpParser, RequestHead, DEFAULT_LIMITS } from './http/parser.js';
 export type { HttpParserOptions, HttpLimits, HeaderList } from './http/parser.js';
 export { parseHttpRequest, parseHttpHead } from './http/parse-request.js';

@@ -13,7 +13,7 @@ const LAYERS: string[][] = [
   ['errors.ts', 'wasm/text.ts'],
   ['wasm/pool.ts'],
   ['wasm/loader.ts'],
-  ['wasm/leases.ts'],
+  ['wasm/leases.ts', 'wasm/node-fs.ts'],
   ['jsonrpc/parse.ts', 'sse/framer.ts', 'sse/decoder.ts', 'net/native.ts', 'net/wire.ts'],
   ['jsonrpc/encode.ts'],
   ['net/net-wire.ts', 'net/native-wire.ts'],

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `conduit` command.
 
+import '../wasm/node-fs.js'; // (first: node:fs for the .wasm on every Node 20)
 import { readFileSync } from 'node:fs';
 import { parseHttpRequest } from '../http/parse-request.js';
 import { HttpParseError } from '../errors.js';

@@ -4,6 +4,7 @@
 // started it), so requests from all of them meet in the same batchers. Tensors arrive
 // in shared memory (no structured clone of the data, no JSON); results go back the same way.
 
+import '../wasm/node-fs.js'; // (first: node:fs for the .wasm on every Node 20)
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { ConduitError, ErrorCodes } from '../errors.js';
 import { DynamicBatcher, type BatcherOptions, type CancelToken } from './batcher.js';

@@ -62,8 +62,18 @@ export function wasmUrl(variant: WasmVariant): URL {
 }
 
 interface SyncFs { readFileSync(path: URL): Uint8Array }
-/** The runtime's fs, where it hands one out synchronously without an import. */
+let installedFs: SyncFs | undefined;
+/**
+ * Gives the loader a synchronous file reader. The Node entry points install node:fs's
+ * (src/wasm/node-fs.ts), so that Node 20 before 20.16, which has no
+ * process.getBuiltinModule, reads the bundled build too.
+ */
+export function setSyncFs(fs: SyncFs): void {
+  installedFs = fs;
+}
+/** The installed fs, or the runtime's where it hands one out synchronously without an import. */
 function runtimeFs(): SyncFs | undefined {
+  if (installedFs !== undefined) return installedFs;
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   return typeof proc?.getBuiltinModule === 'function' ? proc.getBuiltinModule('fs') as SyncFs | undefined : undefined;
 }

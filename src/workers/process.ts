@@ -1,6 +1,7 @@
 // One worker process (node:cluster), used when the native transport is not available:
 // on node:net, its listener is the primary's, which accepts and hands each connection to
 // a worker.
+import '../wasm/node-fs.js'; // (first: node:fs for the .wasm on every Node 20)
 import { runInstance } from './instance.js';
 import type { InstanceData, ToInstance } from './messages.js';
 

@@ -1,6 +1,7 @@
 // conduit/core as an entry point: nothing it loads imports a `node:` module (or any
 // package), loadCore() takes every kind of source and names what is wrong with a bad one,
 // and parseHttpHead (the spans-only one-shot API) points into the caller's own bytes.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -77,6 +78,16 @@ describe('conduit/core entry point', () => {
     expect([...seen].map((f) => relative(ROOT, f))).toEqual(expect.arrayContaining([
       'src/http/parser.ts', 'src/jsonrpc/parse.ts', 'src/sse/framer.ts', 'src/sse/decoder.ts', 'src/wasm/loader.ts',
     ]));
+  });
+
+  it('the package root still reads the bundled build where the runtime has no process.getBuiltinModule (Node 20 before 20.16)', () => {
+    const script = `delete process.getBuiltinModule;
+      const { parseHttpRequest, parseJsonRpc } = await import(${JSON.stringify(join(ROOT, 'dist/index.js'))});
+      const r = parseHttpRequest(new TextEncoder().encode('GET /old HTTP/1.1\\r\\nHost: a\\r\\n\\r\\n'));
+      const j = parseJsonRpc(new TextEncoder().encode('{"jsonrpc":"2.0","id":1,"method":"m"}'));
+      console.log(r.target, j.messages[0].method, typeof process.getBuiltinModule);`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(out.trim()).toBe('/old m undefined');
   });
 
   it('is a subpath export of the package', () => {
