@@ -82,10 +82,20 @@ function carve(n: number): Uint8Array {
   slabAt += (n + 7) & ~7;
   return view;
 }
-/** body[0, len), giving the rest back to the slab when body was its last carving. */
+/**
+ * body[0, len), giving the rest back to the slab when body was its last carving; a buffer of
+ * its own much larger than len (a chunked body is bounded by its input, which may hold
+ * pipelined requests behind it) is not kept for a small body: the body is copied out.
+ */
 function trim(body: Uint8Array, len: number): Uint8Array {
   if (len === body.length) return body;
-  if (body.buffer === slab && body.byteOffset + ((body.length + 7) & ~7) === slabAt) slabAt = body.byteOffset + ((len + 7) & ~7);
+  if (body.buffer === slab) {
+    if (body.byteOffset + ((body.length + 7) & ~7) === slabAt) slabAt = body.byteOffset + ((len + 7) & ~7);
+  } else if (len < body.length >>> 1) {
+    const exact = carve(len);
+    exact.set(body.subarray(0, len));
+    return exact;
+  }
   return body.subarray(0, len);
 }
 

@@ -398,6 +398,10 @@ describe('parseHttpRequest: the reused parser', () => {
     expect([r, r2, c, c2].map((q) => Buffer.from(q.body!).toString())).toEqual(['hello', 'hi', 'abc', 'yo']);
     const big = ok(parseHttpRequest(b(`POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n${'y'.repeat(20000)}`)));
     expect(big.body!.buffer.byteLength).toBe(20000); // (over 8 KiB: a buffer of its own)
+    // A small chunked body ahead of much pipelined input keeps no input-sized buffer.
+    const ahead = ok(parseHttpRequest(b(`POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n${next.repeat(3)}`)));
+    expect(Buffer.from(ahead.body!).toString()).toBe('abc');
+    expect(ahead.body!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
     const lengths: number[] = [];
     const p = new HttpParser({ onHeadValues: (h) => lengths.push(h.contentLength) });
     p.execute(b('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\nHost: a\r\n\r\n'));
