@@ -1,6 +1,6 @@
 // parseHttpRequest: a one-shot convenience over HttpParser for embedders.
 
-import { HttpParser, limitsFor, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
+import { HttpParser, headContentLength, limitsFor, type HeadValues, type HeaderList, type HttpLimits } from './parser.js';
 import { HttpParseError } from '../errors.js';
 import { ABI, Events, MessageFlags, Status } from '../wasm/abi.generated.js';
 import type { WasmCore } from '../wasm/loader.js';
@@ -36,7 +36,7 @@ export function parseHttpRequest(bytes: Uint8Array, options: HttpLimits & { core
   const own = options.maxRequestLine !== undefined || options.maxHeaderBytes !== undefined || options.maxHeaders !== undefined
     || options.maxChunkExtensions !== undefined || options.maxBodySize !== undefined;
   if (own) {
-    const parser = new HttpParser({ ...options, ...CALLBACKS });
+    const parser = new HttpParser({ ...options, sharedMemory: false, ...CALLBACKS });
     try {
       return parseWith(parser, bytes);
     } finally {
@@ -223,7 +223,7 @@ export function parseHttpHead(bytes: Uint8Array, options: HttpLimits & { core?: 
     methodId,
     version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
     flags,
-    contentLength: (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1,
+    contentLength: headContentLength(core, flags),
     targetStart,
     targetEnd: targetStart + u32[w + ABI.RESULT_TARGET_LEN / 4],
     headLength: u32[w + ABI.RESULT_HEAD_LEN / 4],

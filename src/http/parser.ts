@@ -72,6 +72,11 @@ export interface HeadValues {
   headers: HeaderList;
 }
 
+/** The Content-Length of the last HEAD event (its flags given), or -1 when the head has none. */
+export function headContentLength(core: WasmCore, flags: number): number {
+  return (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1;
+}
+
 /** A parsed request head. Its bytes are its own copy: it stays valid after the parser moves on. */
 export class RequestHead {
   /** Method name, e.g. "GET". */
@@ -105,8 +110,7 @@ export class RequestHead {
     this.method = core.methods[this.methodId];
     this.version = u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0';
     this.flags = u32[w + ABI.RESULT_FLAGS / 4];
-    this.contentLength = (this.flags & MessageFlags.CONTENT_LENGTH) !== 0
-      ? Number(core.view.getBigUint64(r + ABI.RESULT_CONTENT_LENGTH, true)) : -1;
+    this.contentLength = headContentLength(core, this.flags);
     this.targetOff = u32[w + ABI.RESULT_TARGET_OFF / 4];
     this.targetLen = u32[w + ABI.RESULT_TARGET_LEN / 4];
     const i32 = core.i32;
@@ -242,10 +246,8 @@ export function limitsFor(options: HttpLimits, capacity: number): Limits {
 export class HttpParser {
   readonly core: WasmCore;
   private slot: Slot | null;
-  /** The held slot (no core given). */
+  /** The held slot, when no core was given (with a core, its slots may be given back while idle). */
   private readonly lease: Lease | null;
-  /** The core was given (not the shared ones): its slots may be given back while idle. */
-  private readonly ownCore: boolean;
   // Stream state: these initial values are what reset() restores.
   private pending = 0;
   private head = 0;
@@ -277,7 +279,6 @@ export class HttpParser {
     }
     this.core = core;
     this.slot = slot;
-    this.ownCore = options.core !== undefined;
     try {
       this.limits = limitsFor(options, slot.capacity);
       core.exports.http_init(slot.state, ...this.limits);
@@ -316,7 +317,7 @@ export class HttpParser {
    */
   releaseIfIdle(): boolean {
     const slot = this.slot;
-    if (slot === null || !this.ownCore || this.inMessage || this.pending !== 0 || this.paused || this.stashed !== null ||
+    if (slot === null || this.lease !== null || this.inMessage || this.pending !== 0 || this.paused || this.stashed !== null ||
       this.failure !== null || this.upgradeRest !== null) return false;
     const u32 = this.core.u32;
     if (u32[(slot.state + ABI.STATE_PHASE) >>> 2] !== Phase.HEAD) return false;
@@ -625,7 +626,7 @@ function headValues(core: WasmCore, input: number): HeadValues {
     target: head.substring(t, t + u32[w + ABI.RESULT_TARGET_LEN / 4]),
     version: u32[w + ABI.RESULT_VERSION_MINOR / 4] === 1 ? '1.1' : '1.0',
     flags,
-    contentLength: (flags & MessageFlags.CONTENT_LENGTH) !== 0 ? Number(core.view.getBigUint64(core.scratch + ABI.RESULT_CONTENT_LENGTH, true)) : -1,
+    contentLength: headContentLength(core, flags),
     headers: fieldsOf(u32, (core.scratch + ABI.FIELDS_OFFSET) >>> 2, u32[w + ABI.RESULT_FIELD_COUNT / 4], head, 0),
   };
 }
