@@ -217,12 +217,10 @@ interface Lane {
   fills: number[];
 }
 const lanes = new WeakMap<ScratchLane, Lane>();
-// Chosen on first use, as the lanes themselves are (process.env is slow to read per call).
-let defaultLaneVariant: WasmVariant | undefined;
 let lastLane: Lane | null = null;
 
 function laneFor(n: number, variant?: WasmVariant): Lane {
-  const v = variant ?? (defaultLaneVariant ??= defaultVariant());
+  const v = variant ?? defaultVariant();
   // Any lane whose slot fits will do; the last one used usually does.
   const last = lastLane;
   if (last !== null && last.variant === v && last.capacity >= n) return last;

@@ -109,13 +109,19 @@ export function simdSupported(): boolean {
 let chosen: WasmVariant | undefined;
 let sharedDefault = typeof SharedArrayBuffer === 'function';
 
-/** The build used when none is named: CONDUIT_WASM=scalar forces the scalar one. */
+let fromEnv: WasmVariant | undefined;
+/**
+ * The build used when none is named: the one loadCore() loaded last, else CONDUIT_WASM
+ * (scalar or simd), else SIMD where the runtime validates it. The environment is read once
+ * (process.env is slow to read, and this is asked on every lane lookup).
+ */
 export function defaultVariant(): WasmVariant {
   if (chosen !== undefined) return chosen;
-  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CONDUIT_WASM;
-  if (forced === 'scalar') return 'scalar';
-  if (forced === 'simd') return 'simd';
-  return simdSupported() ? 'simd' : 'scalar';
+  if (fromEnv === undefined) {
+    const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.CONDUIT_WASM;
+    fromEnv = forced === 'scalar' ? 'scalar' : forced === 'simd' ? 'simd' : simdSupported() ? 'simd' : 'scalar';
+  }
+  return fromEnv;
 }
 
 /**
