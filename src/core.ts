@@ -19,7 +19,7 @@ import { nativeBuffer } from './wasm/text.js';
 
 export { HttpParser, RequestHead, DEFAULT_LIMITS, parseHttpRequest, parseHttpHead, parseJsonRpc, validateJson, Envelope };
 export { JsonRpcErrorCode, SseFramer, SseDecoder, ConduitError, HttpParseError, ErrorCodes, SseErrorCodes, WasmCore };
-export { ABI, Status, STATUS_INFO, Events, MessageFlags };
+export { ABI, Status, STATUS_INFO, Events, MessageFlags, simdSupported };
 export type { HttpParserOptions, HttpLimits, HeaderList, HeadValues } from './http/parser.js';
 export type { ParsedRequest, HeadSpans } from './http/parse-request.js';
 export type { JsonRpcId, JsonRpcOptions, JsonRpcParseResult, JsonRpcErrorObject, EnvelopeKind } from './jsonrpc/parse.js';
@@ -172,4 +172,3 @@ function detectVariant(module: WebAssembly.Module, bytes: Uint8Array | undefined
   return variant;
 }
 
-export { simdSupported };

@@ -15,7 +15,7 @@ import { MessageFlags } from '../../src/wasm/abi.generated.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** A copy of a module whose ABI_VERSION global says 2: found by its export, then its i32.const init. */
-function patchAbiVersion(bytes: Uint8Array): Uint8Array {
+function patchAbiVersion(bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> {
   const module = new WebAssembly.Module(bytes);
   const globals = WebAssembly.Module.exports(module).filter((e) => e.kind === 'global').map((e) => e.name);
   expect(globals).toContain('ABI_VERSION');
@@ -25,8 +25,7 @@ function patchAbiVersion(bytes: Uint8Array): Uint8Array {
   const sections = new Map<number, [number, number]>();
   while (p < bytes.length) { const id = bytes[p++]; const size = leb(); sections.set(id, [p, p + size]); p += size; }
   // The export's global index.
-  let [q, end] = sections.get(7)!;
-  p = q;
+  p = sections.get(7)![0];
   let index = -1;
   for (let n = leb(); n > 0; n--) {
     const len = leb(); const name = new TextDecoder().decode(bytes.subarray(p, p + len)); p += len;
@@ -35,8 +34,7 @@ function patchAbiVersion(bytes: Uint8Array): Uint8Array {
   }
   expect(index).toBeGreaterThanOrEqual(0);
   // (imported globals come first in the index space: the core imports none)
-  [q, end] = sections.get(6)!;
-  p = q;
+  p = sections.get(6)![0];
   const out = new Uint8Array(bytes);
   for (let i = 0, n = leb(); i < n; i++) {
     p += 2; // valtype, mutability
@@ -55,7 +53,6 @@ function patchAbiVersion(bytes: Uint8Array): Uint8Array {
     else throw new Error(`global init opcode ${op}`);
     expect(bytes[p++]).toBe(0x0b);
   }
-  void end;
   throw new Error('ABI_VERSION not found');
 }
 
